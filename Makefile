@@ -1,0 +1,53 @@
+# The two commands a newcomer needs: `make run` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+JOBS ?= $(shell nproc)
+# ccache: CI clones into a new folder each time; make paths relative to the tree so hits carry over.
+export CCACHE_BASEDIR := $(CURDIR)
+export CCACHE_NOHASHDIR := true
+WERROR := $(if $(CI),ON,OFF)
+CTEST_ARGS ?=
+
+.PHONY: deps build build-dev run test test-release test-slow bench format format-check lint fuzz clean
+
+deps:
+	scripts/install-deps
+
+build: deps
+	cmake --preset release -DSOCLE_WERROR=$(WERROR) >/dev/null
+	cmake --build --preset release -j $(JOBS)
+
+build-dev: deps
+	cmake --preset dev -DSOCLE_WERROR=$(WERROR) >/dev/null
+	cmake --build --preset dev -j $(JOBS)
+
+# Starts the server on the embedded default: 127.0.0.1:8080, data in ./data.
+run: build
+	./build/release/src/cli/socle serve
+
+# Every default test, under AddressSanitizer and UndefinedBehaviorSanitizer.
+test: build-dev
+	ctest --preset dev -j $(JOBS) $(CTEST_ARGS)
+
+test-release: build
+	ctest --preset release -j $(JOBS) $(CTEST_ARGS)
+
+# Long tests, kept out of the default run.
+test-slow: build
+	ctest --test-dir build/release -L slow --output-on-failure $(CTEST_ARGS)
+
+bench: build
+	bench/http/run build/release/src/cli/socle
+
+SOURCES = $(shell git ls-files '*.cc' '*.h')
+
+format:
+	clang-format -i $(SOURCES)
+
+format-check:
+	clang-format --dry-run --Werror $(SOURCES)
+
+lint: build
+	run-clang-tidy -quiet -p build/release $(filter %.cc,$(filter src/%,$(SOURCES))) >/dev/null 2>build/lint.log || (cat build/lint.log; false)
+
+clean:
+	rm -rf build

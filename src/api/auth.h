@@ -1,0 +1,40 @@
+// Authentication and body checks shared by the endpoints.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <functional>
+#include <memory>
+#include <string_view>
+
+#include "api/services.h"
+#include "base/status.h"
+#include "http/message.h"
+#include "http/router.h"
+#include "tenancy/key_cache.h"
+
+namespace socle::api {
+
+using AuthedHandler =
+    std::function<Result<http::Response>(http::Request&, const tenancy::Principal&)>;
+using OpenHandler = std::function<Result<http::Response>(http::Request&)>;
+
+// The principal behind "Authorization: Bearer sk-...", from the key cache (no store read).
+// UNAUTHENTICATED, with a message that says what to send, otherwise.
+Result<std::shared_ptr<const tenancy::Principal>> authenticate(const Services& services,
+                                                               const http::Request& req);
+
+// Wraps a handler: authenticates, checks `permission` (empty: any valid key), records the
+// user for the access log and maps a failed Result to OpenAI's error shape.
+http::Handler with_key(Services& services, std::string_view permission, AuthedHandler handler);
+
+// Wraps a handler that needs no key.
+http::Handler without_key(OpenHandler handler);
+
+// The body as one JSON object; 415 unless the Content-Type is application/json, 400 with
+// the byte offset if it does not parse.
+Result<boost::json::object> json_body(const http::Request& req);
+
+// A JSON response from a Boost.JSON value.
+http::Response json_response(int status, const boost::json::value& v);
+
+}  // namespace socle::api

@@ -1,0 +1,37 @@
+// The whole API surface, and the hooks that give the HTTP layer socle's error shape, access
+// log and metrics.
+#include "api/errors.h"
+#include "api/services.h"
+#include "base/log.h"
+
+namespace socle::api {
+
+void register_routes(http::Router& router, Services& services) {
+  register_health_routes(router, services);
+  register_model_routes(router, services);
+  register_me_routes(router, services);
+}
+
+http::ServerHooks server_hooks(Services& services) {
+  http::ServerHooks hooks;
+  hooks.error_body = [](int status, std::string_view message, std::string_view code) {
+    return error_response(status, message, code);
+  };
+  hooks.on_complete = [&services](const http::Completion& c) {
+    const http::Request* r = c.request;
+    std::string_view route = r && !r->route.empty() ? std::string_view(r->route) : "unmatched";
+    std::string_view method = r ? std::string_view(r->method) : "-";
+    services.metrics.observe(route, method, c.status, c.seconds);
+    // One line per request: never the Authorization header, never a body.
+    log::info("request", {{"method", method},
+                          {"route", route},
+                          {"status", c.status},
+                          {"latency_ms", c.seconds * 1000.0},
+                          {"bytes", c.body_bytes},
+                          {"user_id", r ? std::string_view(r->user_id) : std::string_view()},
+                          {"remote", r ? std::string_view(r->remote) : std::string_view()}});
+  };
+  return hooks;
+}
+
+}  // namespace socle::api

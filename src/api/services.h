@@ -1,0 +1,39 @@
+// What the endpoint groups share: configuration, the store, the key cache, the clock and
+// the metrics. Built once by `socle serve` and handed to each register_*_routes().
+#pragma once
+
+#include <cstddef>
+#include <functional>
+
+#include "api/metrics.h"
+#include "base/clock.h"
+#include "base/config.h"
+#include "http/router.h"
+#include "http/server.h"
+#include "store/store.h"
+#include "tenancy/key_cache.h"
+
+namespace socle::api {
+
+struct Services {
+  const Config& config;
+  store::Store& store;
+  tenancy::KeyCache& keys;
+  const Clock& clock;
+  HttpMetrics& metrics;
+  // Open client connections; set once the server exists.
+  std::function<size_t()> open_connections = [] { return size_t{0}; };
+};
+
+// Registers every route of the API.
+void register_routes(http::Router& router, Services& services);
+
+// Error bodies in OpenAI's shape, and the access log and metrics for each exchange.
+http::ServerHooks server_hooks(Services& services);
+
+// One group of endpoints per file.
+void register_health_routes(http::Router& router, Services& services);
+void register_model_routes(http::Router& router, Services& services);
+void register_me_routes(http::Router& router, Services& services);
+
+}  // namespace socle::api

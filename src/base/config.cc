@@ -1,0 +1,215 @@
+#include "base/config.h"
+
+#include <toml++/toml.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <filesystem>
+
+namespace socle {
+namespace {
+
+Status parse_int(const std::string& text, int64_t min, int64_t* out) {
+  int64_t v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size()) {
+    return invalid_argument("'" + text + "' is not an integer");
+  }
+  if (v < min) return invalid_argument(text + " is below the minimum " + std::to_string(min));
+  *out = v;
+  return Status::ok();
+}
+
+Status parse_bool(const std::string& text, bool* out) {
+  if (text == "true" || text == "1") {
+    *out = true;
+  } else if (text == "false" || text == "0") {
+    *out = false;
+  } else {
+    return invalid_argument("'" + text + "' is not a boolean (true or false)");
+  }
+  return Status::ok();
+}
+
+OptionSpec string_option(const char* key, const char* env, const char* flag, const char* help,
+                         std::string Config::*field) {
+  return {key,
+          env,
+          flag,
+          "string",
+          help,
+          [field](const Config& c) { return c.*field; },
+          [field](Config& c, const std::string& v) {
+            c.*field = v;
+            return Status::ok();
+          }};
+}
+
+OptionSpec int_option(const char* key, const char* env, const char* help, int64_t Config::*field,
+                      int64_t min) {
+  return {key,
+          env,
+          nullptr,
+          "integer",
+          help,
+          [field](const Config& c) { return std::to_string(c.*field); },
+          [field, min](Config& c, const std::string& v) { return parse_int(v, min, &(c.*field)); }};
+}
+
+OptionSpec bool_option(const char* key, const char* env, const char* help, bool Config::*field) {
+  return {key,
+          env,
+          nullptr,
+          "boolean",
+          help,
+          [field](const Config& c) { return std::string(c.*field ? "true" : "false"); },
+          [field](Config& c, const std::string& v) { return parse_bool(v, &(c.*field)); }};
+}
+
+const OptionSpec* find_option(std::string_view key) {
+  for (const OptionSpec& o : config_options()) {
+    if (key == o.key) return &o;
+  }
+  return nullptr;
+}
+
+// Flattens a TOML table into dotted keys with their values as text.
+Status flatten(const toml::table& table, const std::string& prefix,
+               std::map<std::string, std::string>* out) {
+  for (const auto& [k, node] : table) {
+    std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (const toml::table* sub = node.as_table()) {
+      SOCLE_RETURN_IF_ERROR(flatten(*sub, key, out));
+    } else if (auto s = node.value<std::string>(); s && node.is_string()) {
+      (*out)[key] = *s;
+    } else if (node.is_integer()) {
+      (*out)[key] = std::to_string(*node.value<int64_t>());
+    } else if (node.is_boolean()) {
+      (*out)[key] = *node.value<bool>() ? "true" : "false";
+    } else {
+      return invalid_argument("'" + key + "' must be a string, an integer or a boolean");
+    }
+  }
+  return Status::ok();
+}
+
+Status apply(Config& config, const OptionSpec& o, const std::string& value,
+             const std::string& source) {
+  Status s = o.set(config, value);
+  if (s.is_ok()) return s;
+  return invalid_argument(source + ": " + s.message());
+}
+
+}  // namespace
+
+const std::vector<OptionSpec>& config_options() {
+  static const std::vector<OptionSpec> options = {
+      string_option("listen", "SOCLE_LISTEN", "--listen",
+                    "Address and port to serve on, HOST:PORT. Port 0 picks a free port.",
+                    &Config::listen),
+      string_option("data", "SOCLE_DATA", "--data",
+                    "Data directory: the SQLite store, the admin key file, indexes.",
+                    &Config::data_dir),
+      int_option("io_threads", "SOCLE_IO_THREADS",
+                 "Threads serving HTTP connections; 0 means one per core, at least 2.",
+                 &Config::io_threads, 0),
+      int_option("http.max_header_bytes", "SOCLE_HTTP_MAX_HEADER_BYTES",
+                 "Largest request line plus headers; larger requests get 431.",
+                 &Config::http_max_header_bytes, 1024),
+      int_option("http.max_body_bytes", "SOCLE_HTTP_MAX_BODY_BYTES",
+                 "Largest request body; larger bodies get 413.", &Config::http_max_body_bytes, 1),
+      int_option("http.idle_timeout_ms", "SOCLE_HTTP_IDLE_TIMEOUT_MS",
+                 "How long a keep-alive connection may wait for its next request.",
+                 &Config::http_idle_timeout_ms, 1),
+      int_option("http.request_timeout_ms", "SOCLE_HTTP_REQUEST_TIMEOUT_MS",
+                 "How long a client has to send a whole request once it has started; then 408.",
+                 &Config::http_request_timeout_ms, 1),
+      int_option("http.write_timeout_ms", "SOCLE_HTTP_WRITE_TIMEOUT_MS",
+                 "How long one write to a client may take before the connection is dropped.",
+                 &Config::http_write_timeout_ms, 1),
+      int_option("http.max_connections", "SOCLE_HTTP_MAX_CONNECTIONS",
+                 "Open connections accepted at once; the next ones get 503 and are closed.",
+                 &Config::http_max_connections, 1),
+      int_option("http.shutdown_grace_ms", "SOCLE_HTTP_SHUTDOWN_GRACE_MS",
+                 "On SIGTERM or SIGINT, how long in-flight requests have to finish.",
+                 &Config::shutdown_grace_ms, 0),
+      bool_option("metrics.public", "SOCLE_METRICS_PUBLIC",
+                  "Serve /metrics without a key (otherwise an admin key is needed).",
+                  &Config::metrics_public),
+      string_option("log.level", "SOCLE_LOG_LEVEL", nullptr,
+                    "debug, info, warn, error or off.", &Config::log_level),
+      int_option("store.poll_ms", "SOCLE_STORE_POLL_MS",
+                 "How often the server checks the store for changes made by the CLI or other "
+                 "nodes (keys, users); a revocation takes effect within this delay.",
+                 &Config::store_poll_ms, 10),
+      string_option("port_file", "SOCLE_PORT_FILE", "--port-file",
+                    "If set, the port actually bound is written to this file (for port 0).",
+                    &Config::port_file),
+  };
+  return options;
+}
+
+Result<Config> load_config(const ConfigSources& sources) {
+  Config config;
+
+  std::string path = sources.config_file;
+  bool explicit_path = !path.empty();
+  if (path.empty()) {
+    if (auto it = sources.env.find("SOCLE_CONFIG"); it != sources.env.end() && !it->second.empty()) {
+      path = it->second;
+      explicit_path = true;
+    } else if (std::filesystem::exists("socle.toml")) {
+      path = "socle.toml";
+    }
+  }
+  if (!path.empty()) {
+    if (explicit_path && !std::filesystem::exists(path)) {
+      return invalid_argument("config file " + path + " does not exist");
+    }
+    // Debian's toml++ is built with exceptions: parse errors arrive as toml::parse_error.
+    toml::table table;
+    try {
+      table = toml::parse_file(path);
+    } catch (const toml::parse_error& err) {
+      return invalid_argument(path + ":" + std::to_string(err.source().begin.line) + ":" +
+                              std::to_string(err.source().begin.column) + ": " +
+                              std::string(err.description()));
+    }
+    std::map<std::string, std::string> values;
+    SOCLE_RETURN_IF_ERROR(flatten(table, "", &values));
+    for (const auto& [key, value] : values) {
+      const OptionSpec* o = find_option(key);
+      if (o == nullptr) {
+        return invalid_argument(path + ": unknown option '" + key +
+                                "' (docs/configuration.md lists them)");
+      }
+      SOCLE_RETURN_IF_ERROR(apply(config, *o, value, path + ": " + key));
+    }
+  }
+
+  for (const OptionSpec& o : config_options()) {
+    if (auto it = sources.env.find(o.env); it != sources.env.end()) {
+      SOCLE_RETURN_IF_ERROR(apply(config, o, it->second, o.env));
+    }
+  }
+  for (const auto& [key, value] : sources.flags) {
+    const OptionSpec* o = find_option(key);
+    SOCLE_CHECK(o != nullptr, "command-line flags map to known option keys");
+    SOCLE_RETURN_IF_ERROR(apply(config, *o, value, o->flag ? o->flag : key));
+  }
+  return config;
+}
+
+std::map<std::string, std::string> socle_environment() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view kv(*e);
+    if (!kv.starts_with("SOCLE_")) continue;
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(kv.substr(0, eq)), std::string(kv.substr(eq + 1)));
+  }
+  return env;
+}
+
+}  // namespace socle

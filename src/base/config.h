@@ -1,0 +1,63 @@
+// Server configuration: every option has a TOML key, an environment variable and a default,
+// listed once in config.cc's option table, which also feeds `socle config` and the docs test.
+// Precedence, lowest first: defaults < the TOML file < SOCLE_* environment < command-line flags.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+
+namespace socle {
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT; port 0 picks a free one
+  std::string data_dir = "./data";
+  int64_t io_threads = 0;  // 0: one per core, at least 2
+
+  int64_t http_max_header_bytes = 16 * 1024;
+  int64_t http_max_body_bytes = 16 * 1024 * 1024;
+  int64_t http_idle_timeout_ms = 60'000;     // keep-alive wait for the next request
+  int64_t http_request_timeout_ms = 30'000;  // to receive one whole request
+  int64_t http_write_timeout_ms = 30'000;    // for each write to the client
+  int64_t http_max_connections = 10'000;
+  int64_t shutdown_grace_ms = 30'000;  // in-flight requests get this long after SIGTERM
+
+  bool metrics_public = false;
+  std::string log_level = "info";
+  int64_t store_poll_ms = 250;  // how often a server looks for changes made elsewhere
+
+  std::string port_file;  // if set, the bound port is written there (tests use port 0)
+};
+
+struct OptionSpec {
+  const char* key;       // TOML key, dotted for tables: "http.max_body_bytes"
+  const char* env;       // environment variable
+  const char* flag;      // command-line flag of `socle serve`, or nullptr
+  const char* type;      // "string", "integer" or "boolean"
+  const char* help;
+  std::function<std::string(const Config&)> get;
+  std::function<Status(Config&, const std::string&)> set;
+};
+
+// The options, in documentation order.
+const std::vector<OptionSpec>& config_options();
+
+struct ConfigSources {
+  // --config; when empty, $SOCLE_CONFIG, then ./socle.toml if it exists.
+  std::string config_file;
+  std::map<std::string, std::string> env;    // usually from environ
+  std::map<std::string, std::string> flags;  // TOML key -> value, from the command line
+};
+
+// Applies the sources in order of precedence; any bad value is an error naming its source.
+Result<Config> load_config(const ConfigSources& sources);
+
+// The SOCLE_* variables of this process.
+std::map<std::string, std::string> socle_environment();
+
+}  // namespace socle

@@ -1,0 +1,93 @@
+#include "store/sqlite/migrations.h"
+
+namespace socle::store::sqlite {
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> list = {
+      {1, "identity", R"sql(
+CREATE TABLE organisations (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE roles (
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  permissions TEXT NOT NULL DEFAULT '[]',  -- JSON array of permission names
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE users (
+  id INTEGER PRIMARY KEY,
+  org_id INTEGER NOT NULL REFERENCES organisations(id),
+  role_id INTEGER NOT NULL REFERENCES roles(id),
+  name TEXT NOT NULL UNIQUE,
+  email TEXT NOT NULL DEFAULT '',
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX users_org ON users(org_id);
+CREATE TABLE api_keys (
+  id INTEGER PRIMARY KEY,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  hash BLOB NOT NULL UNIQUE,  -- SHA-256 of the secret
+  prefix TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER
+);
+CREATE INDEX api_keys_user ON api_keys(user_id);
+-- One row; every write bumps it so that servers polling it see changes made elsewhere.
+CREATE TABLE changes (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  counter INTEGER NOT NULL
+);
+INSERT INTO changes (id, counter) VALUES (1, 0);
+)sql"},
+  };
+  return list;
+}
+
+Result<int64_t> applied_version(Db& db) {
+  SOCLE_ASSIGN_OR_RETURN(Stmt s, db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
+  return row ? s.column_int(0) : 0;
+}
+
+Status migrate(Db& db, int64_t now) {
+  SOCLE_RETURN_IF_ERROR(db.exec(
+      "CREATE TABLE IF NOT EXISTS schema_migrations ("
+      " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
+  SOCLE_ASSIGN_OR_RETURN(int64_t have, applied_version(db));
+  int64_t latest = migrations().back().version;
+  if (have > latest) {
+    return {StatusCode::FAILED_PRECONDITION,
+            "the store's schema is at version " + std::to_string(have) + " but this socle knows " +
+                std::to_string(latest) + "; run a newer socle on this data directory"};
+  }
+  for (const Migration& m : migrations()) {
+    if (m.version <= have) continue;
+    // BEGIN IMMEDIATE: two processes starting at once must not both apply a migration.
+    SOCLE_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE"));
+    SOCLE_ASSIGN_OR_RETURN(int64_t again, applied_version(db));
+    if (again >= m.version) {
+      SOCLE_RETURN_IF_ERROR(db.exec("COMMIT"));
+      continue;
+    }
+    Status s = db.exec(m.sql);
+    if (s.is_ok()) {
+      auto ins = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+      s = ins.is_ok() ? ins->bind(1, m.version).bind(2, std::string_view(m.name)).bind(3, now).run()
+                      : ins.status();
+    }
+    if (!s.is_ok()) {
+      (void)db.exec("ROLLBACK");
+      return {s.code(), "migration " + std::to_string(m.version) + " (" + m.name + ") failed: " +
+                            s.message()};
+    }
+    SOCLE_RETURN_IF_ERROR(db.exec("COMMIT"));
+  }
+  return Status::ok();
+}
+
+}  // namespace socle::store::sqlite

@@ -1,0 +1,28 @@
+// The SQLite schema as a list of versioned migrations, applied in order at start-up, each
+// in its own transaction and recorded in schema_migrations. Never edit a released
+// migration: add the next one.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "base/status.h"
+#include "store/sqlite/db.h"
+
+namespace socle::store::sqlite {
+
+struct Migration {
+  int64_t version;
+  const char* name;
+  const char* sql;
+};
+
+const std::vector<Migration>& migrations();
+
+// Applies the migrations that `db` lacks. Refuses a database whose schema is newer than
+// this binary knows (an older binary must not write to it).
+Status migrate(Db& db, int64_t now);
+
+Result<int64_t> applied_version(Db& db);
+
+}  // namespace socle::store::sqlite

@@ -1,0 +1,85 @@
+// The store's interfaces, one per aggregate. Implementations: sqlite/ (embedded default).
+// Every write bumps the store's change counter in the same transaction, so that servers
+// polling it (Store::change_counter) notice changes made by the CLI or by other nodes.
+// Errors: NOT_FOUND for rows the actor may not see as well as rows that do not exist (no
+// existence oracle across tenants), ALREADY_EXISTS for taken unique names, UNAVAILABLE when
+// the database cannot be reached.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "store/records.h"
+
+namespace socle::store {
+
+class OrgStore {
+ public:
+  virtual ~OrgStore() = default;
+  virtual Result<Organisation> create(const Actor& actor, const std::string& name) = 0;
+  virtual Result<Organisation> get(const Actor& actor, Id id) = 0;
+  virtual Result<Organisation> find_by_name(const Actor& actor, const std::string& name) = 0;
+};
+
+class RoleStore {
+ public:
+  virtual ~RoleStore() = default;
+  virtual Result<Role> create(const Actor& actor, const std::string& name,
+                              const std::vector<std::string>& permissions) = 0;
+  virtual Result<Role> get(const Actor& actor, Id id) = 0;
+  virtual Result<Role> find_by_name(const Actor& actor, const std::string& name) = 0;
+};
+
+class UserStore {
+ public:
+  virtual ~UserStore() = default;
+  virtual Result<User> create(const Actor& actor, const NewUser& user) = 0;
+  virtual Result<User> get(const Actor& actor, Id id) = 0;
+  virtual Result<User> find_by_name(const Actor& actor, const std::string& name) = 0;
+  // All users for an all-tenants actor; the actor's own user otherwise.
+  virtual Result<std::vector<User>> list(const Actor& actor) = 0;
+  virtual Status set_disabled(const Actor& actor, Id id, bool disabled) = 0;
+};
+
+class KeyStore {
+ public:
+  virtual ~KeyStore() = default;
+  // The key's user must be visible to the actor.
+  virtual Result<ApiKey> create(const Actor& actor, const NewKey& key) = 0;
+  // Keys of `user_id`, newest first, revoked ones included.
+  virtual Result<std::vector<ApiKey>> list(const Actor& actor, Id user_id) = 0;
+  virtual Result<ApiKey> get(const Actor& actor, Id key_id) = 0;
+  // Marks the key revoked at `now`; NOT_FOUND if unknown, invisible or already revoked.
+  virtual Status revoke(const Actor& actor, Id key_id, int64_t now) = 0;
+  // Every key that may authenticate at `now` (not revoked, not expired, user enabled).
+  // Needs an all-tenants actor: it feeds the server's key cache.
+  virtual Result<std::vector<KeyGrant>> list_grants(const Actor& actor, int64_t now) = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+  virtual OrgStore& orgs() = 0;
+  virtual RoleStore& roles() = 0;
+  virtual UserStore& users() = 0;
+  virtual KeyStore& keys() = 0;
+
+  // Runs `body` in one transaction: all of its writes or none.
+  virtual Status transaction(const std::function<Status()>& body) = 0;
+  // A number that grows with every write; cheap enough to poll several times a second.
+  virtual Result<int64_t> change_counter() = 0;
+  // OK when the database answers and its schema is at the version this binary expects.
+  virtual Status check_ready() = 0;
+  // The schema version applied, and the one this binary expects.
+  virtual Result<int64_t> schema_version() = 0;
+  virtual int64_t expected_schema_version() const = 0;
+};
+
+// Opens (creating if needed) the SQLite store at `path` and applies pending migrations.
+Result<std::unique_ptr<Store>> open_sqlite_store(const std::string& path, const Clock& clock);
+
+}  // namespace socle::store

@@ -1,0 +1,28 @@
+// What a new store needs before anyone can use it.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/clock.h"
+#include "base/status.h"
+#include "store/store.h"
+
+namespace socle::tenancy {
+
+// Creates the default organisation and the "admin" and "user" roles if they are missing.
+// Idempotent; the CLI and the server both call it.
+Status ensure_reference_data(store::Store& store);
+
+struct BootstrapResult {
+  bool created = false;  // false: the store already had users, nothing was done
+  std::string key_path;  // where the generated key was written; empty if it was supplied
+};
+
+// On a store with no user: creates the "admin" user with the admin role and one key. The
+// key is `supplied_key` if given (SOCLE_ADMIN_KEY), otherwise generated and written to
+// DATA_DIR/admin-key with mode 0600 before the user is committed. The key is never logged.
+Result<BootstrapResult> bootstrap_admin(store::Store& store, const std::string& data_dir,
+                                        const std::optional<std::string>& supplied_key);
+
+}  // namespace socle::tenancy

@@ -1,0 +1,164 @@
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "base/clock.h"
+#include "base/hash.h"
+#include "store/store.h"
+
+namespace socle::store {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("socle-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "socle.db").string();
+    auto s = open_sqlite_store(path_, clock_);
+    ASSERT_TRUE(s.is_ok()) << s.status().message();
+    store_ = std::move(s).value();
+    org_ = *store_->orgs().create(sys_, "ministry");
+    role_ = *store_->roles().create(sys_, "user", {"fine_tune"});
+    alice_ = *store_->users().create(sys_, {org_.id, role_.id, "alice", "a@x.fr"});
+    bob_ = *store_->users().create(sys_, {org_.id, role_.id, "bob", ""});
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+  ApiKey key_for(const User& u, const std::string& secret, std::optional<int64_t> expires = {}) {
+    return *store_->keys().create(sys_, {u.id, "k", sha256(secret), secret.substr(0, 7), expires});
+  }
+
+  ManualClock clock_{1'800'000'000};
+  Actor sys_ = Actor::system();
+  std::filesystem::path dir_;
+  std::string path_;
+  std::unique_ptr<Store> store_;
+  Organisation org_;
+  Role role_;
+  User alice_, bob_;
+};
+
+TEST_F(StoreTest, MigrationsAreAppliedOnceAndReadinessHolds) {
+  EXPECT_TRUE(store_->check_ready().is_ok());
+  EXPECT_EQ(*store_->schema_version(), store_->expected_schema_version());
+  store_.reset();
+  auto again = open_sqlite_store(path_, clock_);  // reopening applies nothing twice
+  ASSERT_TRUE(again.is_ok()) << again.status().message();
+  EXPECT_EQ((*again)->users().list(sys_)->size(), 2u);
+}
+
+TEST_F(StoreTest, ANewerSchemaIsRefused) {
+  store_.reset();
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "INSERT INTO schema_migrations VALUES (999, 'future', 0)", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto s = open_sqlite_store(path_, clock_);
+  ASSERT_FALSE(s.is_ok());
+  EXPECT_NE(s.status().message().find("version 999"), std::string::npos);
+}
+
+TEST_F(StoreTest, UniqueNamesAndForeignKeys) {
+  EXPECT_EQ(store_->users().create(sys_, {org_.id, role_.id, "alice", ""}).status().code(),
+            StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(store_->users().create(sys_, {999, role_.id, "carol", ""}).status().code(),
+            StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(store_->orgs().create(sys_, "ministry").status().code(), StatusCode::ALREADY_EXISTS);
+}
+
+TEST_F(StoreTest, UsersSeeOnlyThemselves) {
+  Actor alice = Actor::user(alice_.id, org_.id);
+  EXPECT_TRUE(store_->users().get(alice, alice_.id).is_ok());
+  EXPECT_EQ(store_->users().get(alice, bob_.id).status().code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(store_->users().list(alice)->size(), 1u);
+  EXPECT_EQ(store_->users().list(sys_)->size(), 2u);
+  EXPECT_EQ(store_->users().create(alice, {org_.id, role_.id, "eve", ""}).status().code(),
+            StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(store_->users().set_disabled(alice, bob_.id, true).code(),
+            StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(StoreTest, KeysAreScopedToTheirUser) {
+  ApiKey a = key_for(alice_, "sk-alice-secret");
+  ApiKey b = key_for(bob_, "sk-bob-secret");
+  Actor alice = Actor::user(alice_.id, org_.id);
+  EXPECT_EQ(store_->keys().list(alice, alice_.id)->size(), 1u);
+  EXPECT_EQ(store_->keys().list(alice, bob_.id).status().code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(store_->keys().get(alice, b.id).status().code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(store_->keys().revoke(alice, b.id, 1).code(), StatusCode::NOT_FOUND);
+  EXPECT_EQ(store_->keys().create(alice, {bob_.id, "x", sha256("s"), "sk-", {}}).status().code(),
+            StatusCode::NOT_FOUND);
+  EXPECT_TRUE(store_->keys().revoke(alice, a.id, clock_.unix_seconds()).is_ok());
+  EXPECT_EQ(store_->keys().revoke(alice, a.id, clock_.unix_seconds()).code(),
+            StatusCode::NOT_FOUND);
+  EXPECT_TRUE(store_->keys().get(alice, a.id)->revoked_at.has_value());
+  EXPECT_EQ(store_->keys().list_grants(alice, 0).status().code(), StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(StoreTest, GrantsExcludeRevokedExpiredAndDisabled) {
+  ApiKey live = key_for(alice_, "sk-live");
+  ApiKey revoked = key_for(alice_, "sk-revoked");
+  key_for(alice_, "sk-expired", clock_.unix_seconds() - 1);
+  key_for(alice_, "sk-later", clock_.unix_seconds() + 100);
+  key_for(bob_, "sk-bob");
+  ASSERT_TRUE(store_->keys().revoke(sys_, revoked.id, clock_.unix_seconds()).is_ok());
+  ASSERT_TRUE(store_->users().set_disabled(sys_, bob_.id, true).is_ok());
+  auto grants = store_->keys().list_grants(sys_, clock_.unix_seconds());
+  ASSERT_TRUE(grants.is_ok());
+  ASSERT_EQ(grants->size(), 2u);
+  std::set<std::string> hashes;
+  for (const auto& g : *grants) {
+    hashes.insert(g.hash);
+    EXPECT_EQ(g.user_name, "alice");
+    EXPECT_EQ(g.role_name, "user");
+    EXPECT_EQ(g.permissions, std::vector<std::string>{"fine_tune"});
+  }
+  EXPECT_TRUE(hashes.count(sha256("sk-live")));
+  EXPECT_TRUE(hashes.count(sha256("sk-later")));
+  (void)live;
+}
+
+TEST_F(StoreTest, EveryWriteMovesTheChangeCounterAndFailedOnesDoNot) {
+  int64_t c0 = *store_->change_counter();
+  key_for(alice_, "sk-1");
+  int64_t c1 = *store_->change_counter();
+  EXPECT_GT(c1, c0);
+  ASSERT_TRUE(store_->users().set_disabled(sys_, alice_.id, true).is_ok());
+  int64_t c2 = *store_->change_counter();
+  EXPECT_GT(c2, c1);
+  EXPECT_FALSE(store_->users().set_disabled(sys_, 12345, true).is_ok());
+  EXPECT_EQ(*store_->change_counter(), c2);
+}
+
+TEST_F(StoreTest, TransactionsAreAllOrNothing) {
+  Status s = store_->transaction([&]() -> Status {
+    SOCLE_RETURN_IF_ERROR(store_->orgs().create(sys_, "temporary").status_or_ok());
+    return invalid_argument("changed my mind");
+  });
+  EXPECT_FALSE(s.is_ok());
+  EXPECT_EQ(store_->orgs().find_by_name(sys_, "temporary").status().code(), StatusCode::NOT_FOUND);
+  EXPECT_TRUE(store_->transaction([&]() -> Status {
+                      return store_->orgs().create(sys_, "kept").status_or_ok();
+                    }).is_ok());
+  EXPECT_TRUE(store_->orgs().find_by_name(sys_, "kept").is_ok());
+}
+
+TEST_F(StoreTest, TwoConnectionsSeeEachOthersWrites) {
+  auto other = open_sqlite_store(path_, clock_);  // as the CLI beside a server
+  ASSERT_TRUE(other.is_ok());
+  int64_t before = *store_->change_counter();
+  ASSERT_TRUE((*other)->users().set_disabled(sys_, alice_.id, true).is_ok());
+  EXPECT_GT(*store_->change_counter(), before);
+  EXPECT_TRUE(store_->users().get(sys_, alice_.id)->disabled);
+}
+
+}  // namespace
+}  // namespace socle::store
