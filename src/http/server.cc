@@ -354,7 +354,6 @@ class ServerImpl final : public Server {
   asio::awaitable<void> fail_request(beast::tcp_stream& stream, int status, std::string_view msg,
                                      std::string_view code, double seconds) {
     std::string id = new_request_id();
-    log::ScopedRequestId scoped(id);
     Response r = hooks_.error_body(status, msg, code);
     co_await write_response(stream, r, false, id);
     complete(nullptr, id, status, r.body.size(), seconds);
@@ -505,7 +504,6 @@ class ServerImpl final : public Server {
       req.request_id = client_id && valid_request_id(*client_id) ? std::string(*client_id)
                                                                  : new_request_id();
       req.remote = remote;
-      log::ScopedRequestId scoped(req.request_id);
 
       Match m = router_.match(req.method, req.path);
       int64_t limit = options_.max_body_bytes;
@@ -574,7 +572,10 @@ class ServerImpl final : public Server {
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 
+  // The request id is set for the handler's log lines only while it runs on this thread: a
+  // coroutine may resume on another thread, so no thread-local scope spans a co_await.
   Response call_handler(const Route& route, Request& req) {
+    log::ScopedRequestId scoped(req.request_id);
     try {
       return route.handler(req);
     } catch (const std::exception& e) {
@@ -585,6 +586,7 @@ class ServerImpl final : public Server {
   }
 
   void call_async_handler(const Route& route, Request& req, ResponderPtr responder) {
+    log::ScopedRequestId scoped(req.request_id);
     try {
       route.async_handler(req, std::move(responder));
     } catch (const std::exception& e) {

@@ -59,6 +59,8 @@ class ServerTest : public ::testing::Test {
     admin_key_ = trim(read_text_file(data_->path() + "/data/admin-key"));
   }
   static void TearDownTestSuite() {
+    // A clean exit also proves the sanitizers found nothing while serving.
+    EXPECT_EQ(server_->stop(), 0) << server_->stderr_text();
     server_.reset();
     data_.reset();
   }
@@ -324,7 +326,7 @@ TEST(ShutdownTest, SigtermFinishesTheRequestInFlight) {
   HttpReply r = busy.read_reply();
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(r.headers["connection"], "close");
-  EXPECT_EQ(server.wait(10'000), 0);
+  EXPECT_EQ(server.wait(10'000), 0) << server.stderr_text();
 }
 
 TEST(StartupTest, SuppliedAdminKeyIsUsedAndNoFileIsWritten) {
