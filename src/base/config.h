@@ -19,8 +19,8 @@ struct Config {
   std::string data_dir = "./data";
   int64_t io_threads = 0;  // 0: one per core, at least 2
 
-  int64_t http_max_header_bytes = 16 * 1024;
-  int64_t http_max_body_bytes = 16 * 1024 * 1024;
+  int64_t http_max_header_bytes = int64_t{16} * 1024;
+  int64_t http_max_body_bytes = int64_t{16} * 1024 * 1024;
   int64_t http_idle_timeout_ms = 60'000;     // keep-alive wait for the next request
   int64_t http_request_timeout_ms = 30'000;  // to receive one whole request
   int64_t http_write_timeout_ms = 30'000;    // for each write to the client

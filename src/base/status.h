@@ -65,7 +65,9 @@ class [[nodiscard]] Status {
 inline Status invalid_argument(std::string message, std::string param = {}) {
   return {StatusCode::INVALID_ARGUMENT, std::move(message), std::move(param)};
 }
-inline Status not_found(std::string message) { return {StatusCode::NOT_FOUND, std::move(message)}; }
+inline Status not_found(std::string message) {
+  return {StatusCode::NOT_FOUND, std::move(message)};
+}
 inline Status internal_error(std::string message) {
   return {StatusCode::INTERNAL, std::move(message)};
 }
@@ -77,7 +79,7 @@ inline Status unavailable(std::string message) {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {}        // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {  // NOLINT(google-explicit-constructor)
     SOCLE_CHECK(!std::get<Status>(v_).is_ok(), "a Result holding no value needs an error status");
   }
@@ -113,14 +115,15 @@ class [[nodiscard]] Result {
 }  // namespace socle
 
 // Returns early from the enclosing function with the Status of `expr` if it failed.
-#define SOCLE_RETURN_IF_ERROR(expr)       \
-  do {                                    \
-    ::socle::Status socle_status_ = (expr); \
+#define SOCLE_RETURN_IF_ERROR(expr)                   \
+  do {                                                \
+    ::socle::Status socle_status_ = (expr);           \
     if (!socle_status_.is_ok()) return socle_status_; \
   } while (0)
 
 #define SOCLE_CONCAT_INNER_(a, b) a##b
 #define SOCLE_CONCAT_(a, b) SOCLE_CONCAT_INNER_(a, b)
+// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration and cannot be parenthesised.
 #define SOCLE_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
   if (!tmp.is_ok()) return tmp.status();             \
@@ -129,3 +132,4 @@ class [[nodiscard]] Result {
 // `SOCLE_ASSIGN_OR_RETURN(auto x, f());` binds the value or returns the failure.
 #define SOCLE_ASSIGN_OR_RETURN(lhs, expr) \
   SOCLE_ASSIGN_OR_RETURN_IMPL_(SOCLE_CONCAT_(socle_result_, __LINE__), lhs, expr)
+// NOLINTEND(bugprone-macro-parentheses)

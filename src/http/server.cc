@@ -46,7 +46,9 @@ constexpr size_t MAX_REQUEST_ID_CHARS = 64;
 // How long a rejected connection (over max_connections) gets to receive its 503.
 constexpr auto REJECT_WRITE_TIMEOUT = std::chrono::seconds(2);
 
-std::chrono::milliseconds ms(int64_t v) { return std::chrono::milliseconds(v); }
+std::chrono::milliseconds ms(int64_t v) {
+  return std::chrono::milliseconds(v);
+}
 
 bool valid_request_id(std::string_view id) {
   if (id.empty() || id.size() > MAX_REQUEST_ID_CHARS) return false;
@@ -59,9 +61,9 @@ bool valid_request_id(std::string_view id) {
 }
 
 Response default_error_body(int status, std::string_view message, std::string_view code) {
-  std::string body = "{\"error\":{\"message\":" + json::quoted(message) +
-                     ",\"type\":\"invalid_request_error\",\"param\":null,\"code\":" +
-                     json::quoted(code) + "}}";
+  std::string body =
+      "{\"error\":{\"message\":" + json::quoted(message) +
+      ",\"type\":\"invalid_request_error\",\"param\":null,\"code\":" + json::quoted(code) + "}}";
   return Response::json(status, std::move(body));
 }
 
@@ -73,26 +75,24 @@ struct Event {
   std::string chunk;  // CHUNK
 };
 
-// Shared by the handler's Responder and the connection that writes its events. The timer
-// is the connection's doorbell: pushing an event cancels it, on the connection's strand.
-class ResponderState : public std::enable_shared_from_this<ResponderState> {
+// Shared by the handler's Responder and the connection that writes its events. It holds no
+// Asio object: a producer may outlive the server. The connection installs a waker while it
+// waits for events and removes it (under the same lock) before it stops listening, so no
+// producer ever touches an executor that is gone.
+class ResponderState {
  public:
-  explicit ResponderState(const asio::any_io_executor& strand) : strand_(strand), timer_(strand) {}
-
-  // Queues an event; false if the client has gone.
+  // Queues an event and rings the waker; false if the client has gone.
   bool push(Event e) {
-    {
-      std::lock_guard lock(mu_);
-      if (cancelled_) return false;
-      queued_bytes_ += e.chunk.size();
-      if (queued_bytes_ > MAX_QUEUED_STREAM_BYTES) {
-        log::warn("stream abandoned: the client is not reading",
-                  {{"queued_bytes", static_cast<uint64_t>(queued_bytes_)}});
-        e = Event{Event::Kind::ABORT, {}, {}};
-      }
-      events_.push_back(std::move(e));
+    std::lock_guard lock(mu_);
+    if (cancelled_) return false;
+    queued_bytes_ += e.chunk.size();
+    if (queued_bytes_ > MAX_QUEUED_STREAM_BYTES) {
+      log::warn("stream abandoned: the client is not reading",
+                {{"queued_bytes", static_cast<uint64_t>(queued_bytes_)}});
+      e = Event{Event::Kind::ABORT, {}, {}};
     }
-    asio::post(strand_, [self = shared_from_this()] { self->timer_.cancel(); });
+    events_.push_back(std::move(e));
+    if (wake_) wake_();
     return true;
   }
 
@@ -102,6 +102,21 @@ class ResponderState : public std::enable_shared_from_this<ResponderState> {
     out.swap(events_);
     queued_bytes_ = 0;
     return out;
+  }
+
+  void set_waker(std::function<void()> wake) {
+    std::lock_guard lock(mu_);
+    wake_ = std::move(wake);
+  }
+
+  // The connection is done with this answer: no more wake-ups; if the answer did not
+  // complete, the producer is told the client has gone.
+  void detach(bool completed) {
+    {
+      std::lock_guard lock(mu_);
+      wake_ = nullptr;
+    }
+    if (!completed) cancel();
   }
 
   void cancel() {
@@ -132,16 +147,13 @@ class ResponderState : public std::enable_shared_from_this<ResponderState> {
     fn();
   }
 
-  asio::steady_timer& timer() { return timer_; }
-
  private:
-  asio::any_io_executor strand_;  // the connection's strand
-  asio::steady_timer timer_;
   mutable std::mutex mu_;
   std::deque<Event> events_;
   size_t queued_bytes_ = 0;
   bool cancelled_ = false;
   std::function<void()> on_cancel_;
+  std::function<void()> wake_;  // set while the connection listens
 };
 
 class ResponderHandle final : public Responder {
@@ -212,8 +224,8 @@ class ServerImpl final : public Server {
     if (!ec) acceptor_.bind(endpoint, ec);
     if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) {
-      return unavailable("cannot listen on " + options_.host + ":" +
-                         std::to_string(options_.port) + ": " + ec.message());
+      return unavailable("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                         ": " + ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
     return Status::ok();
@@ -233,9 +245,11 @@ class ServerImpl final : public Server {
     }
     asio::co_spawn(control_, accept_loop(), asio::detached);
     std::vector<std::thread> threads;
-    for (int i = 1; i < options_.io_threads; ++i) threads.emplace_back([this] { ioc_.run(); });
+    for (int i = 1; i < options_.io_threads; ++i)
+      threads.emplace_back([this] { ioc_.run(); });
     ioc_.run();
-    for (auto& t : threads) t.join();
+    for (auto& t : threads)
+      t.join();
   }
 
   void stop() override {
@@ -302,10 +316,9 @@ class ServerImpl final : public Server {
         conns_.remove_if([](const std::weak_ptr<Connection>& w) { return w.expired(); });
         conns_.push_back(conn);
       }
-      asio::co_spawn(conn->stream.get_executor(), session(conn),
-                     [this](const std::exception_ptr&) {
-                       asio::post(control_, [this] { connection_closed(); });
-                     });
+      asio::co_spawn(conn->stream.get_executor(), session(conn), [this](const std::exception_ptr&) {
+        asio::post(control_, [this] { connection_closed(); });
+      });
     }
   }
 
@@ -340,7 +353,8 @@ class ServerImpl final : public Server {
     bhttp::response<bhttp::string_body> res;
     res.version(11);
     res.result(static_cast<unsigned>(r.status));
-    for (const auto& [k, v] : r.headers) res.set(k, v);
+    for (const auto& [k, v] : r.headers)
+      res.set(k, v);
     res.set("x-request-id", request_id);
     res.keep_alive(keep_alive);
     res.body() = r.body;
@@ -364,6 +378,18 @@ class ServerImpl final : public Server {
   asio::awaitable<bool> pump(Connection& conn, ResponderState& state, const Request& req,
                              bool keep_alive, int* status, uint64_t* bytes) {
     auto& stream = conn.stream;
+    // The doorbell: a producer's push cancels this timer on the connection's strand. It is
+    // shared with the posted wake-ups, which may run after this frame is gone.
+    auto doorbell = std::make_shared<asio::steady_timer>(stream.get_executor());
+    state.set_waker([doorbell, ex = stream.get_executor()] {
+      asio::post(ex, [doorbell] { doorbell->cancel(); });
+    });
+    // Runs however the frame ends, including when a forced stop destroys it.
+    struct Detach {
+      ResponderState& state;
+      bool completed = false;
+      ~Detach() { state.detach(completed); }
+    } detach{state};
     std::optional<bhttp::response<bhttp::empty_body>> head;
     std::optional<bhttp::response_serializer<bhttp::empty_body>> serializer;
     auto failed = [&state] {
@@ -373,8 +399,8 @@ class ServerImpl final : public Server {
     for (;;) {
       std::deque<Event> events = state.take();
       if (events.empty()) {
-        state.timer().expires_at(asio::steady_timer::time_point::max());
-        co_await state.timer().async_wait(USE_NOTHROW);
+        doorbell->expires_at(asio::steady_timer::time_point::max());
+        co_await doorbell->async_wait(USE_NOTHROW);
         continue;
       }
       for (Event& e : events) {
@@ -382,15 +408,18 @@ class ServerImpl final : public Server {
           case Event::Kind::RESPONSE:
             *status = e.response.status;
             *bytes = e.response.body.size();
-            co_return co_await write_response(stream, e.response, keep_alive, req.request_id)
-                ? keep_alive
-                : failed();
+            if (!co_await write_response(stream, e.response, keep_alive, req.request_id)) {
+              co_return failed();
+            }
+            detach.completed = true;
+            co_return keep_alive;
           case Event::Kind::HEAD: {
             *status = e.response.status;
             head.emplace();
             head->version(11);
             head->result(static_cast<unsigned>(e.response.status));
-            for (const auto& [k, v] : e.response.headers) head->set(k, v);
+            for (const auto& [k, v] : e.response.headers)
+              head->set(k, v);
             head->set("x-request-id", req.request_id);
             head->keep_alive(keep_alive);
             head->chunked(true);
@@ -410,8 +439,11 @@ class ServerImpl final : public Server {
           }
           case Event::Kind::END: {
             stream.expires_after(ms(options_.write_timeout_ms));
-            auto [ec, n] = co_await asio::async_write(stream, bhttp::make_chunk_last(), USE_NOTHROW);
-            co_return ec ? failed() : keep_alive;
+            auto [ec, n] =
+                co_await asio::async_write(stream, bhttp::make_chunk_last(), USE_NOTHROW);
+            if (ec) co_return failed();
+            detach.completed = true;
+            co_return keep_alive;
           }
           case Event::Kind::ABORT:
             if (!head) {
@@ -437,8 +469,9 @@ class ServerImpl final : public Server {
       r.set_header("allow", m.allowed);
       return r;
     }
-    return hooks_.error_body(404, "no route for " + req.method + " " + req.path +
-                                      " (docs/api.md lists the routes)", "not_found");
+    return hooks_.error_body(
+        404, "no route for " + req.method + " " + req.path + " (docs/api.md lists the routes)",
+        "not_found");
   }
 
   asio::awaitable<void> session(std::shared_ptr<Connection> conn) {
@@ -455,7 +488,8 @@ class ServerImpl final : public Server {
       if (draining_.load()) break;
       if (buffer.size() == 0) {
         stream.expires_after(ms(options_.idle_timeout_ms));
-        auto [ec, n] = co_await stream.async_read_some(buffer.prepare(FIRST_READ_BYTES), USE_NOTHROW);
+        auto [ec, n] =
+            co_await stream.async_read_some(buffer.prepare(FIRST_READ_BYTES), USE_NOTHROW);
         if (ec) break;  // idle timeout, closed by the peer, or woken by the drain
         buffer.commit(n);
       }
@@ -497,12 +531,13 @@ class ServerImpl final : public Server {
       if (q != std::string::npos) req.query = req.target.substr(q + 1);
       for (const auto& field : h) {
         std::string name(field.name_string());
-        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (char& c : name)
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         req.headers.emplace_back(std::move(name), std::string(field.value()));
       }
       auto client_id = req.header("x-request-id");
-      req.request_id = client_id && valid_request_id(*client_id) ? std::string(*client_id)
-                                                                 : new_request_id();
+      req.request_id =
+          client_id && valid_request_id(*client_id) ? std::string(*client_id) : new_request_id();
       req.remote = remote;
 
       Match m = router_.match(req.method, req.path);
@@ -529,10 +564,10 @@ class ServerImpl final : public Server {
         boost::system::error_code bec = bec_raw ? read_error(bec_raw) : bec_raw;
         if (bec) {
           if (bec == bhttp::error::body_limit) {
-            co_await fail_with(stream, req, 413,
-                               "the request body is over the limit of " + std::to_string(limit) +
-                                   " bytes",
-                               "payload_too_large", elapsed());
+            co_await fail_with(
+                stream, req, 413,
+                "the request body is over the limit of " + std::to_string(limit) + " bytes",
+                "payload_too_large", elapsed());
           } else {
             co_await read_failed(stream, bec, elapsed());
           }
@@ -561,7 +596,7 @@ class ServerImpl final : public Server {
       } else {
         req.route = m.route->pattern;
         req.params = std::move(m.params);
-        auto state = std::make_shared<ResponderState>(stream.get_executor());
+        auto state = std::make_shared<ResponderState>();
         call_async_handler(*m.route, req, std::make_shared<ResponderHandle>(state));
         carry_on = co_await pump(*conn, *state, req, keep_alive, &status, &bytes);
       }
@@ -622,8 +657,8 @@ class ServerImpl final : public Server {
                ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
       // The client went away mid-request: nobody to answer.
     } else if (ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category()) {
-      co_await fail_request(stream, 400, "malformed HTTP request: " + ec.message(),
-                            "bad_request", seconds);
+      co_await fail_request(stream, 400, "malformed HTTP request: " + ec.message(), "bad_request",
+                            seconds);
     }
   }
 

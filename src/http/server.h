@@ -24,8 +24,8 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port
   int io_threads = 2;
-  int64_t max_header_bytes = 16 * 1024;
-  int64_t max_body_bytes = 16 * 1024 * 1024;
+  int64_t max_header_bytes = int64_t{16} * 1024;
+  int64_t max_body_bytes = int64_t{16} * 1024 * 1024;
   int64_t idle_timeout_ms = 60'000;
   int64_t request_timeout_ms = 30'000;
   int64_t write_timeout_ms = 30'000;
