@@ -40,8 +40,10 @@ Result<std::shared_ptr<const tenancy::Principal>> authenticate(const Services& s
     return unauthenticated("the Authorization header must be 'Bearer sk-...'", "invalid_api_key");
   }
   value.remove_prefix(BEARER.size());
-  while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-  while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
+  while (!value.empty() && value.front() == ' ')
+    value.remove_prefix(1);
+  while (!value.empty() && value.back() == ' ')
+    value.remove_suffix(1);
   auto principal = services.keys.authenticate(value);
   if (!principal) {
     return unauthenticated("the API key is not valid: unknown, revoked or expired",
@@ -51,8 +53,8 @@ Result<std::shared_ptr<const tenancy::Principal>> authenticate(const Services& s
 }
 
 http::Handler with_key(Services& services, std::string_view permission, AuthedHandler handler) {
-  return [&services, perm = std::string(permission), handler = std::move(handler)](
-             http::Request& req) -> http::Response {
+  return [&services, perm = std::string(permission),
+          handler = std::move(handler)](http::Request& req) -> http::Response {
     auto principal = authenticate(services, req);
     if (!principal.is_ok()) return error_response(principal.status());
     const tenancy::Principal& p = **principal;
@@ -63,6 +65,26 @@ http::Handler with_key(Services& services, std::string_view permission, AuthedHa
     }
     Result<http::Response> r = handler(req, p);
     return r.is_ok() ? std::move(r).value() : error_response(r.status());
+  };
+}
+
+http::AsyncHandler with_key_async(Services& services, std::string_view permission,
+                                  AuthedAsyncHandler handler) {
+  return [&services, perm = std::string(permission), handler = std::move(handler)](
+             http::Request& req, http::ResponderPtr out) {
+    auto principal = authenticate(services, req);
+    if (!principal.is_ok()) {
+      out->send(error_response(principal.status()));
+      return;
+    }
+    const tenancy::Principal& p = **principal;
+    req.user_id = std::to_string(p.user_id);
+    if (!perm.empty() && !p.has(perm)) {
+      out->send(error_response(
+          Status{StatusCode::PERMISSION_DENIED, "this needs the '" + perm + "' permission"}));
+      return;
+    }
+    handler(req, p, std::move(out));
   };
 }
 
@@ -77,7 +99,8 @@ Result<boost::json::object> json_body(const http::Request& req) {
   auto type = req.header("content-type");
   std::string_view media = type ? *type : std::string_view();
   media = media.substr(0, media.find(';'));
-  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  while (!media.empty() && media.back() == ' ')
+    media.remove_suffix(1);
   if (!boost::beast::iequals(media, "application/json")) {
     return Status{StatusCode::UNSUPPORTED_MEDIA_TYPE,
                   "the body must be JSON with 'Content-Type: application/json' (got '" +

@@ -27,6 +27,13 @@ Result<std::shared_ptr<const tenancy::Principal>> authenticate(const Services& s
 // user for the access log and maps a failed Result to OpenAI's error shape.
 http::Handler with_key(Services& services, std::string_view permission, AuthedHandler handler);
 
+using AuthedAsyncHandler =
+    std::function<void(http::Request&, const tenancy::Principal&, http::ResponderPtr)>;
+
+// The same for handlers that answer through a Responder (relays, streams).
+http::AsyncHandler with_key_async(Services& services, std::string_view permission,
+                                  AuthedAsyncHandler handler);
+
 // Wraps a handler that needs no key.
 http::Handler without_key(OpenHandler handler);
 

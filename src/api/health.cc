@@ -12,7 +12,8 @@ void register_health_routes(http::Router& router, Services& s) {
 
   router.add("GET", "/health/ready", without_key([&s](http::Request&) -> Result<http::Response> {
                Status ready = s.store.check_ready();
-               if (!ready.is_ok()) return Status{StatusCode::UNAVAILABLE, "not ready: " + ready.message()};
+               if (!ready.is_ok())
+                 return Status{StatusCode::UNAVAILABLE, "not ready: " + ready.message()};
                return http::Response::json(200, "{\"status\":\"ready\"}");
              }));
 
@@ -25,7 +26,9 @@ void register_health_routes(http::Router& router, Services& s) {
   } else {
     router.add("GET", "/metrics",
                with_key(s, tenancy::PERM_READ_METRICS,
-                        [metrics](http::Request& req, const tenancy::Principal&) { return metrics(req); }));
+                        [metrics](http::Request& req, const tenancy::Principal&) {
+                          return metrics(req);
+                        }));
   }
 }
 

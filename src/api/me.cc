@@ -17,13 +17,10 @@ namespace {
 constexpr size_t MAX_KEY_NAME_CHARS = 100;
 
 boost::json::object key_json(const store::ApiKey& k) {
-  boost::json::object o{{"id", k.id},
-                        {"object", "api_key"},
-                        {"name", k.name},
-                        {"prefix", k.prefix},
-                        {"created_at", k.created_at},
-                        {"expires_at", nullptr},
-                        {"revoked_at", nullptr}};
+  boost::json::object o{
+      {"id", k.id},           {"object", "api_key"},        {"name", k.name},
+      {"prefix", k.prefix},   {"created_at", k.created_at}, {"expires_at", nullptr},
+      {"revoked_at", nullptr}};
   if (k.expires_at) o["expires_at"] = *k.expires_at;
   if (k.revoked_at) o["revoked_at"] = *k.revoked_at;
   return o;
@@ -43,7 +40,8 @@ Result<http::Response> get_me(Services& s, const tenancy::Principal& p) {
   SOCLE_ASSIGN_OR_RETURN(store::User user, s.store.users().get(actor, p.user_id));
   SOCLE_ASSIGN_OR_RETURN(store::Organisation org, s.store.orgs().get(actor, p.org_id));
   boost::json::array perms;
-  for (const auto& perm : p.permissions) perms.emplace_back(perm);
+  for (const auto& perm : p.permissions)
+    perms.emplace_back(perm);
   boost::json::object me{{"id", user.id},
                          {"object", "user"},
                          {"name", user.name},
@@ -60,7 +58,8 @@ Result<http::Response> list_keys(Services& s, const tenancy::Principal& p) {
   SOCLE_ASSIGN_OR_RETURN(std::vector<store::ApiKey> keys,
                          s.store.keys().list(store::Actor::user(p.user_id, p.org_id), p.user_id));
   boost::json::array data;
-  for (const auto& k : keys) data.emplace_back(key_json(k));
+  for (const auto& k : keys)
+    data.emplace_back(key_json(k));
   return json_response(200, boost::json::object{{"object", "list"}, {"data", std::move(data)}});
 }
 
@@ -73,9 +72,8 @@ Result<http::Response> create_key(Services& s, const http::Request& req,
   SOCLE_RETURN_IF_ERROR(json::get_string(body, "name", true, &name));
   SOCLE_RETURN_IF_ERROR(json::get_int(body, "expires_at", false, &expires_at));
   if (name->empty() || name->size() > MAX_KEY_NAME_CHARS) {
-    return invalid_argument("'name' must be 1 to " + std::to_string(MAX_KEY_NAME_CHARS) +
-                                " characters",
-                            "name");
+    return invalid_argument(
+        "'name' must be 1 to " + std::to_string(MAX_KEY_NAME_CHARS) + " characters", "name");
   }
   if (expires_at && *expires_at <= s.clock.unix_seconds()) {
     return invalid_argument("'expires_at' must be a Unix time in the future", "expires_at");
@@ -101,15 +99,18 @@ Result<http::Response> revoke_key(Services& s, const http::Request& req,
       s.store.keys().revoke(store::Actor::user(p.user_id, p.org_id), id, s.clock.unix_seconds()));
   s.keys.forget_key(id);
   log::info("api key revoked", {{"key_id", id}, {"user_id", p.user_id}});
-  return json_response(200, boost::json::object{{"id", id}, {"object", "api_key"}, {"deleted", true}});
+  return json_response(200,
+                       boost::json::object{{"id", id}, {"object", "api_key"}, {"deleted", true}});
 }
 
 }  // namespace
 
 void register_me_routes(http::Router& router, Services& s) {
-  router.add("GET", "/v1/me",
-             with_key(s, "", [&s](http::Request&, const tenancy::Principal& p) { return get_me(s, p); }));
-  router.add("GET", "/v1/me/keys", with_key(s, "", [&s](http::Request&, const tenancy::Principal& p) {
+  router.add("GET", "/v1/me", with_key(s, "", [&s](http::Request&, const tenancy::Principal& p) {
+               return get_me(s, p);
+             }));
+  router.add("GET", "/v1/me/keys",
+             with_key(s, "", [&s](http::Request&, const tenancy::Principal& p) {
                return list_keys(s, p);
              }));
   router.add("POST", "/v1/me/keys",

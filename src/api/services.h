@@ -8,10 +8,13 @@
 #include "api/metrics.h"
 #include "base/clock.h"
 #include "base/config.h"
+#include "http/client.h"
 #include "http/router.h"
 #include "http/server.h"
+#include "providers/registry.h"
 #include "store/store.h"
 #include "tenancy/key_cache.h"
+#include "tenancy/usage.h"
 
 namespace socle::api {
 
@@ -21,6 +24,9 @@ struct Services {
   tenancy::KeyCache& keys;
   const Clock& clock;
   HttpMetrics& metrics;
+  providers::Registry& registry;
+  http::HttpClient& client;
+  tenancy::UsageSink& usage;
   // Open client connections; set once the server exists.
   std::function<size_t()> open_connections = [] { return size_t{0}; };
 };
@@ -35,5 +41,6 @@ http::ServerHooks server_hooks(Services& services);
 void register_health_routes(http::Router& router, Services& services);
 void register_model_routes(http::Router& router, Services& services);
 void register_me_routes(http::Router& router, Services& services);
+void register_inference_routes(http::Router& router, Services& services);
 
 }  // namespace socle::api

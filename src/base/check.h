@@ -7,8 +7,8 @@ namespace socle::detail {
 [[noreturn]] void check_failed(const char* expr, const char* belief, const char* file, int line);
 }  // namespace socle::detail
 
-#define SOCLE_CHECK(cond, belief)                                                 \
-  do {                                                                            \
-    if (!(cond)) [[unlikely]]                                                     \
-      ::socle::detail::check_failed(#cond, belief, __FILE__, __LINE__);           \
+#define SOCLE_CHECK(cond, belief)                                       \
+  do {                                                                  \
+    if (!(cond)) [[unlikely]]                                           \
+      ::socle::detail::check_failed(#cond, belief, __FILE__, __LINE__); \
   } while (0)

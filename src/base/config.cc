@@ -73,6 +73,32 @@ const OptionSpec* find_option(std::string_view key) {
   return nullptr;
 }
 
+// A TOML value as JSON, for the structured sections ([[models]]) that providers/ validates.
+Result<boost::json::value> to_json(const toml::node& node, const std::string& where) {
+  if (const toml::table* t = node.as_table()) {
+    boost::json::object o;
+    for (const auto& [k, v] : *t) {
+      SOCLE_ASSIGN_OR_RETURN(boost::json::value jv, to_json(v, where + "." + std::string(k.str())));
+      o[k.str()] = std::move(jv);
+    }
+    return boost::json::value(std::move(o));
+  }
+  if (const toml::array* a = node.as_array()) {
+    boost::json::array out;
+    for (size_t i = 0; i < a->size(); ++i) {
+      SOCLE_ASSIGN_OR_RETURN(boost::json::value jv,
+                             to_json(*a->get(i), where + "[" + std::to_string(i) + "]"));
+      out.push_back(std::move(jv));
+    }
+    return boost::json::value(std::move(out));
+  }
+  if (node.is_string()) return boost::json::value(*node.value<std::string>());
+  if (node.is_integer()) return boost::json::value(*node.value<int64_t>());
+  if (node.is_floating_point()) return boost::json::value(*node.value<double>());
+  if (node.is_boolean()) return boost::json::value(*node.value<bool>());
+  return invalid_argument(where + ": dates and times are not supported here");
+}
+
 // Flattens a TOML table into dotted keys with their values as text.
 Status flatten(const toml::table& table, const std::string& prefix,
                std::map<std::string, std::string>* out) {
@@ -136,12 +162,25 @@ const std::vector<OptionSpec>& config_options() {
       bool_option("metrics.public", "SOCLE_METRICS_PUBLIC",
                   "Serve /metrics without a key (otherwise an admin key is needed).",
                   &Config::metrics_public),
-      string_option("log.level", "SOCLE_LOG_LEVEL", nullptr,
-                    "debug, info, warn, error or off.", &Config::log_level),
+      string_option("log.level", "SOCLE_LOG_LEVEL", nullptr, "debug, info, warn, error or off.",
+                    &Config::log_level),
       int_option("store.poll_ms", "SOCLE_STORE_POLL_MS",
                  "How often the server checks the store for changes made by the CLI or other "
                  "nodes (keys, users); a revocation takes effect within this delay.",
                  &Config::store_poll_ms, 10),
+      int_option("gateway.health_interval_ms", "SOCLE_GATEWAY_HEALTH_INTERVAL_MS",
+                 "How often each upstream provider's health is checked.",
+                 &Config::gateway_health_interval_ms, 100),
+      int_option("gateway.breaker_failures", "SOCLE_GATEWAY_BREAKER_FAILURES",
+                 "Consecutive failures after which a provider is taken out of rotation.",
+                 &Config::gateway_breaker_failures, 1),
+      int_option("gateway.breaker_cooldown_ms", "SOCLE_GATEWAY_BREAKER_COOLDOWN_MS",
+                 "How long a provider stays out after its breaker opens, before one trial request.",
+                 &Config::gateway_breaker_cooldown_ms, 1),
+      int_option("gateway.max_attempts", "SOCLE_GATEWAY_MAX_ATTEMPTS",
+                 "Providers tried for one request before the client gets an error (failover "
+                 "happens only before the first byte reaches the client).",
+                 &Config::gateway_max_attempts, 1),
       string_option("port_file", "SOCLE_PORT_FILE", "--port-file",
                     "If set, the port actually bound is written to this file (for port 0).",
                     &Config::port_file),
@@ -155,7 +194,8 @@ Result<Config> load_config(const ConfigSources& sources) {
   std::string path = sources.config_file;
   bool explicit_path = !path.empty();
   if (path.empty()) {
-    if (auto it = sources.env.find("SOCLE_CONFIG"); it != sources.env.end() && !it->second.empty()) {
+    if (auto it = sources.env.find("SOCLE_CONFIG");
+        it != sources.env.end() && !it->second.empty()) {
       path = it->second;
       explicit_path = true;
     } else if (std::filesystem::exists("socle.toml")) {
@@ -174,6 +214,14 @@ Result<Config> load_config(const ConfigSources& sources) {
       return invalid_argument(path + ":" + std::to_string(err.source().begin.line) + ":" +
                               std::to_string(err.source().begin.column) + ": " +
                               std::string(err.description()));
+    }
+    if (const toml::node* models = table.get("models")) {
+      if (!models->is_array_of_tables()) {
+        return invalid_argument(path + ": 'models' must be an array of tables ([[models]])");
+      }
+      SOCLE_ASSIGN_OR_RETURN(boost::json::value m, to_json(*models, "models"));
+      config.models = std::move(m.as_array());
+      table.erase("models");
     }
     std::map<std::string, std::string> values;
     SOCLE_RETURN_IF_ERROR(flatten(table, "", &values));

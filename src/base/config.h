@@ -3,6 +3,7 @@
 // Precedence, lowest first: defaults < the TOML file < SOCLE_* environment < command-line flags.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -32,13 +33,23 @@ struct Config {
   int64_t store_poll_ms = 250;  // how often a server looks for changes made elsewhere
 
   std::string port_file;  // if set, the bound port is written there (tests use port 0)
+
+  // Gateway: how upstream providers are watched and given up on.
+  int64_t gateway_health_interval_ms = 10'000;
+  int64_t gateway_breaker_failures = 5;  // consecutive failures that open the breaker
+  int64_t gateway_breaker_cooldown_ms = 10'000;
+  int64_t gateway_max_attempts = 3;  // providers tried for one request
+
+  // The [[models]] tables of the file, as JSON; providers/ validates them. Only the file
+  // can set them.
+  boost::json::array models;
 };
 
 struct OptionSpec {
-  const char* key;       // TOML key, dotted for tables: "http.max_body_bytes"
-  const char* env;       // environment variable
-  const char* flag;      // command-line flag of `socle serve`, or nullptr
-  const char* type;      // "string", "integer" or "boolean"
+  const char* key;   // TOML key, dotted for tables: "http.max_body_bytes"
+  const char* env;   // environment variable
+  const char* flag;  // command-line flag of `socle serve`, or nullptr
+  const char* type;  // "string", "integer" or "boolean"
   const char* help;
   std::function<std::string(const Config&)> get;
   std::function<Status(Config&, const std::string&)> set;

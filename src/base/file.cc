@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "base/random.h"
 #include "base/hash.h"
+#include "base/random.h"
 
 namespace socle {
 namespace {

@@ -33,11 +33,21 @@ void append_quoted(std::string& out, std::string_view s) {
   for (char c : s) {
     auto u = static_cast<unsigned char>(c);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (u < 0x20) {
           out += "\\u00";
@@ -58,7 +68,9 @@ std::string quoted(std::string_view s) {
   return out;
 }
 
-std::string dump(const boost::json::value& v) { return boost::json::serialize(v); }
+std::string dump(const boost::json::value& v) {
+  return boost::json::serialize(v);
+}
 
 namespace {
 
@@ -110,7 +122,8 @@ Status get_bool(const boost::json::object& obj, std::string_view key, bool requi
 Status check_keys(const boost::json::object& obj, std::initializer_list<std::string_view> allowed) {
   for (const auto& kv : obj) {
     bool known = false;
-    for (std::string_view a : allowed) known = known || kv.key() == a;
+    for (std::string_view a : allowed)
+      known = known || kv.key() == a;
     if (!known) {
       std::string k(kv.key());
       return invalid_argument("unknown field '" + k + "'", k);

@@ -19,11 +19,16 @@ thread_local std::string_view t_request_id;
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::DEBUG: return "debug";
-    case Level::INFO: return "info";
-    case Level::WARN: return "warn";
-    case Level::ERROR: return "error";
-    case Level::OFF: return "off";
+    case Level::DEBUG:
+      return "debug";
+    case Level::INFO:
+      return "info";
+    case Level::WARN:
+      return "warn";
+    case Level::ERROR:
+      return "error";
+    case Level::OFF:
+      return "off";
   }
   return "info";
 }
@@ -66,7 +71,9 @@ bool parse_level(std::string_view name, Level* out) {
   return false;
 }
 
-void set_level(Level level) { g_level.store(level, std::memory_order_relaxed); }
+void set_level(Level level) {
+  g_level.store(level, std::memory_order_relaxed);
+}
 
 bool enabled(Level level) {
   return level != Level::OFF && level >= g_level.load(std::memory_order_relaxed);
@@ -120,8 +127,12 @@ void write(Level level, std::string_view msg, Fields fields) {
 ScopedRequestId::ScopedRequestId(std::string_view request_id) : previous_(t_request_id) {
   t_request_id = request_id;
 }
-ScopedRequestId::~ScopedRequestId() { t_request_id = previous_; }
+ScopedRequestId::~ScopedRequestId() {
+  t_request_id = previous_;
+}
 
-std::string_view current_request_id() { return t_request_id; }
+std::string_view current_request_id() {
+  return t_request_id;
+}
 
 }  // namespace socle::log

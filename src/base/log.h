@@ -38,10 +38,18 @@ struct Field {
 using Fields = std::initializer_list<Field>;
 
 void write(Level level, std::string_view msg, Fields fields = {});
-inline void debug(std::string_view msg, Fields f = {}) { write(Level::DEBUG, msg, f); }
-inline void info(std::string_view msg, Fields f = {}) { write(Level::INFO, msg, f); }
-inline void warn(std::string_view msg, Fields f = {}) { write(Level::WARN, msg, f); }
-inline void error(std::string_view msg, Fields f = {}) { write(Level::ERROR, msg, f); }
+inline void debug(std::string_view msg, Fields f = {}) {
+  write(Level::DEBUG, msg, f);
+}
+inline void info(std::string_view msg, Fields f = {}) {
+  write(Level::INFO, msg, f);
+}
+inline void warn(std::string_view msg, Fields f = {}) {
+  write(Level::WARN, msg, f);
+}
+inline void error(std::string_view msg, Fields f = {}) {
+  write(Level::ERROR, msg, f);
+}
 
 // Formats one log line (without the newline); exposed for tests.
 std::string format_line(Level level, std::string_view msg, Fields fields,

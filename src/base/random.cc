@@ -34,6 +34,8 @@ std::string secure_random_token(size_t n_bytes) {
   return out;
 }
 
-std::string new_request_id() { return to_hex(secure_random_bytes(16)); }
+std::string new_request_id() {
+  return to_hex(secure_random_bytes(16));
+}
 
 }  // namespace socle

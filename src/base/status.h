@@ -29,6 +29,7 @@ enum class StatusCode {
   INTERNAL,                // a bug or a broken invariant caught at run time (500)
   UNAVAILABLE,             // a dependency is down or the server is overloaded (503)
   DEADLINE_EXCEEDED,       // a peer took too long (504)
+  CANCELLED,               // the caller gave up, e.g. the client disconnected (499)
 };
 
 const char* status_code_name(StatusCode code);

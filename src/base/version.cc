@@ -1,5 +1,7 @@
 #include "base/version.h"
 
 namespace socle {
-const char* version_string() { return SOCLE_VERSION; }
+const char* version_string() {
+  return SOCLE_VERSION;
+}
 }  // namespace socle

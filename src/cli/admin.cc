@@ -34,17 +34,25 @@ struct AdminFlags {
 
 using Action = Status (*)(store::Store&, const AdminFlags&);
 
-void print_json(const boost::json::value& v) { std::printf("%s\n", json::dump(v).c_str()); }
+void print_json(const boost::json::value& v) {
+  std::printf("%s\n", json::dump(v).c_str());
+}
 
 boost::json::object user_json(const store::User& u) {
-  return {{"id", u.id},         {"name", u.name},         {"email", u.email}, {"org_id", u.org_id},
-          {"role_id", u.role_id}, {"disabled", u.disabled}, {"created_at", u.created_at}};
+  return {{"id", u.id},
+          {"name", u.name},
+          {"email", u.email},
+          {"org_id", u.org_id},
+          {"role_id", u.role_id},
+          {"disabled", u.disabled},
+          {"created_at", u.created_at}};
 }
 
 boost::json::object key_json(const store::ApiKey& k) {
-  boost::json::object o{{"id", k.id},         {"user_id", k.user_id},       {"name", k.name},
-                        {"prefix", k.prefix}, {"created_at", k.created_at}, {"expires_at", nullptr},
-                        {"revoked_at", nullptr}};
+  boost::json::object o{
+      {"id", k.id},           {"user_id", k.user_id},       {"name", k.name},
+      {"prefix", k.prefix},   {"created_at", k.created_at}, {"expires_at", nullptr},
+      {"revoked_at", nullptr}};
   if (k.expires_at) o["expires_at"] = *k.expires_at;
   if (k.revoked_at) o["revoked_at"] = *k.revoked_at;
   return o;
@@ -62,7 +70,8 @@ Status user_create(store::Store& st, const AdminFlags& f) {
 Status user_list(store::Store& st, const AdminFlags&) {
   SOCLE_ASSIGN_OR_RETURN(std::vector<store::User> users, st.users().list(store::Actor::system()));
   boost::json::array a;
-  for (const auto& u : users) a.emplace_back(user_json(u));
+  for (const auto& u : users)
+    a.emplace_back(user_json(u));
   print_json(a);
   return Status::ok();
 }
@@ -76,8 +85,12 @@ Status set_disabled(store::Store& st, const AdminFlags& f, bool disabled) {
   return Status::ok();
 }
 
-Status user_disable(store::Store& st, const AdminFlags& f) { return set_disabled(st, f, true); }
-Status user_enable(store::Store& st, const AdminFlags& f) { return set_disabled(st, f, false); }
+Status user_disable(store::Store& st, const AdminFlags& f) {
+  return set_disabled(st, f, true);
+}
+Status user_enable(store::Store& st, const AdminFlags& f) {
+  return set_disabled(st, f, false);
+}
 
 Status key_create(store::Store& st, const AdminFlags& f) {
   store::Actor sys = store::Actor::system();
@@ -90,10 +103,9 @@ Status key_create(store::Store& st, const AdminFlags& f) {
     expires = f.expires_at;
   }
   std::string secret = tenancy::generate_key_secret();
-  SOCLE_ASSIGN_OR_RETURN(
-      store::ApiKey k,
-      st.keys().create(sys, {u.id, f.key_name, tenancy::hash_key_secret(secret),
-                             tenancy::key_display_prefix(secret), expires}));
+  SOCLE_ASSIGN_OR_RETURN(store::ApiKey k,
+                         st.keys().create(sys, {u.id, f.key_name, tenancy::hash_key_secret(secret),
+                                                tenancy::key_display_prefix(secret), expires}));
   boost::json::object o = key_json(k);
   o["key"] = secret;  // the operator asked for it: shown once, never stored
   print_json(o);
@@ -105,7 +117,8 @@ Status key_list(store::Store& st, const AdminFlags& f) {
   SOCLE_ASSIGN_OR_RETURN(store::User u, st.users().find_by_name(sys, f.user));
   SOCLE_ASSIGN_OR_RETURN(std::vector<store::ApiKey> keys, st.keys().list(sys, u.id));
   boost::json::array a;
-  for (const auto& k : keys) a.emplace_back(key_json(k));
+  for (const auto& k : keys)
+    a.emplace_back(key_json(k));
   print_json(a);
   return Status::ok();
 }

@@ -6,7 +6,8 @@
 #include "cli/commands.h"
 
 int main(int argc, char** argv) {
-  CLI::App app{"socle: a self-hosted generative-AI platform (OpenAI-compatible API, RAG, fine-tuning)"};
+  CLI::App app{
+      "socle: a self-hosted generative-AI platform (OpenAI-compatible API, RAG, fine-tuning)"};
   app.require_subcommand(1);
   int exit_code = socle::cli::EXIT_OK;
 

@@ -4,16 +4,22 @@
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 #include <thread>
 
 #include "api/metrics.h"
 #include "api/services.h"
+#include "api/usage_log.h"
 #include "base/config.h"
 #include "base/file.h"
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/data_dir.h"
+#include "http/client.h"
 #include "http/server.h"
+#include "providers/health.h"
+#include "providers/model_spec.h"
+#include "providers/registry.h"
 #include "tenancy/bootstrap.h"
 #include "tenancy/change_watcher.h"
 #include "tenancy/key_cache.h"
@@ -82,7 +88,8 @@ int run_serve(const ServeFlags& flags) {
   store::Store& store = **opened;
 
   std::optional<std::string> supplied_key;
-  if (auto it = sources.env.find("SOCLE_ADMIN_KEY"); it != sources.env.end()) supplied_key = it->second;
+  if (auto it = sources.env.find("SOCLE_ADMIN_KEY"); it != sources.env.end())
+    supplied_key = it->second;
   Result<tenancy::BootstrapResult> boot =
       tenancy::bootstrap_admin(store, config.data_dir, supplied_key);
   if (!boot.is_ok()) return fail(EXIT_FAILURE_RUNTIME, boot.status());
@@ -99,8 +106,16 @@ int run_serve(const ServeFlags& flags) {
   tenancy::KeyCache keys(store, clock);
   if (Status s = keys.reload(); !s.is_ok()) return fail(EXIT_FAILURE_RUNTIME, s);
 
+  Result<std::vector<providers::ModelSpec>> specs = providers::parse_model_specs(config.models);
+  if (!specs.is_ok()) return fail(EXIT_USAGE, specs.status());
+  providers::Registry registry(
+      std::move(specs).value(),
+      {config.gateway_breaker_failures, config.gateway_breaker_cooldown_ms}, clock);
+  std::unique_ptr<http::HttpClient> client = http::HttpClient::create({});
+
   api::HttpMetrics metrics;
-  api::Services services{config, store, keys, clock, metrics};
+  api::UsageLog usage(metrics);
+  api::Services services{config, store, keys, clock, metrics, registry, *client, usage};
   http::Router router;
   api::register_routes(router, services);
 
@@ -133,10 +148,15 @@ int run_serve(const ServeFlags& flags) {
     if (!s.is_ok()) log::error("key cache refresh failed", {{"error", s.message()}});
   });
 
+  std::optional<providers::HealthChecker> health;
+  if (!registry.models().empty())
+    health.emplace(registry, *client, config.gateway_health_interval_ms);
+
   log::info("listening", {{"host", host},
                           {"port", static_cast<int>(server.port())},
                           {"data", config.data_dir},
-                          {"io_threads", opts.io_threads}});
+                          {"io_threads", opts.io_threads},
+                          {"models", static_cast<uint64_t>(registry.models().size())}});
   server.run(/*handle_signals=*/true);
   log::info("stopped");
   return EXIT_OK;

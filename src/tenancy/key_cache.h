@@ -62,7 +62,7 @@ class KeyCache {
   store::Store& store_;
   const Clock& clock_;
   mutable std::shared_mutex mu_;
-  Table table_;                 // guarded by mu_
+  Table table_;                  // guarded by mu_
   int64_t loaded_counter_ = -1;  // guarded by mu_
 };
 

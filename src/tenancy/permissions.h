@@ -15,8 +15,8 @@ inline constexpr std::string_view PERM_READ_USAGE = "read_usage";
 inline constexpr std::string_view PERM_FINE_TUNE = "fine_tune";
 
 inline constexpr std::array<std::string_view, 7> ALL_PERMISSIONS = {
-    PERM_ADMIN,     PERM_MANAGE_USERS, PERM_MANAGE_MODELS, PERM_CREATE_PUBLIC_COLLECTION,
-    PERM_READ_METRICS, PERM_READ_USAGE, PERM_FINE_TUNE};
+    PERM_ADMIN,        PERM_MANAGE_USERS, PERM_MANAGE_MODELS, PERM_CREATE_PUBLIC_COLLECTION,
+    PERM_READ_METRICS, PERM_READ_USAGE,   PERM_FINE_TUNE};
 
 // The roles every store starts with.
 inline constexpr std::string_view ROLE_ADMIN = "admin";

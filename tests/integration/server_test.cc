@@ -41,7 +41,8 @@ std::map<std::string, std::string> bearer(const std::string& key) {
 }
 
 std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
   return s;
 }
 
@@ -76,7 +77,7 @@ std::string ServerTest::admin_key_;
 
 TEST_F(ServerTest, AdminKeyFileIsOwnerOnlyAndItsPathIsPrintedNotTheKey) {
   std::string path = data_->path() + "/data/admin-key";
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat(path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   EXPECT_EQ(admin_key_.rfind("sk-", 0), 0u);
@@ -159,8 +160,10 @@ TEST_F(ServerTest, OversizedChunkedBodyGets413) {
   std::ostringstream req;
   req << "POST /v1/me/keys HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " << admin_key_
       << "\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n"
-      << std::hex << chunk.size() << "\r\n" << chunk << "\r\n" << chunk.size() << "\r\n" << chunk
-      << "\r\n0\r\n\r\n";
+      << std::hex << chunk.size() << "\r\n"
+      << chunk << "\r\n"
+      << chunk.size() << "\r\n"
+      << chunk << "\r\n0\r\n\r\n";
   ASSERT_TRUE(c.send_raw(req.str()));
   expect_openai_error(c.read_reply(), 413);
 }
@@ -263,7 +266,8 @@ TEST_F(ServerTest, CliChangesReachTheRunningServerWithinASecond) {
   // alice is not an administrator: /metrics is refused.
   expect_openai_error(http_request(port(), "GET", "/metrics", bearer(secret)), 403);
 
-  ASSERT_EQ(run_socle({"admin", "--data", data, "key", "revoke", "--id", std::to_string(id)}, &out), 0);
+  ASSERT_EQ(run_socle({"admin", "--data", data, "key", "revoke", "--id", std::to_string(id)}, &out),
+            0);
   EXPECT_EQ(wait_for(401), 401);
 
   // Disabling a user stops all of their keys.
@@ -334,7 +338,7 @@ TEST(StartupTest, SuppliedAdminKeyIsUsedAndNoFileIsWritten) {
   std::string key = "sk-supplied-by-the-operator-0123456789";
   ServerProcess server(dir.path() + "/data", {{"SOCLE_ADMIN_KEY", key}});
   EXPECT_EQ(http_request(server.port(), "GET", "/v1/models", bearer(key)).status, 200);
-  struct stat st{};
+  struct stat st {};
   EXPECT_NE(stat((dir.path() + "/data/admin-key").c_str(), &st), 0);
 }
 

@@ -30,8 +30,9 @@ int64_t now_ms() {
       .count();
 }
 
-pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
-            const std::string& out_path, const std::string& err_path) {
+pid_t spawn(const std::string& binary, const std::vector<std::string>& args,
+            const std::map<std::string, std::string>& env, const std::string& out_path,
+            const std::string& err_path) {
   pid_t pid = fork();
   if (pid != 0) return pid;
   int out = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -40,14 +41,16 @@ pid_t spawn(const std::vector<std::string>& args, const std::map<std::string, st
   dup2(in, 0);
   dup2(out, 1);
   dup2(err, 2);
-  for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+  for (const auto& [k, v] : env)
+    setenv(k.c_str(), v.c_str(), 1);
   std::vector<char*> argv;
-  std::string bin = SOCLE_BINARY;
+  std::string bin = binary;
   argv.push_back(bin.data());
   std::vector<std::string> copy = args;
-  for (auto& a : copy) argv.push_back(a.data());
+  for (auto& a : copy)
+    argv.push_back(a.data());
   argv.push_back(nullptr);
-  execv(bin.c_str(), argv.data());
+  execvp(bin.c_str(), argv.data());
   _exit(127);
 }
 
@@ -84,10 +87,23 @@ std::string read_text_file(const std::string& path) {
 }
 
 ServerProcess::ServerProcess(const std::string& data_dir,
+                             const std::map<std::string, std::string>& env,
+                             const std::vector<std::string>& extra_args)
+    : ServerProcess(
+          Program{}, SOCLE_BINARY,
+          [&] {
+            std::vector<std::string> a{"serve", "--listen", "127.0.0.1:0", "--data", data_dir};
+            a.insert(a.end(), extra_args.begin(), extra_args.end());
+            return a;
+          }(),
+          env) {}
+
+ServerProcess::ServerProcess(Program, const std::string& binary, std::vector<std::string> args,
                              const std::map<std::string, std::string>& env) {
   std::string port_file = io_.path() + "/port";
-  pid_ = spawn({"serve", "--listen", "127.0.0.1:0", "--data", data_dir, "--port-file", port_file},
-               env, io_.path() + "/stdout", io_.path() + "/stderr");
+  args.push_back("--port-file");
+  args.push_back(port_file);
+  pid_ = spawn(binary, args, env, io_.path() + "/stdout", io_.path() + "/stderr");
   int64_t deadline = now_ms() + START_TIMEOUT_MS;
   while (now_ms() < deadline) {
     std::string text = read_text_file(port_file);
@@ -98,7 +114,7 @@ ServerProcess::ServerProcess(const std::string& data_dir,
     if (!running()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  throw std::runtime_error("socle serve did not start; stderr:\n" + stderr_text());
+  throw std::runtime_error(binary + " did not start; stderr:\n" + stderr_text());
 }
 
 ServerProcess::~ServerProcess() {
@@ -139,13 +155,17 @@ int ServerProcess::stop(int timeout_ms) {
   return code;
 }
 
-std::string ServerProcess::stdout_text() const { return read_text_file(io_.path() + "/stdout"); }
-std::string ServerProcess::stderr_text() const { return read_text_file(io_.path() + "/stderr"); }
+std::string ServerProcess::stdout_text() const {
+  return read_text_file(io_.path() + "/stdout");
+}
+std::string ServerProcess::stderr_text() const {
+  return read_text_file(io_.path() + "/stderr");
+}
 
 int run_socle(const std::vector<std::string>& args, std::string* out,
               const std::map<std::string, std::string>& env) {
   TempDir io;
-  pid_t pid = spawn(args, env, io.path() + "/stdout", io.path() + "/stderr");
+  pid_t pid = spawn(SOCLE_BINARY, args, env, io.path() + "/stdout", io.path() + "/stderr");
   int code = wait_pid(pid, 30'000);
   if (out) *out = read_text_file(io.path() + "/stdout");
   return code;
@@ -222,9 +242,11 @@ HttpReply Connection::read_reply(int timeout_ms) {
     size_t colon = line.find(':');
     if (colon == std::string::npos) continue;
     std::string name = line.substr(0, colon);
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : name)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     std::string value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    while (!value.empty() && value.front() == ' ')
+      value.erase(0, 1);
     r.headers[name] = value;
   }
   if (r.headers.count("content-length")) {
@@ -258,7 +280,8 @@ HttpReply http_request(int port, const std::string& method, const std::string& p
   Connection c(port);
   if (!c.connected()) return {};
   std::string req = method + " " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
+  for (const auto& [k, v] : headers)
+    req += k + ": " + v + "\r\n";
   if (!body.empty() || method == "POST" || method == "PATCH" || method == "PUT") {
     req += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   }

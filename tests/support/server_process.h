@@ -34,9 +34,14 @@ struct HttpReply {
 // Runs `socle serve` (or any subcommand) as a child process.
 class ServerProcess {
  public:
-  // Starts `socle serve --listen 127.0.0.1:0 --data DATA --port-file ...` with `env` added to
-  // this process's environment, and waits (bounded) for the port file.
-  ServerProcess(const std::string& data_dir, const std::map<std::string, std::string>& env = {});
+  // Starts `socle serve --listen 127.0.0.1:0 --data DATA --port-file ... EXTRA` with `env`
+  // added to this process's environment, and waits (bounded) for the port file.
+  ServerProcess(const std::string& data_dir, const std::map<std::string, std::string>& env = {},
+                const std::vector<std::string>& extra_args = {});
+  // Any program that takes `--port-file FILE` (appended to `args`) and writes its port there.
+  struct Program {};
+  ServerProcess(Program, const std::string& binary, std::vector<std::string> args,
+                const std::map<std::string, std::string>& env = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;

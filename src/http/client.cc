@@ -1,0 +1,414 @@
+// The one translation unit with Boost.Beast's client side and Asio's TLS. Each call is a
+// coroutine on the strand of the connection it uses.
+#include "http/client.h"
+
+#include <openssl/ssl.h>
+
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
+#include <chrono>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+
+#include "base/log.h"
+
+namespace socle::http {
+
+std::string Endpoint::authority() const {
+  return host + ":" + std::to_string(port);
+}
+
+Result<Endpoint> parse_base_url(std::string_view url) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return invalid_argument("'" + std::string(url) + "' is not an absolute URL");
+  const auto& u = *parsed;
+  Endpoint e;
+  if (u.scheme() == "https") {
+    e.tls = true;
+  } else if (u.scheme() != "http") {
+    return invalid_argument("'" + std::string(url) + "' must start with http:// or https://");
+  }
+  e.host = std::string(u.host_address());
+  if (e.host.empty()) return invalid_argument("'" + std::string(url) + "' has no host");
+  if (u.has_port()) {
+    if (u.port_number() == 0) return invalid_argument("'" + std::string(url) + "' has a bad port");
+    e.port = u.port_number();
+  } else {
+    e.port = e.tls ? 443 : 80;
+  }
+  if (u.has_query() || u.has_fragment()) {
+    return invalid_argument("'" + std::string(url) + "' must not carry a query or fragment");
+  }
+  e.base_path = std::string(u.encoded_path());
+  while (!e.base_path.empty() && e.base_path.back() == '/')
+    e.base_path.pop_back();
+  return e;
+}
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+using tcp = asio::ip::tcp;
+
+constexpr auto USE_NOTHROW = asio::as_tuple(asio::use_awaitable);
+// Body bytes read per on_body call at most.
+constexpr size_t READ_CHUNK_BYTES = 16 * 1024;
+
+using TcpStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+
+std::chrono::milliseconds ms(int64_t v) {
+  return std::chrono::milliseconds(std::max<int64_t>(v, 1));
+}
+
+// One connection to one upstream, plain or TLS, with the bytes read past the last response.
+struct Conn {
+  std::string pool_key;
+  std::variant<std::unique_ptr<TcpStream>, std::unique_ptr<TlsStream>> stream;
+  beast::flat_buffer buffer;
+  std::chrono::steady_clock::time_point idle_since;
+
+  TcpStream& tcp() {
+    if (auto* p = std::get_if<std::unique_ptr<TcpStream>>(&stream)) return **p;
+    return beast::get_lowest_layer(*std::get<std::unique_ptr<TlsStream>>(stream));
+  }
+  asio::any_io_executor executor() { return tcp().get_executor(); }
+};
+
+std::string pool_key_of(const Endpoint& e) {
+  return (e.tls ? "https|" : "http|") + e.authority() + "|" + e.ca_file;
+}
+
+class CallState;
+
+class ClientImpl final : public HttpClient, public std::enable_shared_from_this<ClientImpl> {
+ public:
+  explicit ClientImpl(ClientOptions options)
+      : options_(options), work_(asio::make_work_guard(ioc_)) {
+    for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
+      threads_.emplace_back([this] { ioc_.run(); });
+    }
+  }
+  ~ClientImpl() override {
+    work_.reset();
+    {
+      std::lock_guard lock(pool_mu_);
+      idle_.clear();
+    }
+    ioc_.stop();
+    for (auto& t : threads_)
+      t.join();
+  }
+
+  std::shared_ptr<ClientCall> start(ClientRequest request,
+                                    std::shared_ptr<ClientHandler> handler) override;
+
+  // A pooled connection for the endpoint, if a fresh enough one is idle.
+  std::unique_ptr<Conn> take_idle(const std::string& key) {
+    std::lock_guard lock(pool_mu_);
+    auto it = idle_.find(key);
+    if (it == idle_.end()) return nullptr;
+    auto now = std::chrono::steady_clock::now();
+    while (!it->second.empty()) {
+      std::unique_ptr<Conn> c = std::move(it->second.back());
+      it->second.pop_back();
+      if (now - c->idle_since < std::chrono::milliseconds(options_.idle_timeout_ms)) return c;
+    }
+    return nullptr;
+  }
+
+  void give_back(std::unique_ptr<Conn> c) {
+    c->idle_since = std::chrono::steady_clock::now();
+    std::lock_guard lock(pool_mu_);
+    auto& list = idle_[c->pool_key];
+    if (list.size() < options_.max_idle_per_host) list.push_back(std::move(c));
+  }
+
+  Result<std::shared_ptr<ssl::context>> tls_context(const std::string& ca_file) {
+    std::lock_guard lock(tls_mu_);
+    auto it = tls_.find(ca_file);
+    if (it != tls_.end()) return it->second;
+    auto ctx = std::make_shared<ssl::context>(ssl::context::tls_client);
+    boost::system::error_code ec;
+    if (ca_file.empty()) {
+      ctx->set_default_verify_paths(ec);
+    } else {
+      ctx->load_verify_file(ca_file, ec);
+    }
+    if (ec) {
+      return unavailable("cannot load TLS trust " + (ca_file.empty() ? "(system store)" : ca_file) +
+                         ": " + ec.message());
+    }
+    ctx->set_verify_mode(ssl::verify_peer);
+    tls_.emplace(ca_file, ctx);
+    return ctx;
+  }
+
+  asio::io_context& ioc() { return ioc_; }
+
+ private:
+  ClientOptions options_;
+  asio::io_context ioc_;
+  asio::executor_work_guard<asio::io_context::executor_type> work_;
+  std::vector<std::thread> threads_;
+  std::mutex pool_mu_;
+  std::unordered_map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;  // guarded
+  std::mutex tls_mu_;
+  std::map<std::string, std::shared_ptr<ssl::context>> tls_;  // by CA file; guarded
+};
+
+class CallState final : public ClientCall, public std::enable_shared_from_this<CallState> {
+ public:
+  CallState(ClientImpl& client, ClientRequest request, std::shared_ptr<ClientHandler> handler)
+      : client_(client), req_(std::move(request)), handler_(std::move(handler)) {}
+
+  void cancel() override {
+    cancelled_ = true;
+    auto self = shared_from_this();
+    asio::post(executor_, [self] {
+      if (self->active_ != nullptr) self->active_->tcp().cancel();
+    });
+  }
+
+  void begin(std::unique_ptr<Conn> pooled) {
+    executor_ = pooled ? pooled->executor() : asio::make_strand(client_.ioc());
+    deadline_ = std::chrono::steady_clock::now() + ms(req_.total_timeout_ms);
+    // The coroutine holds the call alive: callers may drop their reference at once.
+    asio::co_spawn(executor_, run(shared_from_this(), std::move(pooled)), asio::detached);
+  }
+
+ private:
+  int64_t remaining_ms() const {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(deadline_ -
+                                                                 std::chrono::steady_clock::now())
+        .count();
+  }
+
+  asio::awaitable<Result<std::unique_ptr<Conn>>> connect() {
+    const Endpoint& e = req_.endpoint;
+    auto conn = std::make_unique<Conn>();
+    conn->pool_key = pool_key_of(e);
+    tcp::resolver resolver(executor_);
+    auto [rec, results] =
+        co_await resolver.async_resolve(e.host, std::to_string(e.port), USE_NOTHROW);
+    if (rec) co_return unavailable("cannot resolve " + e.host + ": " + rec.message());
+    auto tcp_stream = std::make_unique<TcpStream>(executor_);
+    tcp_stream->expires_after(ms(std::min(req_.connect_timeout_ms, remaining_ms())));
+    auto [cec, ep] = co_await tcp_stream->async_connect(results, USE_NOTHROW);
+    if (cec) {
+      if (cec == beast::error::timeout) {
+        co_return Status(StatusCode::DEADLINE_EXCEEDED,
+                         "connecting to " + e.authority() + " timed out after " +
+                             std::to_string(req_.connect_timeout_ms) + " ms");
+      }
+      co_return unavailable("cannot connect to " + e.authority() + ": " + cec.message());
+    }
+    tcp_stream->socket().set_option(tcp::no_delay(true));
+    if (!e.tls) {
+      conn->stream = std::move(tcp_stream);
+      co_return conn;
+    }
+    Result<std::shared_ptr<ssl::context>> trust = client_.tls_context(e.ca_file);
+    if (!trust.is_ok()) co_return trust.status();
+    std::shared_ptr<ssl::context> ctx = *trust;
+    auto tls = std::make_unique<TlsStream>(std::move(*tcp_stream), *ctx);
+    tls_context_ = ctx;  // keep it alive as long as the stream
+    if (!SSL_set_tlsext_host_name(tls->native_handle(), e.host.c_str())) {
+      co_return unavailable("cannot set the TLS server name " + e.host);
+    }
+    tls->set_verify_callback(ssl::host_name_verification(e.host));
+    beast::get_lowest_layer(*tls).expires_after(
+        ms(std::min(req_.connect_timeout_ms, remaining_ms())));
+    auto [hec] = co_await tls->async_handshake(ssl::stream_base::client, USE_NOTHROW);
+    if (hec) {
+      co_return unavailable("TLS handshake with " + e.authority() + " failed: " + hec.message());
+    }
+    conn->stream = std::move(tls);
+    co_return conn;
+  }
+
+  // One attempt on one connection. Sets *retry when the failure happened on a reused
+  // connection before any response byte: the upstream had closed it while idle.
+  template <typename Stream>
+  asio::awaitable<Status> exchange(Conn& conn, Stream& stream, bool reused, bool* retry,
+                                   bool* reusable) {
+    bhttp::request<bhttp::string_body> r;
+    r.version(11);
+    r.method_string(req_.method);
+    r.target(req_.target);
+    r.set(bhttp::field::host, req_.endpoint.host);
+    for (const auto& [k, v] : req_.headers)
+      r.set(k, v);
+    r.keep_alive(true);
+    r.body() = req_.body;
+    r.prepare_payload();
+
+    conn.tcp().expires_after(ms(remaining_ms()));
+    auto [wec, wn] = co_await bhttp::async_write(stream, r, USE_NOTHROW);
+    if (wec) {
+      *retry = reused && !cancelled_;
+      co_return failure("sending the request", wec);
+    }
+
+    bhttp::response_parser<bhttp::buffer_body> parser;
+    parser.body_limit(boost::none);
+    conn.tcp().expires_after(ms(std::min(req_.first_byte_timeout_ms, remaining_ms())));
+    auto [hec, hn] = co_await bhttp::async_read_header(stream, conn.buffer, parser, USE_NOTHROW);
+    if (hec) {
+      *retry = reused && !cancelled_ && hec != beast::error::timeout;
+      if (hec == beast::error::timeout) {
+        co_return Status(StatusCode::DEADLINE_EXCEEDED,
+                         req_.endpoint.authority() + " sent no response within " +
+                             std::to_string(req_.first_byte_timeout_ms) + " ms");
+      }
+      co_return failure("reading the response head", hec);
+    }
+    Headers headers;
+    for (const auto& f : parser.get()) {
+      std::string name(f.name_string());
+      for (char& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    handler_->on_head(static_cast<int>(parser.get().result_int()), std::move(headers));
+
+    std::string chunk(READ_CHUNK_BYTES, '\0');
+    while (!parser.is_done()) {
+      parser.get().body().data = chunk.data();
+      parser.get().body().size = chunk.size();
+      conn.tcp().expires_after(ms(remaining_ms()));
+      // read_some, not read: each piece goes on as soon as it arrives (a stream's tokens).
+      auto [bec, bn] = co_await bhttp::async_read_some(stream, conn.buffer, parser, USE_NOTHROW);
+      if (bec == bhttp::error::need_buffer) bec = {};
+      size_t got = chunk.size() - parser.get().body().size;
+      if (got > 0 && !handler_->on_body(chunk.substr(0, got))) {
+        co_return Status(StatusCode::CANCELLED, "the receiver stopped reading");
+      }
+      if (bec) co_return failure("reading the response body", bec);
+    }
+    *reusable = parser.get().keep_alive();
+    co_return Status::ok();
+  }
+
+  Status failure(const char* during, const boost::system::error_code& ec) const {
+    if (cancelled_) return {StatusCode::CANCELLED, "the call was cancelled"};
+    if (ec == beast::error::timeout) {
+      return {StatusCode::DEADLINE_EXCEEDED, req_.endpoint.authority() + " did not finish within " +
+                                                 std::to_string(req_.total_timeout_ms) + " ms"};
+    }
+    return unavailable(std::string(during) + " to " + req_.endpoint.authority() + ": " +
+                       ec.message());
+  }
+
+  asio::awaitable<void> run(std::shared_ptr<CallState> /*self*/, std::unique_ptr<Conn> pooled) {
+    Status result;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      bool reused = pooled != nullptr;
+      std::unique_ptr<Conn> conn = std::move(pooled);
+      if (!conn) {
+        Result<std::unique_ptr<Conn>> made = co_await connect();
+        if (!made.is_ok()) {
+          result =
+              cancelled_ ? Status(StatusCode::CANCELLED, "the call was cancelled") : made.status();
+          break;
+        }
+        conn = std::move(made).value();
+      }
+      active_ = conn.get();
+      bool retry = false;
+      bool reusable = false;
+      if (auto* p = std::get_if<std::unique_ptr<TcpStream>>(&conn->stream)) {
+        result = co_await exchange(*conn, **p, reused, &retry, &reusable);
+      } else {
+        result = co_await exchange(*conn, *std::get<std::unique_ptr<TlsStream>>(conn->stream),
+                                   reused, &retry, &reusable);
+      }
+      active_ = nullptr;
+      if (result.is_ok() && reusable && !cancelled_) {
+        conn->tcp().expires_never();
+        client_.give_back(std::move(conn));
+      }
+      if (!retry) break;
+    }
+    handler_->on_done(std::move(result));
+    handler_.reset();  // the handler may hold this call: break the cycle
+  }
+
+  ClientImpl& client_;
+  ClientRequest req_;
+  std::shared_ptr<ClientHandler> handler_;
+  asio::any_io_executor executor_;
+  std::chrono::steady_clock::time_point deadline_;
+  std::shared_ptr<ssl::context> tls_context_;
+  Conn* active_ = nullptr;  // the connection in use; touched on executor_ only
+  std::atomic<bool> cancelled_{false};
+};
+
+std::shared_ptr<ClientCall> ClientImpl::start(ClientRequest request,
+                                              std::shared_ptr<ClientHandler> handler) {
+  std::unique_ptr<Conn> pooled = take_idle(pool_key_of(request.endpoint));
+  auto call = std::make_shared<CallState>(*this, std::move(request), std::move(handler));
+  call->begin(std::move(pooled));
+  return call;
+}
+
+// Collects a whole response for fetch().
+class CollectingHandler final : public ClientHandler {
+ public:
+  void on_head(int status, Headers headers) override {
+    reply_.status = status;
+    reply_.headers = std::move(headers);
+  }
+  bool on_body(std::string chunk) override {
+    reply_.body += chunk;
+    return true;
+  }
+  void on_done(Status status) override {
+    if (status.is_ok()) {
+      done_.set_value(std::move(reply_));
+    } else {
+      done_.set_value(std::move(status));
+    }
+  }
+  std::future<Result<ClientReply>> future() { return done_.get_future(); }
+
+ private:
+  ClientReply reply_;
+  std::promise<Result<ClientReply>> done_;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpClient> HttpClient::create(ClientOptions options) {
+  return std::make_unique<ClientImpl>(options);
+}
+
+Result<ClientReply> HttpClient::fetch(ClientRequest request) {
+  auto handler = std::make_shared<CollectingHandler>();
+  auto future = handler->future();
+  start(std::move(request), handler);
+  return future.get();
+}
+
+}  // namespace socle::http

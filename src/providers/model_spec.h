@@ -1,0 +1,68 @@
+// What an operator declares in socle.toml: public models, each served by one or more
+// providers (upstream engines), with the strategy that spreads requests over them.
+//
+//   [[models]]
+//   name = "mistral-small"          # the public name clients ask for
+//   aliases = ["gpt-4o-mini"]
+//   kind = "chat"                   # chat | completion | embedding | rerank
+//   strategy = "round_robin"        # round_robin | weighted | least_in_flight | lowest_latency
+//   context_length = 32768
+//   [[models.providers]]
+//   kind = "openai"                 # openai | tei | albert
+//   url = "http://10.0.0.5:8000/v1"
+//   model = "mistralai/Mistral-Small-3.1-24B-Instruct-2503"   # the upstream's name
+//   api_key_env = "VLLM_KEY"        # or api_key_file = "/run/secrets/vllm"
+//   weight = 2
+//   max_in_flight = 64
+//   country = "FR"
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "http/client.h"
+
+namespace socle::providers {
+
+enum class ModelKind { CHAT, COMPLETION, EMBEDDING, RERANK };
+enum class ProviderKind { OPENAI, TEI, ALBERT };
+enum class Strategy { ROUND_ROBIN, WEIGHTED, LEAST_IN_FLIGHT, LOWEST_LATENCY };
+
+const char* model_kind_name(ModelKind kind);
+const char* provider_kind_name(ProviderKind kind);
+const char* strategy_name(Strategy strategy);
+
+struct ProviderSpec {
+  ProviderKind kind = ProviderKind::OPENAI;
+  std::string url;  // base URL, as written
+  http::Endpoint endpoint;
+  std::string upstream_model;  // the name the upstream knows; the public name by default
+  std::string api_key;         // read from api_key_env or api_key_file; never logged
+  int64_t weight = 1;
+  int64_t max_in_flight = 256;
+  int64_t connect_timeout_ms = 5'000;
+  int64_t first_byte_timeout_ms = 60'000;
+  int64_t total_timeout_ms = 600'000;
+  std::string country;      // hosting country (ISO 3166 alpha-2), shown to clients
+  std::string health_path;  // GET path under the base URL; "" disables active checks
+  std::string name;         // "model#index host:port", for health and logs
+};
+
+struct ModelSpec {
+  std::string name;
+  std::vector<std::string> aliases;
+  ModelKind kind = ModelKind::CHAT;
+  Strategy strategy = Strategy::ROUND_ROBIN;
+  int64_t context_length = 0;  // 0: unknown
+  std::vector<ProviderSpec> providers;
+};
+
+// Validates the [[models]] tables and reads the providers' keys (api_key_env from this
+// process's environment, api_key_file from disk). Every error names the model, the provider
+// index and the field.
+Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& models);
+
+}  // namespace socle::providers

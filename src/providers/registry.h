@@ -1,0 +1,53 @@
+// The model registry: public models by name and alias, each with its providers and the
+// strategy that picks one per request. The local engine joins it with the Serving issue.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "base/clock.h"
+#include "providers/model_spec.h"
+#include "providers/provider.h"
+
+namespace socle::providers {
+
+class Model {
+ public:
+  Model(ModelSpec spec, BreakerSettings breaker, const Clock& clock);
+
+  const ModelSpec& spec() const { return spec_; }
+  const std::vector<std::unique_ptr<Provider>>& providers() const { return providers_; }
+
+  // Picks a provider by the model's strategy among those available and not in `tried`,
+  // and reserves a slot on it (Provider::try_acquire). nullptr if none can take it.
+  Provider* pick(const std::vector<const Provider*>& tried);
+
+ private:
+  Provider* pick_round_robin(const std::vector<Provider*>& candidates);
+  Provider* pick_weighted(const std::vector<Provider*>& candidates);
+
+  ModelSpec spec_;
+  std::vector<std::unique_ptr<Provider>> providers_;
+  std::atomic<uint64_t> next_{0};
+  std::mutex weighted_mu_;
+  std::vector<int64_t> current_weight_;  // smooth weighted round robin; guarded
+};
+
+class Registry {
+ public:
+  Registry(std::vector<ModelSpec> specs, BreakerSettings breaker, const Clock& clock);
+
+  // By public name or alias; nullptr if unknown.
+  Model* find(std::string_view name) const;
+  const std::vector<std::unique_ptr<Model>>& models() const { return models_; }
+
+ private:
+  std::vector<std::unique_ptr<Model>> models_;
+  std::unordered_map<std::string, Model*> by_name_;
+};
+
+}  // namespace socle::providers

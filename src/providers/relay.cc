@@ -1,0 +1,384 @@
+#include "providers/relay.h"
+
+#include <boost/json/serialize.hpp>
+#include <mutex>
+
+#include "base/json.h"
+#include "base/log.h"
+#include "http/sse.h"
+
+namespace socle::providers {
+namespace {
+
+// A non-streamed upstream answer larger than this is refused rather than buffered.
+constexpr size_t MAX_BUFFERED_ANSWER_BYTES = 64u << 20;
+
+bool retryable_status(int status) {
+  return status == 429 || status >= 500;
+}
+
+std::string error_json(std::string_view message, std::string_view type, std::string_view code) {
+  return "{\"error\":{\"message\":" + json::quoted(message) + ",\"type\":" + json::quoted(type) +
+         ",\"param\":null,\"code\":" + json::quoted(code) + "}}";
+}
+
+class Relay final : public http::ClientHandler, public std::enable_shared_from_this<Relay> {
+ public:
+  Relay(RelayRequest request, const RelayContext& context, http::ResponderPtr responder)
+      : req_(std::move(request)), ctx_(context), out_(std::move(responder)) {
+    const auto* stream = req_.body.if_contains("stream");
+    stream_ = stream != nullptr && stream->is_bool() && stream->as_bool();
+    if (stream_) {
+      // Ask for usage in the stream; drop the usage-only chunk later unless the client asked.
+      const auto* opts = req_.body.if_contains("stream_options");
+      if (opts != nullptr && opts->is_object()) {
+        const auto* inc = opts->as_object().if_contains("include_usage");
+        client_wants_usage_ = inc != nullptr && inc->is_bool() && inc->as_bool();
+      }
+      boost::json::object o =
+          opts != nullptr && opts->is_object() ? opts->as_object() : boost::json::object();
+      o["include_usage"] = true;
+      req_.body["stream_options"] = std::move(o);
+    }
+    sse_ = std::make_unique<SseUsageParser>(client_wants_usage_);
+    start_ms_ = ctx_.clock.monotonic_ms();
+  }
+
+  void begin() {
+    std::weak_ptr<Relay> weak = weak_from_this();
+    out_->on_cancel([weak] {
+      if (auto self = weak.lock()) self->cancel();
+    });
+    next_attempt();
+  }
+
+  void on_head(int status, http::Headers headers) override {
+    upstream_status_ = status;
+    upstream_headers_ = std::move(headers);
+    if (stream_ && status >= 200 && status < 300 && is_event_stream()) {
+      committed_ = true;
+      out_->start_stream(200, {{"content-type", "text/event-stream"},
+                               {"cache-control", "no-cache"},
+                               {"x-accel-buffering", "no"}});
+    }
+  }
+
+  bool on_body(std::string chunk) override {
+    if (committed_ && stream_) {
+      if (first_byte_ms_ == 0) first_byte_ms_ = ctx_.clock.monotonic_ms();
+      std::string forward;
+      sse_->feed(chunk, &forward);
+      return out_->write(std::move(forward));
+    }
+    if (buffer_.size() + chunk.size() > MAX_BUFFERED_ANSWER_BYTES) {
+      too_large_ = true;
+      return false;
+    }
+    buffer_ += chunk;
+    return !out_->cancelled();
+  }
+
+  void on_done(Status status) override {
+    {
+      std::lock_guard lock(mu_);
+      call_.reset();  // the call holds this relay as its handler: break the cycle
+    }
+    if (too_large_) {
+      status = unavailable("the upstream's answer exceeds " +
+                           std::to_string(MAX_BUFFERED_ANSWER_BYTES) + " bytes");
+      too_large_ = false;
+    }
+    bool upstream_fault = !status.is_ok() && status.code() != StatusCode::CANCELLED;
+    if (status.is_ok() && !committed_ && retryable_status(upstream_status_)) upstream_fault = true;
+    if (status.is_ok() && !committed_ && stream_ && upstream_status_ >= 200 &&
+        upstream_status_ < 300) {
+      // A stream was asked for and something else came: the upstream is not fit for it.
+      upstream_fault = true;
+      status = unavailable("the upstream answered a stream request without text/event-stream");
+    }
+    if (status.is_ok() && !committed_ && !stream_ && upstream_status_ >= 200 &&
+        upstream_status_ < 300) {
+      // A 200 whose body is not JSON is the upstream's fault: another provider may do better.
+      Result<boost::json::value> parsed = json::parse(buffer_);
+      if (!parsed.is_ok() || !parsed->is_object()) {
+        upstream_fault = true;
+        status = unavailable("the upstream answered 200 with malformed JSON");
+      } else {
+        read_usage(parsed->as_object(), &prompt_tokens_, &completion_tokens_);
+      }
+    }
+    double seconds = static_cast<double>(ctx_.clock.monotonic_ms() - attempt_start_ms_) / 1000.0;
+    provider_->release(!upstream_fault, seconds);
+    if (upstream_fault) {
+      log::warn("provider attempt failed",
+                {{"provider", provider_->spec().name},
+                 {"request_id", req_.request_id},
+                 {"status", upstream_status_},
+                 {"error", status.is_ok() ? "upstream status " + std::to_string(upstream_status_)
+                                          : status.message()}});
+    }
+    if (committed_) {
+      finish_stream(status);
+      return;
+    }
+    if (status.code() == StatusCode::CANCELLED || out_->cancelled()) {
+      record(499);
+      return;
+    }
+    if (!upstream_fault) {
+      answer_buffered();
+      return;
+    }
+    last_error_ = status.is_ok() ? Status(StatusCode::UNAVAILABLE,
+                                          "upstream answered " + std::to_string(upstream_status_))
+                                 : status;
+    last_error_status_ = status.is_ok() ? upstream_status_ : 0;
+    last_error_body_ = std::move(buffer_);
+    last_error_headers_ = std::move(upstream_headers_);
+    next_attempt();
+  }
+
+ private:
+  bool is_event_stream() const {
+    for (const auto& [k, v] : upstream_headers_) {
+      if (k == "content-type") return v.rfind("text/event-stream", 0) == 0;
+    }
+    return false;
+  }
+
+  void cancel() {
+    std::shared_ptr<http::ClientCall> call;
+    {
+      std::lock_guard lock(mu_);
+      cancelled_ = true;
+      call = call_;
+    }
+    if (call) call->cancel();
+  }
+
+  void next_attempt() {
+    Provider* p = attempts_ < ctx_.max_attempts ? req_.model->pick(tried_) : nullptr;
+    if (p == nullptr) {
+      give_up();
+      return;
+    }
+    provider_ = p;
+    tried_.push_back(p);
+    ++attempts_;
+    buffer_.clear();
+    upstream_status_ = 0;
+    upstream_headers_.clear();
+    attempt_start_ms_ = ctx_.clock.monotonic_ms();
+
+    const ProviderSpec& spec = p->spec();
+    req_.body["model"] = spec.upstream_model;
+    http::ClientRequest creq;
+    creq.endpoint = spec.endpoint;
+    creq.method = "POST";
+    creq.target = spec.endpoint.base_path + req_.path;
+    creq.headers = {{"content-type", "application/json"},
+                    {"accept", stream_ ? "text/event-stream" : "application/json"},
+                    {"x-request-id", req_.request_id}};
+    if (!spec.api_key.empty()) creq.headers.emplace_back("authorization", "Bearer " + spec.api_key);
+    creq.body = boost::json::serialize(req_.body);
+    creq.connect_timeout_ms = spec.connect_timeout_ms;
+    creq.first_byte_timeout_ms = spec.first_byte_timeout_ms;
+    creq.total_timeout_ms = spec.total_timeout_ms;
+    std::shared_ptr<http::ClientCall> call = ctx_.client.start(std::move(creq), shared_from_this());
+    bool cancel_now = false;
+    {
+      std::lock_guard lock(mu_);
+      call_ = call;
+      cancel_now = cancelled_;
+    }
+    if (cancel_now) call->cancel();
+  }
+
+  void give_up() {
+    if (last_error_status_ != 0) {
+      // Every provider refused: pass the last upstream answer on (a 429 keeps its Retry-After).
+      http::Response r;
+      r.status = last_error_status_;
+      r.body = last_error_body_.empty()
+                   ? error_json("the upstream answered " + std::to_string(last_error_status_),
+                                "server_error", "upstream_error")
+                   : last_error_body_;
+      r.set_header("content-type", "application/json");
+      for (const auto& [k, v] : last_error_headers_) {
+        if (k == "retry-after") r.set_header(k, v);
+      }
+      record(r.status);
+      out_->send(std::move(r));
+      return;
+    }
+    int status = 503;
+    std::string message;
+    std::string code = "model_unavailable";
+    if (attempts_ == 0) {
+      message = "no provider of model '" + req_.model->spec().name +
+                "' can take the request now (unhealthy, circuit open or at max_in_flight); retry "
+                "shortly";
+    } else {
+      status = last_error_.code() == StatusCode::DEADLINE_EXCEEDED ? 504 : 502;
+      code = status == 504 ? "upstream_timeout" : "upstream_error";
+      message = "model '" + req_.model->spec().name + "' failed after " +
+                std::to_string(attempts_) + " attempt(s): " + last_error_.message();
+    }
+    http::Response r = http::Response::json(
+        status,
+        error_json(message, status == 503 ? "service_unavailable_error" : "server_error", code));
+    if (status == 503) r.set_header("retry-after", "1");
+    record(status);
+    out_->send(std::move(r));
+  }
+
+  void answer_buffered() {
+    http::Response r;
+    r.status = upstream_status_;
+    r.body = std::move(buffer_);
+    std::string type = "application/json";
+    for (const auto& [k, v] : upstream_headers_) {
+      if (k == "content-type") type = v;
+    }
+    r.set_header("content-type", type);
+    record(r.status);
+    out_->send(std::move(r));
+  }
+
+  void finish_stream(const Status& status) {
+    std::string rest = sse_->take_rest();
+    if (!rest.empty()) out_->write(std::move(rest));
+    if (!status.is_ok() && status.code() != StatusCode::CANCELLED) {
+      out_->write(http::sse_event(error_json("the upstream stream failed: " + status.message(),
+                                             "server_error", "upstream_error")));
+    }
+    out_->finish();
+    prompt_tokens_ = sse_->prompt_tokens();
+    completion_tokens_ = sse_->completion_tokens();
+    record(status.is_ok() ? 200 : (status.code() == StatusCode::CANCELLED ? 499 : 502));
+  }
+
+  void record(int status) {
+    tenancy::UsageRecord u;
+    u.time_unix = ctx_.clock.unix_seconds();
+    u.request_id = req_.request_id;
+    u.user_id = req_.user_id;
+    u.model = req_.model->spec().name;
+    u.provider = provider_ ? provider_->spec().name : "";
+    u.endpoint = req_.endpoint;
+    u.status = status;
+    u.prompt_tokens = prompt_tokens_;
+    u.completion_tokens = completion_tokens_;
+    int64_t now = ctx_.clock.monotonic_ms();
+    u.latency_s = static_cast<double>(now - start_ms_) / 1000.0;
+    u.first_token_s =
+        static_cast<double>((first_byte_ms_ ? first_byte_ms_ : now) - start_ms_) / 1000.0;
+    u.attempts = static_cast<int>(attempts_);
+    ctx_.usage.record(u);
+  }
+
+  RelayRequest req_;
+  RelayContext ctx_;
+  http::ResponderPtr out_;
+  bool stream_ = false;
+  bool client_wants_usage_ = false;
+  std::unique_ptr<SseUsageParser> sse_;
+
+  // Attempt state, touched by one client callback chain at a time.
+  std::vector<const Provider*> tried_;
+  Provider* provider_ = nullptr;
+  int64_t attempts_ = 0;
+  int64_t start_ms_ = 0;
+  int64_t attempt_start_ms_ = 0;
+  int64_t first_byte_ms_ = 0;
+  bool committed_ = false;
+  bool too_large_ = false;
+  int upstream_status_ = 0;
+  http::Headers upstream_headers_;
+  std::string buffer_;
+  Status last_error_;
+  int last_error_status_ = 0;
+  std::string last_error_body_;
+  http::Headers last_error_headers_;
+  int64_t prompt_tokens_ = 0;
+  int64_t completion_tokens_ = 0;
+
+  std::mutex mu_;  // guards call_ and cancelled_ (the client's cancel comes from the server)
+  std::shared_ptr<http::ClientCall> call_;
+  bool cancelled_ = false;
+};
+
+}  // namespace
+
+void start_relay(RelayRequest request, const RelayContext& context, http::ResponderPtr responder) {
+  auto relay = std::make_shared<Relay>(std::move(request), context, std::move(responder));
+  relay->begin();
+}
+
+void read_usage(const boost::json::object& response, int64_t* prompt, int64_t* completion) {
+  const auto* usage = response.if_contains("usage");
+  if (usage == nullptr || !usage->is_object()) return;
+  const auto& u = usage->as_object();
+  if (const auto* p = u.if_contains("prompt_tokens"); p && p->is_int64()) *prompt = p->as_int64();
+  if (const auto* c = u.if_contains("completion_tokens"); c && c->is_int64()) {
+    *completion = c->as_int64();
+  }
+}
+
+void SseUsageParser::feed(std::string_view chunk, std::string* forward) {
+  pending_.append(chunk);
+  size_t start = 0;
+  while (true) {
+    size_t end = pending_.find("\n\n", start);
+    size_t crlf = pending_.find("\r\n\r\n", start);
+    size_t sep = 2;
+    if (crlf != std::string::npos && (end == std::string::npos || crlf < end)) {
+      end = crlf;
+      sep = 4;
+    }
+    if (end == std::string::npos) break;
+    event(std::string_view(pending_).substr(start, end + sep - start), forward);
+    start = end + sep;
+  }
+  pending_.erase(0, start);
+}
+
+std::string SseUsageParser::take_rest() {
+  std::string rest;
+  rest.swap(pending_);
+  return rest;
+}
+
+void SseUsageParser::event(std::string_view text, std::string* forward) {
+  // An OpenAI stream event is one "data: <json>" line.
+  std::string_view data;
+  size_t pos = text.find("data:");
+  if (pos != std::string_view::npos) {
+    data = text.substr(pos + 5);
+    size_t eol = data.find_first_of("\r\n");
+    data = data.substr(0, eol);
+    while (!data.empty() && data.front() == ' ')
+      data.remove_prefix(1);
+  }
+  if (data == "[DONE]") {
+    saw_done_ = true;
+  } else if (data.find("\"usage\"") != std::string_view::npos) {
+    Result<boost::json::value> v = json::parse(data);
+    if (v.is_ok() && v->is_object()) {
+      const auto& o = v->as_object();
+      int64_t p = 0;
+      int64_t c = 0;
+      read_usage(o, &p, &c);
+      if (p || c) {
+        prompt_tokens_ = p;
+        completion_tokens_ = c;
+      }
+      const auto* choices = o.if_contains("choices");
+      bool usage_only = choices != nullptr && choices->is_array() && choices->as_array().empty();
+      if (usage_only && !keep_usage_chunk_) return;
+    }
+  }
+  forward->append(text);
+}
+
+}  // namespace socle::providers

@@ -1,0 +1,67 @@
+// Relays one OpenAI-style request to a model's providers and the answer back to the client,
+// streaming or not. Failover: a provider that cannot be reached, times out before its first
+// byte, answers 429 or 5xx, or (non-streaming) sends malformed JSON is marked failed and the
+// next one is tried, up to max_attempts, as long as nothing has reached the client. Once a
+// stream has started, an upstream failure becomes an SSE error event and the stream closes.
+// Token usage comes from the upstream's `usage` (streams ask for it with
+// stream_options.include_usage and drop the usage-only chunk if the client did not ask).
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <string>
+
+#include "base/clock.h"
+#include "http/client.h"
+#include "http/responder.h"
+#include "providers/registry.h"
+#include "tenancy/usage.h"
+
+namespace socle::providers {
+
+struct RelayRequest {
+  Model* model = nullptr;
+  std::string path;          // under the provider's base URL: "/chat/completions"
+  std::string endpoint;      // as the client called it, for usage: "/v1/chat/completions"
+  boost::json::object body;  // the client's body; "model" is replaced per provider
+  std::string request_id;
+  std::string user_id;
+};
+
+struct RelayContext {
+  http::HttpClient& client;
+  tenancy::UsageSink& usage;
+  const Clock& clock;
+  int64_t max_attempts = 3;
+};
+
+// Starts the relay; the answer goes to `responder` from the client's threads.
+void start_relay(RelayRequest request, const RelayContext& context, http::ResponderPtr responder);
+
+// Scans a chunk of an SSE stream. Complete events are appended to *forward (minus
+// usage-only chunks when `keep_usage_chunk` is false) and usage found in them is stored.
+// Incomplete tails stay in the parser for the next chunk.
+class SseUsageParser {
+ public:
+  explicit SseUsageParser(bool keep_usage_chunk) : keep_usage_chunk_(keep_usage_chunk) {}
+  void feed(std::string_view chunk, std::string* forward);
+  // What is left when the stream ends (an event without its blank line).
+  std::string take_rest();
+  int64_t prompt_tokens() const { return prompt_tokens_; }
+  int64_t completion_tokens() const { return completion_tokens_; }
+  bool saw_done() const { return saw_done_; }
+
+ private:
+  void event(std::string_view text, std::string* forward);
+  bool keep_usage_chunk_;
+  std::string pending_;
+  int64_t prompt_tokens_ = 0;
+  int64_t completion_tokens_ = 0;
+  bool saw_done_ = false;
+};
+
+// Reads usage.prompt_tokens and usage.completion_tokens from an OpenAI response object
+// (0 when absent). Embeddings count prompt tokens only.
+void read_usage(const boost::json::object& response, int64_t* prompt, int64_t* completion);
+
+}  // namespace socle::providers
