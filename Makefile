@@ -49,5 +49,15 @@ format-check:
 lint: build
 	run-clang-tidy -quiet -p build/release $(filter %.cc,$(filter src/%,$(SOURCES))) >/dev/null 2>build/lint.log || (cat build/lint.log; false)
 
+# libFuzzer targets (clang), kept out of the default run. FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+	  -DSOCLE_SANITIZE=ON -DSOCLE_FUZZ=ON -DSOCLE_BUILD_TESTS=OFF -DSOCLE_BUILD_BENCH=OFF \
+	  -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_COMPILER_LAUNCHER= >/dev/null
+	cmake --build build/fuzz -j $(JOBS) --target fuzz_safetensors fuzz_hf_config
+	for t in safetensors hf_config; do mkdir -p build/fuzz/corpus/$$t; \
+	  build/fuzz/tests/fuzz/engine/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus/$$t || exit 1; done
+
 clean:
 	rm -rf build

@@ -1,0 +1,126 @@
+#include "engine/format/dtype.h"
+
+#include <bit>
+
+namespace socle::engine {
+namespace {
+
+// binary16 layout: 1 sign bit, 5 exponent bits (bias 15), 10 mantissa bits.
+constexpr uint32_t F16_EXPONENT_MASK = 0x1F;
+constexpr uint32_t F16_MANTISSA_BITS = 10;
+constexpr uint32_t F16_MANTISSA_MASK = 0x3FF;
+constexpr int F16_EXPONENT_BIAS = 15;
+// binary32 layout: 1 sign bit, 8 exponent bits (bias 127), 23 mantissa bits.
+constexpr uint32_t F32_MANTISSA_BITS = 23;
+constexpr int F32_EXPONENT_BIAS = 127;
+constexpr uint32_t F32_EXPONENT_ALL_ONES = 0xFF;
+
+}  // namespace
+
+size_t dtype_size(DType type) {
+  switch (type) {
+    case DType::F32:
+      return 4;
+    case DType::F16:
+      return 2;
+    case DType::BF16:
+      return 2;
+    case DType::I32:
+      return 4;
+    case DType::I64:
+      return 8;
+  }
+  return 0;
+}
+
+const char* dtype_name(DType type) {
+  switch (type) {
+    case DType::F32:
+      return "F32";
+    case DType::F16:
+      return "F16";
+    case DType::BF16:
+      return "BF16";
+    case DType::I32:
+      return "I32";
+    case DType::I64:
+      return "I64";
+  }
+  return "?";
+}
+
+std::optional<DType> dtype_from_safetensors_name(std::string_view name) {
+  if (name == "F32") return DType::F32;
+  if (name == "F16") return DType::F16;
+  if (name == "BF16") return DType::BF16;
+  if (name == "I32") return DType::I32;
+  if (name == "I64") return DType::I64;
+  return std::nullopt;
+}
+
+float f16_to_f32(uint16_t bits) {
+  uint32_t sign = static_cast<uint32_t>(bits >> 15) << 31;
+  uint32_t exponent = (bits >> F16_MANTISSA_BITS) & F16_EXPONENT_MASK;
+  uint32_t mantissa = bits & F16_MANTISSA_MASK;
+  uint32_t out = 0;
+  if (exponent == F16_EXPONENT_MASK) {
+    out = sign | (F32_EXPONENT_ALL_ONES << F32_MANTISSA_BITS) |
+          (mantissa << (F32_MANTISSA_BITS - F16_MANTISSA_BITS));
+  } else if (exponent != 0) {
+    uint32_t e32 = exponent + static_cast<uint32_t>(F32_EXPONENT_BIAS - F16_EXPONENT_BIAS);
+    out = sign | (e32 << F32_MANTISSA_BITS) | (mantissa << (F32_MANTISSA_BITS - F16_MANTISSA_BITS));
+  } else if (mantissa == 0) {
+    out = sign;
+  } else {
+    // A subnormal half is mantissa * 2^-24, which float32 holds exactly.
+    constexpr float F16_SUBNORMAL_UNIT = 1.0f / 16777216.0f;
+    float magnitude = static_cast<float>(mantissa) * F16_SUBNORMAL_UNIT;
+    return sign ? -magnitude : magnitude;
+  }
+  return std::bit_cast<float>(out);
+}
+
+float bf16_to_f32(uint16_t bits) {
+  return std::bit_cast<float>(static_cast<uint32_t>(bits) << 16);
+}
+
+uint16_t f32_to_bf16(float value) {
+  uint32_t bits = std::bit_cast<uint32_t>(value);
+  if ((bits & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);
+  // Round to nearest even: add half an ulp of the kept part, plus one if the kept part is odd.
+  uint32_t rounding = 0x7FFFu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>((bits + rounding) >> 16);
+}
+
+uint16_t f32_to_f16(float value) {
+  uint32_t bits = std::bit_cast<uint32_t>(value);
+  uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
+  uint32_t abs_bits = bits & 0x7FFFFFFFu;
+  if (abs_bits > 0x7F800000u) return static_cast<uint16_t>(sign | 0x7E00u);  // NaN
+  constexpr uint32_t F16_MAX_FINITE_ROUNDED = 0x477FF000u;  // 65520: rounds to infinity
+  if (abs_bits >= F16_MAX_FINITE_ROUNDED) return static_cast<uint16_t>(sign | 0x7C00u);
+  constexpr uint32_t F16_MIN_NORMAL_AS_F32 = 0x38800000u;  // 2^-14
+  if (abs_bits < F16_MIN_NORMAL_AS_F32) {
+    // Subnormal or zero: scale so that one half-ulp (2^-24) is 1, then round to nearest even
+    // in float32 arithmetic, which is exact here.
+    float scaled = std::bit_cast<float>(abs_bits) * 16777216.0f;
+    float floor_value = static_cast<float>(static_cast<uint32_t>(scaled));
+    float fraction = scaled - floor_value;
+    float rounded = floor_value;
+    if (fraction > 0.5f || (fraction == 0.5f && (static_cast<uint32_t>(floor_value) & 1u) != 0)) {
+      rounded += 1.0f;
+    }
+    return static_cast<uint16_t>(sign | static_cast<uint16_t>(rounded));
+  }
+  uint32_t exponent = (abs_bits >> F32_MANTISSA_BITS) - (F32_EXPONENT_BIAS - F16_EXPONENT_BIAS);
+  uint32_t mantissa = abs_bits & 0x7FFFFFu;
+  constexpr uint32_t DROPPED_BITS = F32_MANTISSA_BITS - F16_MANTISSA_BITS;
+  uint32_t half = (exponent << F16_MANTISSA_BITS) | (mantissa >> DROPPED_BITS);
+  uint32_t remainder = mantissa & ((1u << DROPPED_BITS) - 1);
+  uint32_t halfway = 1u << (DROPPED_BITS - 1);
+  // A carry out of the mantissa correctly bumps the exponent.
+  if (remainder > halfway || (remainder == halfway && (half & 1u) != 0)) ++half;
+  return static_cast<uint16_t>(sign | half);
+}
+
+}  // namespace socle::engine

@@ -1,0 +1,35 @@
+// Rotary position embeddings: each pair of a head's dimensions is rotated by the token's
+// position times the pair's frequency.
+#pragma once
+
+#include <cstdint>
+
+namespace socle::engine {
+
+// Which dimensions form a pair.
+enum class RopePairing {
+  HALF,         // (i, i + head_dim/2): Hugging Face's rotate_half, GPT-NeoX
+  INTERLEAVED,  // (2i, 2i + 1): Meta's original llama, GPT-J, GGUF's llama layout
+};
+
+// The unscaled frequencies theta^(-2i / head_dim), in radians per position.
+// inv_freq: (head_dim / 2)
+void rope_inv_freq(float* inv_freq, int64_t head_dim, double theta);
+
+// Linear scaling ("linear" rope type): every frequency divided by `factor`.
+// inv_freq: (n)
+void rope_scale_linear(float* inv_freq, int64_t n, double factor);
+
+// Llama 3.1's scaling ("llama3" rope type): wavelengths longer than
+// original_max_positions / low_freq_factor are stretched by `factor`, those shorter than
+// original_max_positions / high_freq_factor are kept, and those between are interpolated.
+// inv_freq: (n)
+void rope_scale_llama3(float* inv_freq, int64_t n, double factor, double low_freq_factor,
+                       double high_freq_factor, double original_max_positions);
+
+// Rotates every head of one token at position `pos`, in place.
+// x: (n_heads, head_dim); inv_freq: (head_dim / 2)
+void rope_apply_ref(float* x, int64_t n_heads, int64_t head_dim, int64_t pos, const float* inv_freq,
+                    RopePairing pairing);
+
+}  // namespace socle::engine

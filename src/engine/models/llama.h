@@ -1,0 +1,70 @@
+// The llama family of decoders (llama 2 and 3.x, mistral, qwen2, qwen3) from a Hugging Face
+// folder: pre-norm blocks of grouped-query attention with rotary embeddings and a SwiGLU
+// feed-forward, RMSNorm throughout. Variants: bias on q/k/v (qwen2), RMSNorm per head on q
+// and k (qwen3), an explicit head_dim, tied input and output embeddings, llama3 rope
+// scaling, a sliding window (mistral).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "engine/format/hf_config.h"
+#include "engine/kernels/weight.h"
+#include "engine/models/kv_cache.h"
+#include "engine/models/weight_loader.h"
+
+namespace socle::engine {
+
+class LlamaModel {
+ public:
+  // Reads `dir`/config.json and the safetensors weights next to it. INVALID_ARGUMENT if the
+  // config is not a llama-family decoder or a tensor is missing or misshapen.
+  static Result<LlamaModel> load(const std::string& dir);
+
+  const HfConfig& config() const { return config_; }
+
+  // A cache for one sequence of up to `capacity` tokens.
+  KvCache new_cache(int64_t capacity) const;
+
+  // Runs `tokens` after the cache's contents, appends their keys and values to it, and
+  // writes the next-token logits after each of them.
+  // logits: resized to (tokens.size(), vocab_size)
+  // INVALID_ARGUMENT for an empty input, a token id outside the vocabulary, or more tokens
+  // than the cache has room for; the cache is unchanged then.
+  Status forward(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>* logits) const;
+
+ private:
+  struct Layer {
+    std::vector<float> attn_norm;   // (hidden)
+    WeightView wq;                  // (n_heads * head_dim, hidden)
+    WeightView wk;                  // (n_kv_heads * head_dim, hidden)
+    WeightView wv;                  // (n_kv_heads * head_dim, hidden)
+    WeightView wo;                  // (hidden, n_heads * head_dim)
+    std::vector<float> bq, bk, bv;  // (n_heads * head_dim), (kv_dim), (kv_dim); empty if none
+    std::vector<float> bo;          // (hidden); empty if none
+    std::vector<float> q_norm;      // (head_dim); qwen3 only
+    std::vector<float> k_norm;      // (head_dim); qwen3 only
+    std::vector<float> ffn_norm;    // (hidden)
+    WeightView w_gate;              // (intermediate, hidden)
+    WeightView w_up;                // (intermediate, hidden)
+    WeightView w_down;              // (hidden, intermediate)
+    std::vector<float> b_gate, b_up, b_down;  // empty unless mlp_bias
+  };
+
+  LlamaModel(HfConfig config, WeightLoader weights)
+      : config_(std::move(config)), weights_(std::move(weights)) {}
+  Status load_tensors();
+
+  HfConfig config_;
+  WeightLoader weights_;
+  WeightView embed_;               // (vocab, hidden)
+  WeightView lm_head_;             // (vocab, hidden); embed_ when tied
+  std::vector<float> final_norm_;  // (hidden)
+  std::vector<float> inv_freq_;    // (head_dim / 2), scaling applied
+  std::vector<Layer> layers_;
+};
+
+}  // namespace socle::engine

@@ -1,0 +1,71 @@
+#include "engine/models/weight_loader.h"
+
+#include <cstring>
+
+namespace socle::engine {
+namespace {
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += std::to_string(shape[i]);
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+Result<const TensorView*> WeightLoader::find_float(const std::string& name,
+                                                   const std::vector<int64_t>& shape) const {
+  const TensorView* t = tensors_.find(name);
+  if (t == nullptr) return not_found("the model has no tensor '" + name + "'");
+  if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16) {
+    return invalid_argument("tensor '" + name + "' is " + dtype_name(t->dtype) +
+                            "; weights must be F32, F16 or BF16");
+  }
+  if (t->shape != shape) {
+    return invalid_argument("tensor '" + name + "' has shape " + shape_string(t->shape) +
+                            " but the config implies " + shape_string(shape));
+  }
+  return t;
+}
+
+Result<WeightView> WeightLoader::matrix(const std::string& name, int64_t rows, int64_t cols) {
+  SOCLE_ASSIGN_OR_RETURN(const TensorView* t, find_float(name, {rows, cols}));
+  const void* data = t->data;
+  // safetensors only promises byte offsets; kernels read whole elements, so a misaligned
+  // tensor (from an old or hand-made file) gets an aligned copy.
+  if (reinterpret_cast<uintptr_t>(data) % dtype_size(t->dtype) != 0) {
+    auto copy = std::make_unique_for_overwrite<std::byte[]>(t->nbytes);
+    std::memcpy(copy.get(), t->data, t->nbytes);
+    data = copy.get();
+    copies_.push_back(std::move(copy));
+  }
+  return WeightView{t->dtype, data, rows, cols};
+}
+
+Result<std::vector<float>> WeightLoader::vector(const std::string& name, int64_t n) const {
+  SOCLE_ASSIGN_OR_RETURN(const TensorView* t, find_float(name, {n}));
+  std::vector<float> out(static_cast<size_t>(n));
+  size_t width = dtype_size(t->dtype);
+  for (int64_t i = 0; i < n; ++i) {
+    const std::byte* p = t->data + static_cast<size_t>(i) * width;
+    if (t->dtype == DType::F32) {
+      std::memcpy(&out[static_cast<size_t>(i)], p, sizeof(float));
+      continue;
+    }
+    uint16_t bits = 0;
+    std::memcpy(&bits, p, sizeof(bits));
+    out[static_cast<size_t>(i)] = t->dtype == DType::F16 ? f16_to_f32(bits) : bf16_to_f32(bits);
+  }
+  return out;
+}
+
+Result<std::vector<float>> WeightLoader::optional_vector(const std::string& name, int64_t n,
+                                                         bool present) const {
+  if (!present) return std::vector<float>();
+  return vector(name, n);
+}
+
+}  // namespace socle::engine
