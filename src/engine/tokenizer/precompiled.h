@@ -1,0 +1,18 @@
+// SentencePiece's precompiled normalisation map ("Precompiled" normalizer): the character
+// map that XLM-RoBERTa, bge-m3, multilingual-e5 and other SentencePiece models carry,
+// serialised as a double-array trie over UTF-8 bytes plus a blob of replacement strings.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <memory>
+
+#include "base/status.h"
+#include "engine/tokenizer/normalizer.h"
+
+namespace socle::engine::tokenizer {
+
+// Builds the normalizer from {"type": "Precompiled", "precompiled_charsmap": base64}.
+// A malformed map is refused: every trie offset is checked against the map's size.
+Result<std::unique_ptr<Normalizer>> precompiled_from_json(const boost::json::object& config);
+
+}  // namespace socle::engine::tokenizer

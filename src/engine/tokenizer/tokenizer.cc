@@ -1,0 +1,233 @@
+#include "engine/tokenizer/tokenizer.h"
+
+#include <filesystem>
+
+#include "base/file.h"
+#include "base/json.h"
+#include "engine/tokenizer/config_fields.h"
+#include "engine/tokenizer/decoder.h"
+#include "engine/tokenizer/model.h"
+#include "engine/tokenizer/normalizer.h"
+#include "engine/tokenizer/post_processor.h"
+#include "engine/tokenizer/pre_tokenizer.h"
+#include "engine/tokenizer/unicode.h"
+
+namespace socle::engine::tokenizer {
+
+namespace {
+
+constexpr std::string_view TOKENIZER_FILE = "tokenizer.json";
+constexpr std::string_view CONFIG_FILE = "tokenizer_config.json";
+
+const boost::json::value& field_or_null(const boost::json::object& o, std::string_view key) {
+  static const boost::json::value null_value;
+  const auto* v = o.if_contains(key);
+  return v == nullptr ? null_value : *v;
+}
+
+// A token named in tokenizer_config.json: a string, or an AddedToken object's content.
+std::optional<std::string> config_token(const boost::json::object& config, std::string_view key) {
+  const auto* v = config.if_contains(key);
+  if (v == nullptr) return std::nullopt;
+  if (v->is_string()) return std::string(v->as_string());
+  if (v->is_object()) {
+    if (const auto* c = v->as_object().if_contains("content"); c != nullptr && c->is_string()) {
+      return std::string(c->as_string());
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Tokenizer::Tokenizer() = default;
+Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
+Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
+Tokenizer::~Tokenizer() = default;
+
+Result<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json,
+                                       std::string_view config_json) {
+  SOCLE_ASSIGN_OR_RETURN(boost::json::value root, json::parse(tokenizer_json));
+  if (!root.is_object()) return invalid_argument("tokenizer.json must hold a JSON object");
+  const auto& o = root.as_object();
+  // "truncation" and "padding" are per-call options that transformers switches off for a
+  // plain encode (set_truncation_and_padding), as transformers.js ignores them: so does socle.
+  Tokenizer tok;
+  SOCLE_ASSIGN_OR_RETURN(tok.normalizer_, normalizer_from_json(field_or_null(o, "normalizer")));
+  SOCLE_ASSIGN_OR_RETURN(tok.pre_tokenizer_,
+                         pre_tokenizer_from_json(field_or_null(o, "pre_tokenizer")));
+  const auto* model = o.if_contains("model");
+  if (model == nullptr) return invalid_argument("tokenizer.json has no 'model'");
+  SOCLE_ASSIGN_OR_RETURN(tok.model_, model_from_json(*model));
+  SOCLE_ASSIGN_OR_RETURN(tok.post_processor_,
+                         post_processor_from_json(field_or_null(o, "post_processor")));
+  SOCLE_ASSIGN_OR_RETURN(tok.decoder_, decoder_from_json(field_or_null(o, "decoder")));
+  if (const auto* added = o.if_contains("added_tokens"); added != nullptr && added->is_array()) {
+    SOCLE_ASSIGN_OR_RETURN(tok.added_, AddedTokens::from_json(added->as_array()));
+  }
+
+  boost::json::object config;
+  if (!config_json.empty()) {
+    SOCLE_ASSIGN_OR_RETURN(boost::json::value c, json::parse(config_json));
+    if (!c.is_object()) return invalid_argument("tokenizer_config.json must hold a JSON object");
+    config = std::move(c.as_object());
+  }
+  SOCLE_ASSIGN_OR_RETURN(tok.clean_up_tokenization_spaces_,
+                         bool_field_or(config, "clean_up_tokenization_spaces", true, "config"));
+
+  tok.special_.assign(tok.vocab_size(), false);
+  for (const auto& t : tok.added_.tokens()) {
+    if (t.special) tok.special_[static_cast<size_t>(t.id)] = true;
+  }
+  if (const auto* extra = config.if_contains("additional_special_tokens");
+      extra != nullptr && extra->is_array()) {
+    for (const auto& e : extra->as_array()) {
+      if (!e.is_string()) continue;
+      if (auto id = tok.token_to_id(std::string_view(e.as_string())))
+        tok.special_[static_cast<size_t>(*id)] = true;
+    }
+  }
+  if (auto bos = config_token(config, "bos_token")) tok.bos_id_ = tok.token_to_id(*bos);
+  if (auto eos = config_token(config, "eos_token")) tok.eos_id_ = tok.token_to_id(*eos);
+  return tok;
+}
+
+Result<Tokenizer> Tokenizer::load(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path file(path);
+  if (fs::is_directory(file, ec)) file /= TOKENIZER_FILE;
+  SOCLE_ASSIGN_OR_RETURN(std::string text, read_file(file.string()));
+  fs::path config_path = file.parent_path() / CONFIG_FILE;
+  std::string config;
+  if (fs::exists(config_path, ec)) {
+    SOCLE_ASSIGN_OR_RETURN(config, read_file(config_path.string()));
+  }
+  auto tok = from_json(text, config);
+  if (!tok.is_ok()) {
+    return Status(tok.status().code(), file.string() + ": " + tok.status().message());
+  }
+  return tok;
+}
+
+Status Tokenizer::encode_normalized(std::string_view text, bool first_section,
+                                    std::vector<int32_t>& ids) const {
+  if (text.empty()) return Status::ok();
+  std::vector<std::string> pieces{std::string(text)};
+  if (pre_tokenizer_) pre_tokenizer_->pre_tokenize(pieces, first_section);
+  return model_->encode(pieces, ids);
+}
+
+Status Tokenizer::encode_text(std::string_view text, std::vector<int32_t>& ids) const {
+  if (!utf8_valid(text)) return invalid_argument("the text to tokenize is not valid UTF-8");
+  std::vector<Section> sections = added_.split(text, false);
+  for (size_t i = 0; i < sections.size(); ++i) {
+    const Section& s = sections[i];
+    if (s.token) {
+      ids.push_back(*s.token);
+      continue;
+    }
+    if (s.text.empty()) continue;
+    std::string normalized = normalizer_ ? normalizer_->normalize(s.text) : s.text;
+    if (!added_.has_normalized()) {
+      SOCLE_RETURN_IF_ERROR(encode_normalized(normalized, i == 0, ids));
+      continue;
+    }
+    std::vector<Section> parts = added_.split(normalized, true);
+    for (size_t j = 0; j < parts.size(); ++j) {
+      if (parts[j].token) {
+        ids.push_back(*parts[j].token);
+      } else {
+        SOCLE_RETURN_IF_ERROR(encode_normalized(parts[j].text, i == 0 && j == 0, ids));
+      }
+    }
+  }
+  return Status::ok();
+}
+
+Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text,
+                                               bool add_special_tokens) const {
+  std::vector<int32_t> ids;
+  SOCLE_RETURN_IF_ERROR(encode_text(text, ids));
+  if (!post_processor_) return ids;
+  return post_processor_->process(ids, nullptr, add_special_tokens);
+}
+
+Result<std::vector<int32_t>> Tokenizer::encode_pair(std::string_view a, std::string_view b,
+                                                    bool add_special_tokens) const {
+  std::vector<int32_t> ids_a;
+  std::vector<int32_t> ids_b;
+  SOCLE_RETURN_IF_ERROR(encode_text(a, ids_a));
+  SOCLE_RETURN_IF_ERROR(encode_text(b, ids_b));
+  if (!post_processor_) {
+    ids_a.insert(ids_a.end(), ids_b.begin(), ids_b.end());
+    return ids_a;
+  }
+  return post_processor_->process(ids_a, &ids_b, add_special_tokens);
+}
+
+std::string Tokenizer::decode_bytes(std::span<const int32_t> ids, bool skip_special_tokens) const {
+  std::vector<DecodePiece> pieces;
+  pieces.reserve(ids.size());
+  for (int32_t id : ids) {
+    if (skip_special_tokens && is_special(id)) continue;
+    if (const AddedToken* t = added_.find(id)) {
+      pieces.push_back({t->content, true});
+      continue;
+    }
+    if (auto text = model_->vocab().token(id)) {
+      // A vocabulary entry written like an added token is kept apart like one.
+      pieces.push_back({std::string(*text), added_.find(*text) != nullptr});
+    }
+  }
+  if (!decoder_) {
+    std::string out;
+    for (size_t i = 0; i < pieces.size(); ++i) {
+      if (i > 0) out += ' ';
+      out += pieces[i].text;
+    }
+    return out;
+  }
+  decoder_->decode_chain(pieces);
+  std::string out;
+  for (const auto& p : pieces)
+    out += p.text;
+  return out;
+}
+
+std::string Tokenizer::decode(std::span<const int32_t> ids, const DecodeOptions& options) const {
+  std::string text = utf8_sanitize(decode_bytes(ids, options.skip_special_tokens));
+  if (options.clean_up_tokenization_spaces.value_or(clean_up_tokenization_spaces_)) {
+    text = clean_up_tokenization(text);
+  }
+  return text;
+}
+
+bool Tokenizer::has_piece(int32_t id, bool skip_special_tokens) const {
+  if (skip_special_tokens && is_special(id)) return false;
+  return added_.find(id) != nullptr || model_->vocab().token(id).has_value();
+}
+
+std::optional<int32_t> Tokenizer::token_to_id(std::string_view token) const {
+  if (const AddedToken* t = added_.find(token)) return t->id;
+  return model_->vocab().find(token);
+}
+
+std::optional<std::string> Tokenizer::id_to_token(int32_t id) const {
+  if (const AddedToken* t = added_.find(id)) return t->content;
+  if (auto text = model_->vocab().token(id)) return std::string(*text);
+  return std::nullopt;
+}
+
+size_t Tokenizer::vocab_size() const {
+  size_t n = model_->vocab().id_limit();
+  for (const auto& t : added_.tokens())
+    n = std::max(n, static_cast<size_t>(t.id) + 1);
+  return n;
+}
+
+bool Tokenizer::is_special(int32_t id) const {
+  return id >= 0 && static_cast<size_t>(id) < special_.size() && special_[static_cast<size_t>(id)];
+}
+
+}  // namespace socle::engine::tokenizer

@@ -1,0 +1,320 @@
+// End-to-end: the official `openai` npm package drives the real socle binary.
+//
+// Starts `socle serve` on an ephemeral loopback port with a temporary data directory, then
+// checks what a client built on the SDK sees: the model list, authentication failures, a
+// missing route, keys created and revoked over HTTP, and keys created and revoked with
+// `socle admin` while the server runs (the server polls the store every 250 ms).
+//
+// Run: SOCLE_BINARY=build/dev/src/cli/socle node --test tests/e2e/openai_sdk.test.mjs
+// (ctest does this: tests/e2e/CMakeLists.txt). Loopback only; nothing is downloaded.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import OpenAI from 'openai';
+
+const execFileAsync = promisify(execFile);
+
+// Absolute: the server and the CLI run with the temporary directory as their cwd.
+const BINARY = process.env.SOCLE_BINARY ? path.resolve(process.env.SOCLE_BINARY) : '';
+const START_TIMEOUT_MS = 20_000;
+const STOP_TIMEOUT_MS = 10_000;
+// The server polls the store every 250 ms; a CLI change must show within a second. The bound
+// leaves room for a loaded machine (sanitizer build, ctest -j), and the test reports the time.
+const CLI_CHANGE_BOUND_MS = 2_000;
+const STDERR_KEEP_CHARS = 64 * 1024;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+// The child's environment: ours without any SOCLE_* setting that could change the server
+// under test (a developer's SOCLE_ADMIN_KEY, SOCLE_LISTEN, ...).
+function childEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('SOCLE_')) env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+class Server {
+  constructor() {
+    this.proc = null;
+    this.exited = null; // { code, signal } once the process is gone
+    this.exitPromise = null;
+    this.stderr = '';
+    this.dir = null;
+    this.dataDir = null;
+    this.port = 0;
+    this.adminKey = '';
+    this.killed = false; // true when it had to be stopped with SIGKILL
+  }
+
+  get baseURL() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  log() {
+    return this.stderr.length ? this.stderr : '(no output)';
+  }
+
+  async start() {
+    assert.ok(BINARY, 'SOCLE_BINARY must name the socle binary to test');
+    this.dir = await mkdtemp(path.join(tmpdir(), 'socle-e2e-'));
+    this.dataDir = path.join(this.dir, 'data');
+    const portFile = path.join(this.dir, 'port');
+    // cwd is the temporary directory, so no ./socle.toml from the caller is picked up.
+    this.proc = spawn(
+      BINARY,
+      ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile, '--data', this.dataDir],
+      { cwd: this.dir, env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    this.exitPromise = new Promise((resolve) => {
+      this.proc.on('exit', (code, signal) => {
+        this.exited = { code, signal };
+        resolve(this.exited);
+      });
+      this.proc.on('error', (err) => {
+        this.exited = { code: null, signal: null, error: err };
+        resolve(this.exited);
+      });
+    });
+    this.proc.stderr.setEncoding('utf8');
+    this.proc.stderr.on('data', (chunk) => {
+      this.stderr = (this.stderr + chunk).slice(-STDERR_KEEP_CHARS);
+    });
+
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (this.exited) {
+        throw new Error(
+          `socle serve exited before listening (${JSON.stringify(this.exited)}):\n${this.log()}`,
+        );
+      }
+      const text = await readFile(portFile, 'utf8').catch(() => '');
+      if (text.endsWith('\n')) {
+        this.port = Number.parseInt(text, 10);
+        assert.ok(this.port > 0 && this.port < 65536, `bad port file contents '${text}'`);
+        break;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(
+          `socle serve wrote no port file within ${START_TIMEOUT_MS} ms:\n${this.log()}`,
+        );
+      }
+      await sleep(50);
+    }
+    this.adminKey = (await readFile(path.join(this.dataDir, 'admin-key'), 'utf8')).trim();
+    assert.match(this.adminKey, /^sk-/, 'the admin key file holds an sk- key');
+  }
+
+  // SIGTERM, then SIGKILL if it has not stopped within the bound. Returns how it ended.
+  async stop() {
+    if (this.proc && !this.exited) {
+      this.proc.kill('SIGTERM');
+      let timer;
+      const timeout = new Promise((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS);
+      });
+      const outcome = await Promise.race([this.exitPromise, timeout]);
+      clearTimeout(timer); // a pending timer would keep node alive after the tests
+      if (outcome === 'timeout') {
+        this.proc.kill('SIGKILL');
+        await this.exitPromise;
+        this.killed = true;
+      }
+    }
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    return this.exited;
+  }
+
+  // Runs `socle admin --data DIR ARGS...` and parses its JSON output.
+  async admin(...args) {
+    const { stdout } = await execFileAsync(BINARY, ['admin', '--data', this.dataDir, ...args], {
+      cwd: this.dir,
+      env: childEnv(),
+      timeout: 20_000,
+    });
+    return JSON.parse(stdout);
+  }
+}
+
+const server = new Server();
+// Should node exit without running after() (an uncaught error), take the server with it.
+process.once('exit', () => {
+  if (server.proc && !server.exited) server.proc.kill('SIGKILL');
+});
+
+function client(apiKey) {
+  // No retries: every failure must come from the first answer, not a retried one.
+  return new OpenAI({ apiKey, baseURL: `${server.baseURL}/v1`, maxRetries: 0, timeout: 10_000 });
+}
+
+// The SDK call must fail with a 401 carrying the server's OpenAI-shaped error.
+async function assertUnauthorized(promise, code = 'invalid_api_key') {
+  await assert.rejects(promise, (err) => {
+    assert.ok(err instanceof OpenAI.AuthenticationError, `expected AuthenticationError, got ${err}`);
+    assert.equal(err.status, 401);
+    assert.equal(err.code, code);
+    assert.equal(typeof err.error?.message, 'string');
+    assert.ok(err.error.message.length > 0, 'the server says why');
+    // The SDK's message is the status followed by the server's own message.
+    assert.equal(err.message, `401 ${err.error.message}`);
+    return true;
+  });
+}
+
+// Polls fn until it resolves truthy or the bound passes; returns the elapsed milliseconds.
+async function eventually(what, fn, boundMs = CLI_CHANGE_BOUND_MS) {
+  const start = Date.now();
+  let last;
+  for (;;) {
+    try {
+      if (await fn()) return Date.now() - start;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() - start > boundMs) {
+      throw new Error(`${what}: not within ${boundMs} ms${last ? ` (last error: ${last})` : ''}`);
+    }
+    await sleep(25);
+  }
+}
+
+async function keyWorks(apiKey) {
+  try {
+    await client(apiKey).models.list();
+    return true;
+  } catch (err) {
+    if (err instanceof OpenAI.AuthenticationError) return false;
+    throw err;
+  }
+}
+
+async function fetchJson(method, route, apiKey, body) {
+  const headers = { Authorization: `Bearer ${apiKey}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(`${server.baseURL}${route}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(10_000),
+  });
+  const text = await res.text();
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    assert.fail(`${method} ${route}: ${res.status} with a body that is not JSON: ${text}`);
+  }
+  return { status: res.status, json };
+}
+
+describe('openai SDK against socle serve', () => {
+  before(async () => {
+    await server.start();
+  });
+
+  after(async () => {
+    const ended = await server.stop();
+    if (server.killed) {
+      assert.fail(`socle serve ignored SIGTERM for ${STOP_TIMEOUT_MS} ms:\n${server.log()}`);
+    }
+    // A graceful stop exits 0; anything else (a crash, a sanitizer report) fails the run.
+    if (ended && !(ended.code === 0 && ended.signal === null)) {
+      assert.fail(`socle serve ended with ${JSON.stringify(ended)}:\n${server.log()}`);
+    }
+  });
+
+  test('models.list() with the admin key is an empty list', async () => {
+    const page = await client(server.adminKey).models.list();
+    assert.deepEqual(page.data, []);
+    const all = [];
+    for await (const model of client(server.adminKey).models.list()) all.push(model);
+    assert.deepEqual(all, []);
+  });
+
+  test('a wrong key is an AuthenticationError with the server message', async () => {
+    await assertUnauthorized(client('sk-not-a-real-key-0000000000000000').models.list());
+    // A key without the sk- prefix is refused the same way.
+    await assertUnauthorized(client('wrong').models.list());
+  });
+
+  test('no key at all is a 401 with code missing_api_key', async () => {
+    const res = await fetch(`${server.baseURL}/v1/models`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(res.status, 401);
+    const body = await res.json();
+    assert.equal(body.error.code, 'missing_api_key');
+    assert.equal(typeof body.error.message, 'string');
+    assert.ok('type' in body.error && 'param' in body.error);
+  });
+
+  test('an unknown route is a NotFoundError', async () => {
+    await assert.rejects(client(server.adminKey).get('/no-such-route'), (err) => {
+      assert.ok(err instanceof OpenAI.NotFoundError, `expected NotFoundError, got ${err}`);
+      assert.equal(err.status, 404);
+      assert.equal(typeof err.error?.message, 'string');
+      assert.equal(err.message, `404 ${err.error.message}`);
+      return true;
+    });
+  });
+
+  test('a key created over HTTP works, and stops at once when revoked', async () => {
+    const created = await fetchJson('POST', '/v1/me/keys', server.adminKey, { name: 'e2e-http' });
+    assert.equal(created.status, 201, JSON.stringify(created.json));
+    const { id, key } = created.json;
+    assert.match(key, /^sk-/);
+    assert.ok(Number.isInteger(id) && id > 0);
+    assert.equal(created.json.name, 'e2e-http');
+
+    const page = await client(key).models.list();
+    assert.deepEqual(page.data, []);
+
+    const listed = await fetchJson('GET', '/v1/me/keys', key);
+    assert.equal(listed.status, 200);
+    const mine = listed.json.data.find((k) => k.id === id);
+    assert.ok(mine, 'the new key is listed');
+    assert.ok(!('key' in mine), 'a listed key never shows its secret');
+
+    const revoked = await fetchJson('DELETE', `/v1/me/keys/${id}`, server.adminKey);
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.json));
+    assert.equal(revoked.json.deleted, true);
+
+    // The node that revoked it must refuse it on the very next call.
+    await assertUnauthorized(client(key).models.list());
+    // ...and keep refusing it after the store poll has run.
+    await sleep(600);
+    await assertUnauthorized(client(key).models.list());
+    // The admin key is untouched.
+    assert.deepEqual((await client(server.adminKey).models.list()).data, []);
+  });
+
+  test('a key created with `socle admin` works; revoking it with the CLI takes effect within a second', async (t) => {
+    const created = await server.admin('key', 'create', '--user', 'admin', '--name', 'e2e-cli');
+    assert.match(created.key, /^sk-/);
+    assert.ok(Number.isInteger(created.id) && created.id > 0);
+
+    const seenIn = await eventually('the CLI-created key works', () => keyWorks(created.key));
+    t.diagnostic(`CLI-created key accepted after ${seenIn} ms`);
+    assert.deepEqual((await client(created.key).models.list()).data, []);
+
+    const revoked = await server.admin('key', 'revoke', '--id', String(created.id));
+    assert.equal(revoked.id, created.id);
+    assert.notEqual(revoked.revoked_at, null);
+
+    const goneIn = await eventually(
+      'the CLI revocation takes effect',
+      async () => !(await keyWorks(created.key)),
+    );
+    t.diagnostic(`CLI-revoked key refused after ${goneIn} ms`);
+    await assertUnauthorized(client(created.key).models.list());
+    assert.deepEqual((await client(server.adminKey).models.list()).data, []);
+  });
+
+  test('the server is still healthy', async () => {
+    const res = await fetch(`${server.baseURL}/health`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(res.status, 200);
+  });
+});

@@ -1,0 +1,129 @@
+// Small hand-made tokenizer files: refusal of unsupported components, added-token
+// stripping, byte fallback and the streaming detokenizer on split characters.
+#include "engine/tokenizer/tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "engine/tokenizer/stream_decoder.h"
+#include "engine/tokenizer/unicode.h"
+
+namespace socle::engine::tokenizer {
+namespace {
+
+DecodeOptions skip_special() {
+  DecodeOptions o;
+  o.skip_special_tokens = true;
+  return o;
+}
+
+// A byte-level BPE over the letters a, b and the space byte (shown as U+0120), with merges
+// "a b" then "Ġ ab".
+std::string byte_level_json(const std::string& normalizer = "null",
+                            const std::string& added = "[]") {
+  return R"({"normalizer": )" + normalizer +
+         R"(, "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": false, "use_regex": true},
+  "model": {"type": "BPE", "vocab": {"a": 0, "b": 1, "Ġ": 2, "ab": 3, "Ġab": 4, "<eot>": 5},
+            "merges": ["a b", "Ġ ab"]},
+  "post_processor": null, "decoder": {"type": "ByteLevel"},
+  "added_tokens": )" +
+         added + "}";
+}
+
+TEST(Tokenizer, MergesByRank) {
+  auto tok = Tokenizer::from_json(byte_level_json(), "");
+  ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+  auto ids = tok->encode("ab ab abb", false);
+  ASSERT_TRUE(ids.is_ok());
+  EXPECT_EQ(*ids, (std::vector<int32_t>{3, 4, 4, 1}));
+  EXPECT_EQ(tok->decode(*ids), "ab ab abb");
+}
+
+TEST(Tokenizer, RefusesUnsupportedComponentsByName) {
+  auto bad_normalizer = Tokenizer::from_json(byte_level_json(R"({"type": "Nmt"})"), "");
+  ASSERT_FALSE(bad_normalizer.is_ok());
+  EXPECT_NE(bad_normalizer.status().message().find("normalizer of type 'Nmt'"), std::string::npos)
+      << bad_normalizer.status().message();
+
+  std::string json = byte_level_json();
+  json.replace(json.find(R"("type": "BPE")"), 13, R"("type": "WordLevel")");
+  auto bad_model = Tokenizer::from_json(json, "");
+  ASSERT_FALSE(bad_model.is_ok());
+  EXPECT_NE(bad_model.status().message().find("'WordLevel'"), std::string::npos);
+
+  std::string dropout = byte_level_json();
+  dropout.replace(dropout.find(R"("type": "BPE")"), 13, R"("type": "BPE", "dropout": 0.1)");
+  EXPECT_FALSE(Tokenizer::from_json(dropout, "").is_ok());
+
+  auto single_word = Tokenizer::from_json(
+      byte_level_json("null", R"([{"id": 5, "content": "<eot>", "single_word": true,
+        "lstrip": false, "rstrip": false, "normalized": false, "special": true}])"),
+      "");
+  EXPECT_FALSE(single_word.is_ok());
+}
+
+TEST(Tokenizer, AddedTokensStripWhitespace) {
+  auto tok = Tokenizer::from_json(
+      byte_level_json("null", R"([{"id": 5, "content": "<eot>", "single_word": false,
+        "lstrip": true, "rstrip": true, "normalized": false, "special": true}])"),
+      "");
+  ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+  auto ids = tok->encode("ab  <eot>  ab", false);
+  ASSERT_TRUE(ids.is_ok());
+  EXPECT_EQ(*ids, (std::vector<int32_t>{3, 5, 3}));
+  EXPECT_EQ(tok->decode(*ids, skip_special()), "abab");
+}
+
+TEST(Tokenizer, RefusesInvalidUtf8) {
+  auto tok = Tokenizer::from_json(byte_level_json(), "");
+  ASSERT_TRUE(tok.is_ok());
+  EXPECT_FALSE(tok->encode("a\xC3", false).is_ok());
+}
+
+TEST(Unicode, CompletePrefixAndSanitize) {
+  std::string euro = "\xE2\x82\xAC";  // U+20AC
+  EXPECT_EQ(utf8_complete_prefix("a" + euro.substr(0, 2)), 1U);
+  EXPECT_EQ(utf8_complete_prefix("a" + euro), 4U);
+  EXPECT_EQ(utf8_sanitize("a\xE2\x82"
+                          "b"),
+            "a\xEF\xBF\xBD"
+            "b");
+  EXPECT_EQ(utf8_sanitize("\xF0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_TRUE(utf8_valid("é€😀"));
+  EXPECT_FALSE(utf8_valid("\xED\xA0\x80"));  // a surrogate
+}
+
+// SentencePiece-style: unknown characters fall back to <0xXX> byte tokens; the stream holds
+// a character back until its last byte arrives.
+TEST(StreamDecoder, HoldsBackSplitCharacters) {
+  std::string json =
+      R"({"normalizer": {"type": "Replace", "pattern": {"String": " "}, "content": "▁"},
+    "pre_tokenizer": null,
+    "model": {"type": "BPE", "byte_fallback": true, "unk_token": "<unk>", "fuse_unk": true,
+              "vocab": {"<unk>": 0, "<0xE2>": 1, "<0x82>": 2, "<0xAC>": 3, "a": 4, "▁": 5},
+              "merges": []},
+    "post_processor": null,
+    "decoder": {"type": "Sequence", "decoders": [
+      {"type": "Replace", "pattern": {"String": "▁"}, "content": " "},
+      {"type": "ByteFallback"}, {"type": "Fuse"}]},
+    "added_tokens": []})";
+  auto tok = Tokenizer::from_json(json, R"({"clean_up_tokenization_spaces": false})");
+  ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+  auto ids = tok->encode("a €a", false);
+  ASSERT_TRUE(ids.is_ok());
+  EXPECT_EQ(*ids, (std::vector<int32_t>{4, 5, 1, 2, 3, 4}));
+  EXPECT_EQ(tok->decode(*ids), "a €a");
+  StreamDecoder stream(*tok, false);
+  std::vector<std::string> chunks;
+  for (int32_t id : *ids)
+    chunks.push_back(stream.step(id));
+  EXPECT_EQ(chunks, (std::vector<std::string>{"a", " ", "", "", "€", "a"}));
+  EXPECT_EQ(stream.finish(), "");
+  // A stream that stops inside a character ends with U+FFFD, never a broken sequence.
+  EXPECT_EQ(stream.step(1), "");
+  EXPECT_EQ(stream.finish(), "\xEF\xBF\xBD");
+}
+
+}  // namespace
+}  // namespace socle::engine::tokenizer
