@@ -20,10 +20,13 @@ bool parse_enum(const std::string& text, const std::pair<const char*, E> (&table
   return false;
 }
 
-constexpr std::pair<const char*, ModelKind> MODEL_KINDS[] = {{"chat", ModelKind::CHAT},
-                                                             {"completion", ModelKind::COMPLETION},
-                                                             {"embedding", ModelKind::EMBEDDING},
-                                                             {"rerank", ModelKind::RERANK}};
+constexpr std::pair<const char*, ModelKind> MODEL_KINDS[] = {
+    {"chat", ModelKind::CHAT},
+    {"completion", ModelKind::COMPLETION},
+    {"embedding", ModelKind::EMBEDDING},
+    {"rerank", ModelKind::RERANK},
+    {"transcription", ModelKind::TRANSCRIPTION},
+    {"ocr", ModelKind::OCR}};
 constexpr std::pair<const char*, ProviderKind> PROVIDER_KINDS[] = {
     {"openai", ProviderKind::OPENAI}, {"tei", ProviderKind::TEI}, {"albert", ProviderKind::ALBERT}};
 constexpr std::pair<const char*, Strategy> STRATEGIES[] = {
@@ -149,7 +152,7 @@ Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& model
     SOCLE_RETURN_IF_ERROR(at(where, json::get_string(o, "kind", false, &s)));
     if (s && !parse_enum(*s, MODEL_KINDS, &m.kind)) {
       return invalid_argument(where + ": kind '" + *s +
-                              "' is not chat, completion, embedding or rerank");
+                              "' is not chat, completion, embedding, rerank, transcription or ocr");
     }
     SOCLE_RETURN_IF_ERROR(at(where, json::get_string(o, "strategy", false, &s)));
     if (s && !parse_enum(*s, STRATEGIES, &m.strategy)) {

@@ -4,7 +4,7 @@
 //   [[models]]
 //   name = "mistral-small"          # the public name clients ask for
 //   aliases = ["gpt-4o-mini"]
-//   kind = "chat"                   # chat | completion | embedding | rerank
+//   kind = "chat"                   # chat | completion | embedding | rerank | transcription | ocr
 //   strategy = "round_robin"        # round_robin | weighted | least_in_flight | lowest_latency
 //   context_length = 32768
 //   [[models.providers]]
@@ -27,7 +27,7 @@
 
 namespace socle::providers {
 
-enum class ModelKind { CHAT, COMPLETION, EMBEDDING, RERANK };
+enum class ModelKind { CHAT, COMPLETION, EMBEDDING, RERANK, TRANSCRIPTION, OCR };
 enum class ProviderKind { OPENAI, TEI, ALBERT };
 enum class Strategy { ROUND_ROBIN, WEIGHTED, LEAST_IN_FLIGHT, LOWEST_LATENCY };
 

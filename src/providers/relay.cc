@@ -26,20 +26,8 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
  public:
   Relay(RelayRequest request, const RelayContext& context, http::ResponderPtr responder)
       : req_(std::move(request)), ctx_(context), out_(std::move(responder)) {
-    const auto* stream = req_.body.if_contains("stream");
-    stream_ = stream != nullptr && stream->is_bool() && stream->as_bool();
-    if (stream_) {
-      // Ask for usage in the stream; drop the usage-only chunk later unless the client asked.
-      const auto* opts = req_.body.if_contains("stream_options");
-      if (opts != nullptr && opts->is_object()) {
-        const auto* inc = opts->as_object().if_contains("include_usage");
-        client_wants_usage_ = inc != nullptr && inc->is_bool() && inc->as_bool();
-      }
-      boost::json::object o =
-          opts != nullptr && opts->is_object() ? opts->as_object() : boost::json::object();
-      o["include_usage"] = true;
-      req_.body["stream_options"] = std::move(o);
-    }
+    stream_ = req_.adapter->stream();
+    client_wants_usage_ = req_.adapter->client_wants_usage();
     sse_ = std::make_unique<SseUsageParser>(client_wants_usage_);
     start_ms_ = ctx_.clock.monotonic_ms();
   }
@@ -98,13 +86,15 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
     }
     if (status.is_ok() && !committed_ && !stream_ && upstream_status_ >= 200 &&
         upstream_status_ < 300) {
-      // A 200 whose body is not JSON is the upstream's fault: another provider may do better.
-      Result<boost::json::value> parsed = json::parse(buffer_);
-      if (!parsed.is_ok() || !parsed->is_object()) {
+      // A malformed 2xx answer is the upstream's fault: another provider may do better.
+      Result<std::string> answer = req_.adapter->answer(provider_->spec(), std::move(buffer_),
+                                                        &prompt_tokens_, &completion_tokens_);
+      buffer_.clear();
+      if (!answer.is_ok()) {
         upstream_fault = true;
-        status = unavailable("the upstream answered 200 with malformed JSON");
+        status = answer.status();
       } else {
-        read_usage(parsed->as_object(), &prompt_tokens_, &completion_tokens_);
+        buffer_ = std::move(answer).value();
       }
     }
     double seconds = static_cast<double>(ctx_.clock.monotonic_ms() - attempt_start_ms_) / 1000.0;
@@ -171,16 +161,15 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
     attempt_start_ms_ = ctx_.clock.monotonic_ms();
 
     const ProviderSpec& spec = p->spec();
-    req_.body["model"] = spec.upstream_model;
     http::ClientRequest creq;
     creq.endpoint = spec.endpoint;
     creq.method = "POST";
-    creq.target = spec.endpoint.base_path + req_.path;
-    creq.headers = {{"content-type", "application/json"},
+    creq.target = spec.endpoint.base_path + req_.adapter->path(spec);
+    creq.headers = {{"content-type", req_.adapter->content_type()},
                     {"accept", stream_ ? "text/event-stream" : "application/json"},
                     {"x-request-id", req_.request_id}};
     if (!spec.api_key.empty()) creq.headers.emplace_back("authorization", "Bearer " + spec.api_key);
-    creq.body = boost::json::serialize(req_.body);
+    creq.body = req_.adapter->body(spec);
     creq.connect_timeout_ms = spec.connect_timeout_ms;
     creq.first_byte_timeout_ms = spec.first_byte_timeout_ms;
     creq.total_timeout_ms = spec.total_timeout_ms;
@@ -319,8 +308,10 @@ void read_usage(const boost::json::object& response, int64_t* prompt, int64_t* c
   const auto* usage = response.if_contains("usage");
   if (usage == nullptr || !usage->is_object()) return;
   const auto& u = usage->as_object();
-  if (const auto* p = u.if_contains("prompt_tokens"); p && p->is_int64()) *prompt = p->as_int64();
-  if (const auto* c = u.if_contains("completion_tokens"); c && c->is_int64()) {
+  if (const auto* p = u.if_contains("prompt_tokens"); p && p->is_int64() && prompt) {
+    *prompt = p->as_int64();
+  }
+  if (const auto* c = u.if_contains("completion_tokens"); c && c->is_int64() && completion) {
     *completion = c->as_int64();
   }
 }

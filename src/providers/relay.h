@@ -9,11 +9,13 @@
 
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "base/clock.h"
 #include "http/client.h"
 #include "http/responder.h"
+#include "providers/adapter.h"
 #include "providers/registry.h"
 #include "tenancy/usage.h"
 
@@ -21,9 +23,8 @@ namespace socle::providers {
 
 struct RelayRequest {
   Model* model = nullptr;
-  std::string path;          // under the provider's base URL: "/chat/completions"
-  std::string endpoint;      // as the client called it, for usage: "/v1/chat/completions"
-  boost::json::object body;  // the client's body; "model" is replaced per provider
+  std::unique_ptr<RequestAdapter> adapter;  // the route's and the provider kinds' specifics
+  std::string endpoint;                     // as the client called it: "/v1/chat/completions"
   std::string request_id;
   std::string user_id;
 };
@@ -61,7 +62,8 @@ class SseUsageParser {
 };
 
 // Reads usage.prompt_tokens and usage.completion_tokens from an OpenAI response object
-// (0 when absent). Embeddings count prompt tokens only.
+// (left as they are when absent; either pointer may be null). Embeddings count prompt
+// tokens only.
 void read_usage(const boost::json::object& response, int64_t* prompt, int64_t* completion);
 
 }  // namespace socle::providers

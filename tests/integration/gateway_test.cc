@@ -85,6 +85,7 @@ class Gateway {
     return {};
   }
   ServerProcess& server() { return *server_; }
+  const std::string& key() const { return key_; }
 
  private:
   TempDir dir_;
@@ -111,7 +112,16 @@ class GatewayTest : public ::testing::Test {
                       "first_byte_timeout_ms = 700\n") +
         provider_toml(b_->port(),
                       "model = \"up-b\"\ncountry = \"DE\"\nfirst_byte_timeout_ms = 700\n") +
-        "\n[[models]]\nname = \"embed\"\nkind = \"embedding\"\n" + provider_toml(a_->port());
+        "\n[[models]]\nname = \"embed\"\nkind = \"embedding\"\n" + provider_toml(a_->port()) +
+        "\n[[models]]\nname = \"tei-embed\"\nkind = \"embedding\"\n[[models.providers]]\n"
+        "kind = \"tei\"\nhealth_path = \"\"\nurl = \"http://127.0.0.1:" +
+        std::to_string(a_->port()) + "\"\n" +
+        "\n[[models]]\nname = \"tei-rerank\"\nkind = \"rerank\"\n[[models.providers]]\n"
+        "kind = \"tei\"\nhealth_path = \"\"\nurl = \"http://127.0.0.1:" +
+        std::to_string(a_->port()) + "\"\n" +
+        "\n[[models]]\nname = \"rerank\"\nkind = \"rerank\"\n" + provider_toml(a_->port()) +
+        "\n[[models]]\nname = \"whisper\"\nkind = \"transcription\"\n" +
+        provider_toml(a_->port(), "model = \"whisper-large-v3\"\n");
     gw_ = new Gateway(toml, {{"TEST_UPSTREAM_KEY", "sk-upstream-secret"}});
   }
   static void TearDownTestSuite() {
@@ -143,7 +153,7 @@ TEST_F(GatewayTest, ListsModelsWithSocleFields) {
   HttpReply r = gw_->get("/v1/models");
   ASSERT_EQ(r.status, 200) << r.body;
   auto data = parse(r.body).as_object()["data"].as_array();
-  ASSERT_EQ(data.size(), 2u);
+  ASSERT_EQ(data.size(), 6u);
   auto chat = data[0].as_object();
   EXPECT_EQ(chat["id"], "chat");
   EXPECT_EQ(chat["object"], "model");
@@ -289,6 +299,65 @@ TEST_F(GatewayTest, EmbeddingsAndCompletions) {
   r = gw_->post("/v1/completions", "{\"model\":\"chat\",\"prompt\":\"hi\"}");
   ASSERT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(parse(r.body).as_object()["object"], "text_completion");
+}
+
+TEST_F(GatewayTest, RerankAcrossProviderKinds) {
+  // TEI's /rerank is translated; an OpenAI-style provider's results pass through; both come
+  // back sorted by score in both the results and Albert's data shapes.
+  for (const char* model : {"tei-rerank", "rerank"}) {
+    HttpReply r = gw_->post("/v1/rerank",
+                            std::string("{\"model\":\"") + model +
+                                "\",\"query\":\"cat\",\"documents\":[\"dog\",\"a cat\",\"fish\"]," +
+                                "\"top_n\":2}");
+    ASSERT_EQ(r.status, 200) << model << ": " << r.body;
+    auto o = parse(r.body).as_object();
+    auto results = o["results"].as_array();
+    ASSERT_EQ(results.size(), 2u) << r.body;
+    EXPECT_GE(results[0].as_object()["relevance_score"].as_double(),
+              results[1].as_object()["relevance_score"].as_double());
+    EXPECT_EQ(o["data"].as_array()[0].as_object()["object"], "rerank");
+  }
+  auto tei = stats(*a_)["by_path"].as_object();
+  EXPECT_TRUE(tei.contains("/rerank"));
+  EXPECT_TRUE(tei.contains("/v1/rerank"));
+  HttpReply r = gw_->post("/v1/rerank", "{\"model\":\"rerank\",\"documents\":[\"x\"]}");
+  EXPECT_EQ(r.status, 400);
+  r = gw_->post("/v1/rerank", "{\"model\":\"rerank\",\"query\":\"q\",\"documents\":[1]}");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(parse(r.body).as_object()["error"].as_object()["param"], "documents");
+}
+
+TEST_F(GatewayTest, TeiEmbeddingsUseItsOpenAiRoute) {
+  HttpReply r = gw_->post("/v1/embeddings", "{\"model\":\"tei-embed\",\"input\":\"abc\"}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(stats(*a_)["last_body"].as_object()["model"], "tei-embed");
+}
+
+TEST_F(GatewayTest, TranscriptionFormsAreRelayedWithTheUpstreamModel) {
+  std::string boundary = "socle-test-boundary";
+  std::string form = "--" + boundary +
+                     "\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nwhisper\r\n--" +
+                     boundary +
+                     "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"note.wav\"\r\n"
+                     "Content-Type: audio/wav\r\n\r\nRIFF\x01\x02\r\n--" +
+                     boundary + "--\r\n";
+  auto post_form = [&](const std::string& type, const std::string& body) {
+    return http_request(gw_->server().port(), "POST", "/v1/audio/transcriptions",
+                        {{"Authorization", "Bearer " + gw_->key()}, {"Content-Type", type}}, body);
+  };
+  HttpReply r = post_form("multipart/form-data; boundary=" + boundary, form);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(parse(r.body).as_object()["text"], "heard note.wav via whisper-large-v3 at a");
+  r = post_form("application/json", "{}");
+  EXPECT_EQ(r.status, 415);
+  std::string no_model =
+      "--" + boundary +
+      "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nx\r\n--" +
+      boundary + "--\r\n";
+  r = post_form("multipart/form-data; boundary=" + boundary, no_model);
+  EXPECT_EQ(r.status, 400);
+  r = post_form("multipart/form-data; boundary=" + boundary, "--" + boundary + "\r\ngarbage");
+  EXPECT_EQ(r.status, 400);
 }
 
 TEST_F(GatewayTest, HealthChecksTakeAProviderOutAndBackIn) {

@@ -95,6 +95,24 @@ async function handle(req, res) {
   stats.requests++;
   stats.by_path[url.pathname] = (stats.by_path[url.pathname] ?? 0) + 1;
   stats.last_headers = req.headers;
+  if ((req.headers["content-type"] ?? "").startsWith("multipart/form-data")) {
+    // Enough of multipart for the tests: the model field and the file's name.
+    const model = /name="model"\r\n\r\n([^\r]*)\r\n/.exec(raw)?.[1];
+    const file = /name="file"; filename="([^"]*)"/.exec(raw)?.[1];
+    stats.last_body = { model, file };
+    if (mode === "error_500") {
+      send(res, 500, { error: { message: `${name} is broken` } });
+      return;
+    }
+    if (url.pathname === "/v1/audio/transcriptions") {
+      send(res, 200, { text: `heard ${file} via ${model} at ${name}` });
+    } else if (url.pathname === "/v1/ocr") {
+      send(res, 200, { text: `read ${file} via ${model} at ${name}` });
+    } else {
+      send(res, 404, { error: { message: `no route ${url.pathname}` } });
+    }
+    return;
+  }
   let body;
   try {
     body = JSON.parse(raw);
@@ -134,6 +152,14 @@ async function handle(req, res) {
       const inputs = Array.isArray(body.input) ? body.input : [body.input];
       const data = inputs.map((text, index) => ({ object: "embedding", index, embedding: [text.length, index, 0.5] }));
       send(res, 200, { object: "list", data, model: body.model, usage: { prompt_tokens: inputs.length * 2, total_tokens: inputs.length * 2 } });
+      return;
+    }
+    case "/rerank": {
+      // TEI's shape: {query, texts} -> [{index, score}], best first.
+      const texts = body.texts ?? [];
+      const scored = texts.map((t, index) => ({ index, score: t.includes(body.query) ? 0.9 : 0.1 / (index + 1) }));
+      scored.sort((x, y) => y.score - x.score);
+      send(res, 200, scored);
       return;
     }
     case "/v1/rerank": {
