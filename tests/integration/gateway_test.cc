@@ -3,7 +3,9 @@
 // streaming relay, usage, failover before the first byte, timeouts, the circuit breaker,
 // health checks and TLS to an upstream signed by a test CA.
 #include <gtest/gtest.h>
+#include <signal.h>
 
+#include <atomic>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <chrono>
@@ -407,6 +409,39 @@ TEST(GatewayBreaker, RepeatedFailuresOpenTheBreakerThenATrialClosesIt) {
     EXPECT_EQ(gw.post("/v1/chat/completions", gw.chat("chat")).status, 200);
   EXPECT_EQ(gw.provider_state("chat", 0)["breaker"], "closed");
   EXPECT_GT(requests(*a), a_count);
+}
+
+// The "done when": lose one of two upstreams mid-load without a failed request.
+TEST(GatewayLoad, LosingAnUpstreamMidLoadFailsNoRequest) {
+  auto a = start_upstream("a");
+  auto b = start_upstream("b");
+  Gateway gw(
+      "[gateway]\nhealth_interval_ms = 200\n\n[[models]]\nname = \"chat\"\n"
+      "strategy = \"least_in_flight\"\n" +
+      provider_toml(a->port()) + provider_toml(b->port()));
+  constexpr int THREADS = 4;
+  constexpr int PER_THREAD = 40;
+  std::atomic<int> done{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < THREADS; ++t) {
+    clients.emplace_back([&] {
+      for (int i = 0; i < PER_THREAD; ++i) {
+        HttpReply r = gw.post("/v1/chat/completions", gw.chat("chat"));
+        if (r.status != 200) ++failed;
+        ++done;
+      }
+    });
+  }
+  while (done.load() < THREADS * PER_THREAD / 3) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  a->signal(SIGKILL);  // mid-load, with requests in flight on it
+  for (auto& c : clients)
+    c.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(done.load(), THREADS * PER_THREAD);
+  EXPECT_GT(requests(*b), 0);
 }
 
 TEST(GatewayConfig, BadModelTablesStopTheServerWithTheReason) {
