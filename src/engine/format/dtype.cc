@@ -2,6 +2,8 @@
 
 #include <bit>
 
+#include "base/check.h"
+
 namespace socle::engine {
 namespace {
 
@@ -29,8 +31,61 @@ size_t dtype_size(DType type) {
       return 4;
     case DType::I64:
       return 8;
+    case DType::Q8_0:
+    case DType::Q4_0:
+    case DType::Q4_K:
+    case DType::Q6_K:
+      break;
   }
+  SOCLE_CHECK(false, "only unblocked types have a size per element");
   return 0;
+}
+
+bool dtype_is_quantized(DType type) {
+  return type == DType::Q8_0 || type == DType::Q4_0 || type == DType::Q4_K || type == DType::Q6_K;
+}
+
+int64_t dtype_block_values(DType type) {
+  // GGUF's QK8_0, QK4_0 (32) and QK_K (256).
+  constexpr int64_t SMALL_BLOCK = 32;
+  constexpr int64_t SUPER_BLOCK = 256;
+  switch (type) {
+    case DType::Q8_0:
+    case DType::Q4_0:
+      return SMALL_BLOCK;
+    case DType::Q4_K:
+    case DType::Q6_K:
+      return SUPER_BLOCK;
+    default:
+      return 1;
+  }
+}
+
+size_t dtype_block_bytes(DType type) {
+  // The sizes of ggml's block_q8_0, block_q4_0, block_q4_K and block_q6_K; quant.h
+  // static_asserts its structs against these.
+  constexpr size_t Q8_0_BYTES = 2 + 32;
+  constexpr size_t Q4_0_BYTES = 2 + 16;
+  constexpr size_t Q4_K_BYTES = 2 + 2 + 12 + 128;
+  constexpr size_t Q6_K_BYTES = 128 + 64 + 16 + 2;
+  switch (type) {
+    case DType::Q8_0:
+      return Q8_0_BYTES;
+    case DType::Q4_0:
+      return Q4_0_BYTES;
+    case DType::Q4_K:
+      return Q4_K_BYTES;
+    case DType::Q6_K:
+      return Q6_K_BYTES;
+    default:
+      return dtype_size(type);
+  }
+}
+
+size_t dtype_row_bytes(DType type, int64_t n) {
+  int64_t block = dtype_block_values(type);
+  SOCLE_CHECK(n >= 0 && n % block == 0, "rows of a blocked type hold whole blocks");
+  return static_cast<size_t>(n / block) * dtype_block_bytes(type);
 }
 
 const char* dtype_name(DType type) {
@@ -45,6 +100,14 @@ const char* dtype_name(DType type) {
       return "I32";
     case DType::I64:
       return "I64";
+    case DType::Q8_0:
+      return "Q8_0";
+    case DType::Q4_0:
+      return "Q4_0";
+    case DType::Q4_K:
+      return "Q4_K";
+    case DType::Q6_K:
+      return "Q6_K";
   }
   return "?";
 }

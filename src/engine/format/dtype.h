@@ -1,5 +1,6 @@
 // Element types of tensors in model files, their sizes and names, and the conversions of the
-// 16-bit float types to float32.
+// 16-bit float types to float32. The quantised types store values in blocks (GGUF's layouts,
+// engine/kernels/quant.h): a row of n values takes n / block_values blocks of block_bytes.
 #pragma once
 
 #include <cstddef>
@@ -15,12 +16,30 @@ enum class DType {
   BF16,  // bfloat16: the upper half of a binary32
   I32,   // signed 32-bit integer (token ids in reference files)
   I64,   // signed 64-bit integer
+  Q8_0,  // blocks of 32: an f16 scale and 32 int8 values (34 bytes)
+  Q4_0,  // blocks of 32: an f16 scale and 32 4-bit values (18 bytes)
+  Q4_K,  // blocks of 256: 8 sub-blocks of 32 with 6-bit scales and mins, 4-bit values (144)
+  Q6_K,  // blocks of 256: 16 sub-blocks of 16 with int8 scales, 6-bit values (210 bytes)
 };
 
-// Bytes per element.
+// Bytes per element of an unblocked type (F32, F16, BF16, I32, I64); callers never ask it of
+// a quantised type.
 size_t dtype_size(DType type);
 
-// The name safetensors uses: "F32", "F16", "BF16", "I32", "I64".
+// True for Q8_0, Q4_0, Q4_K and Q6_K.
+bool dtype_is_quantized(DType type);
+
+// Values per block: 1 for the unblocked types, 32 for Q8_0 and Q4_0, 256 for the K-quants.
+int64_t dtype_block_values(DType type);
+
+// Bytes per block: dtype_size for the unblocked types; 34, 18, 144, 210 for the quantised.
+size_t dtype_block_bytes(DType type);
+
+// Bytes of a row of `n` values, which must be a multiple of dtype_block_values(type).
+size_t dtype_row_bytes(DType type, int64_t n);
+
+// "F32", "F16", "BF16", "I32", "I64" (as safetensors names them), "Q8_0", "Q4_0", "Q4_K",
+// "Q6_K" (as GGUF does).
 const char* dtype_name(DType type);
 
 // The type named `name` in a safetensors header; nullopt for names socle does not read.

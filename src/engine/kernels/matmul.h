@@ -5,16 +5,32 @@
 
 #include <cstdint>
 
+#include "engine/kernels/kernel_path.h"
+#include "engine/kernels/thread_pool.h"
 #include "engine/kernels/weight.h"
 
 namespace socle::engine {
 
-// out = x @ w^T + bias, the reference: the most naive loop, widening each weight row to
-// float32 and summing over the columns in order. Faster twins (SIMD, threads, quantised
-// activations) are tested against it.
+// out = x @ w^T + bias, the reference: the most naive loop, widening (or dequantising) each
+// weight row to float32 and summing over the columns in order. For quantised weights this
+// is "the same weights dequantised to float32 and run through the float32 path", the oracle
+// for matmul below.
 // out:  (n, w.rows)
 // x:    (n, w.cols)
 // bias: (w.rows) or nullptr
 void matmul_ref(float* out, const float* x, const WeightView& w, const float* bias, int64_t n);
+
+// out = x @ w^T + bias with `path`'s dot kernels (engine/kernels/dot.h), output rows split
+// over `pool`. Float weights take the float32 activations; quantised weights take the
+// activations quantised in blocks of 32 (q8_activations.h). For a given path the result is
+// bitwise the same whatever the thread count and whatever other rows x holds.
+// out:  (n, w.rows)
+// x:    (n, w.cols)
+// bias: (w.rows) or nullptr
+void matmul(float* out, const float* x, const WeightView& w, const float* bias, int64_t n,
+            KernelPath path, ThreadPool& pool);
+
+// The same on kernel_path_active() and default_thread_pool().
+void matmul(float* out, const float* x, const WeightView& w, const float* bias, int64_t n);
 
 }  // namespace socle::engine

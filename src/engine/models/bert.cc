@@ -168,15 +168,15 @@ Status BertModel::encode(std::span<const int32_t> ids, std::span<const int32_t> 
   ap.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
   ap.causal = false;
   for (const Layer& l : layers_) {
-    matmul_ref(q.data(), x.data(), l.query.w, l.query.b.data(), n);
-    matmul_ref(k.data(), x.data(), l.key.w, l.key.b.data(), n);
-    matmul_ref(v.data(), x.data(), l.value.w, l.value.b.data(), n);
+    matmul(q.data(), x.data(), l.query.w, l.query.b.data(), n);
+    matmul(k.data(), x.data(), l.key.w, l.key.b.data(), n);
+    matmul(v.data(), x.data(), l.value.w, l.value.b.data(), n);
     attention_ref(att.data(), q.data(), k.data(), v.data(), n, n, ap);
-    matmul_ref(proj.data(), att.data(), l.attn_out.w, l.attn_out.b.data(), n);
+    matmul(proj.data(), att.data(), l.attn_out.w, l.attn_out.b.data(), n);
     // Post-norm: the residual sum is normalised, unlike llama's pre-norm blocks.
     add_in_place(x.data(), proj.data(), x.size());
     layernorm_ref(x.data(), x.data(), l.attn_norm.w.data(), l.attn_norm.b.data(), n, dim, eps);
-    matmul_ref(inter.data(), x.data(), l.intermediate.w, l.intermediate.b.data(), n);
+    matmul(inter.data(), x.data(), l.intermediate.w, l.intermediate.b.data(), n);
     switch (c.activation) {
       case Activation::GELU:
         gelu_ref(inter.data(), static_cast<int64_t>(inter.size()));
@@ -188,7 +188,7 @@ Status BertModel::encode(std::span<const int32_t> ids, std::span<const int32_t> 
         silu_ref(inter.data(), static_cast<int64_t>(inter.size()));
         break;
     }
-    matmul_ref(proj.data(), inter.data(), l.output.w, l.output.b.data(), n);
+    matmul(proj.data(), inter.data(), l.output.w, l.output.b.data(), n);
     add_in_place(x.data(), proj.data(), x.size());
     layernorm_ref(x.data(), x.data(), l.out_norm.w.data(), l.out_norm.b.data(), n, dim, eps);
   }
@@ -196,7 +196,7 @@ Status BertModel::encode(std::span<const int32_t> ids, std::span<const int32_t> 
 }
 
 void BertModel::dense_tanh(const Dense& d, const float* x, float* out) const {
-  matmul_ref(out, x, d.w, d.b.data(), 1);
+  matmul(out, x, d.w, d.b.data(), 1);
   for (int64_t i = 0; i < d.w.rows; ++i)
     out[i] = std::tanh(out[i]);
 }
@@ -216,7 +216,7 @@ Status BertModel::classify(std::span<const int32_t> ids, std::span<const int32_t
   dense_tanh(c.head == ModelHead::BERT_CLASSIFIER ? pooler_ : classifier_dense_, hidden.data(),
              first.data());
   scores->resize(static_cast<size_t>(c.num_labels));
-  matmul_ref(scores->data(), first.data(), classifier_.w, classifier_.b.data(), 1);
+  matmul(scores->data(), first.data(), classifier_.w, classifier_.b.data(), 1);
   return Status::ok();
 }
 

@@ -1,12 +1,14 @@
 #include "engine/models/llama.h"
 
 #include <cmath>
+#include <filesystem>
 
 #include "engine/kernels/activation.h"
 #include "engine/kernels/attention.h"
 #include "engine/kernels/matmul.h"
 #include "engine/kernels/norm.h"
 #include "engine/kernels/rope.h"
+#include "engine/models/llama_gguf.h"
 
 namespace socle::engine {
 namespace {
@@ -22,7 +24,20 @@ void add_in_place(float* x, const float* y, size_t n) {
 
 }  // namespace
 
-Result<LlamaModel> LlamaModel::load(const std::string& dir) {
+Result<LlamaModel> LlamaModel::load_gguf(const std::string& path) {
+  SOCLE_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open(path));
+  SOCLE_ASSIGN_OR_RETURN(HfConfig config, llama_config_from_gguf(file));
+  bool interleaved = std::string(llama_gguf_arch(config.family)) == "llama";
+  LlamaModel model(std::move(config), WeightLoader(std::move(file), llama_hf_name));
+  if (interleaved) model.rope_pairing_ = RopePairing::INTERLEAVED;
+  SOCLE_RETURN_IF_ERROR(model.load_tensors());
+  return model;
+}
+
+Result<LlamaModel> LlamaModel::load(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec)) return load_gguf(path);
+  const std::string& dir = path;
   SOCLE_ASSIGN_OR_RETURN(HfConfig config, hf_config_read(dir));
   if (!model_family_is_decoder(config.family) || config.head != ModelHead::CAUSAL_LM) {
     return invalid_argument(dir + " holds a " + model_family_name(config.family) +
@@ -106,6 +121,12 @@ Status LlamaModel::load_tensors() {
                         static_cast<double>(c.rope.original_max_position_embeddings));
       break;
   }
+  if (weights_.has(LLAMA_ROPE_FREQS)) {
+    // GGUF's llama 3.1 scaling: each frequency divided by its factor.
+    SOCLE_ASSIGN_OR_RETURN(auto factors, weights_.vector(LLAMA_ROPE_FREQS, n_freq));
+    for (size_t i = 0; i < factors.size(); ++i)
+      inv_freq_[i] /= factors[i];
+  }
   return Status::ok();
 }
 
@@ -162,34 +183,34 @@ Status LlamaModel::forward(std::span<const int32_t> tokens, KvCache& cache,
     // New keys and values go straight into the cache rows after the prefix.
     float* k = cache.keys(li) + start * kv_dim;
     float* v = cache.values(li) + start * kv_dim;
-    matmul_ref(q.data(), h.data(), l.wq, bias_or_null(l.bq), n);
-    matmul_ref(k, h.data(), l.wk, bias_or_null(l.bk), n);
-    matmul_ref(v, h.data(), l.wv, bias_or_null(l.bv), n);
+    matmul(q.data(), h.data(), l.wq, bias_or_null(l.bq), n);
+    matmul(k, h.data(), l.wk, bias_or_null(l.bk), n);
+    matmul(v, h.data(), l.wv, bias_or_null(l.bv), n);
     if (c.qk_norm) {
       rmsnorm_ref(q.data(), q.data(), l.q_norm.data(), n * c.num_heads, c.head_dim, eps);
       rmsnorm_ref(k, k, l.k_norm.data(), n * c.num_kv_heads, c.head_dim, eps);
     }
     for (int64_t t = 0; t < n; ++t) {
       rope_apply_ref(&q[size(t, q_dim)], c.num_heads, c.head_dim, start + t, inv_freq_.data(),
-                     RopePairing::HALF);
+                     rope_pairing_);
       rope_apply_ref(k + t * kv_dim, c.num_kv_heads, c.head_dim, start + t, inv_freq_.data(),
-                     RopePairing::HALF);
+                     rope_pairing_);
     }
     attention_ref(att.data(), q.data(), cache.keys(li), cache.values(li), n, start + n, ap);
-    matmul_ref(proj.data(), att.data(), l.wo, bias_or_null(l.bo), n);
+    matmul(proj.data(), att.data(), l.wo, bias_or_null(l.bo), n);
     add_in_place(x.data(), proj.data(), x.size());
 
     rmsnorm_ref(h.data(), x.data(), l.ffn_norm.data(), n, dim, eps);
-    matmul_ref(gate.data(), h.data(), l.w_gate, bias_or_null(l.b_gate), n);
-    matmul_ref(up.data(), h.data(), l.w_up, bias_or_null(l.b_up), n);
+    matmul(gate.data(), h.data(), l.w_gate, bias_or_null(l.b_gate), n);
+    matmul(up.data(), h.data(), l.w_up, bias_or_null(l.b_up), n);
     swiglu_ref(gate.data(), up.data(), static_cast<int64_t>(gate.size()));
-    matmul_ref(proj.data(), gate.data(), l.w_down, bias_or_null(l.b_down), n);
+    matmul(proj.data(), gate.data(), l.w_down, bias_or_null(l.b_down), n);
     add_in_place(x.data(), proj.data(), x.size());
   }
   cache.advance(n);
   rmsnorm_ref(h.data(), x.data(), final_norm_.data(), n, dim, eps);
   logits->resize(size(n, c.vocab_size));
-  matmul_ref(logits->data(), h.data(), lm_head_, nullptr, n);
+  matmul(logits->data(), h.data(), lm_head_, nullptr, n);
   return Status::ok();
 }
 

@@ -12,6 +12,7 @@
 
 #include "base/status.h"
 #include "engine/format/hf_config.h"
+#include "engine/kernels/rope.h"
 #include "engine/kernels/weight.h"
 #include "engine/models/kv_cache.h"
 #include "engine/models/weight_loader.h"
@@ -20,9 +21,13 @@ namespace socle::engine {
 
 class LlamaModel {
  public:
-  // Reads `dir`/config.json and the safetensors weights next to it. INVALID_ARGUMENT if the
-  // config is not a llama-family decoder or a tensor is missing or misshapen.
-  static Result<LlamaModel> load(const std::string& dir);
+  // Reads a GGUF file (`path` is a regular file) or a Hugging Face folder (`path`/config.json
+  // and the safetensors weights next to it). INVALID_ARGUMENT if the model is not a
+  // llama-family decoder or a tensor is missing or misshapen.
+  static Result<LlamaModel> load(const std::string& path);
+  // Reads a GGUF file written as llama.cpp writes llama, qwen2 and qwen3 models
+  // (engine/models/llama_gguf.h), in any weight type.
+  static Result<LlamaModel> load_gguf(const std::string& path);
 
   const HfConfig& config() const { return config_; }
 
@@ -64,6 +69,9 @@ class LlamaModel {
   WeightView lm_head_;             // (vocab, hidden); embed_ when tied
   std::vector<float> final_norm_;  // (hidden)
   std::vector<float> inv_freq_;    // (head_dim / 2), scaling applied
+  // HALF for Hugging Face's layout; INTERLEAVED for GGUF's llama, whose q and k rows the
+  // converter permuted.
+  RopePairing rope_pairing_ = RopePairing::HALF;
   std::vector<Layer> layers_;
 };
 

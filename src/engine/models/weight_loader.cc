@@ -14,15 +14,49 @@ std::string shape_string(const std::vector<int64_t>& shape) {
   return out + "]";
 }
 
+bool is_float(DType t) {
+  return t == DType::F32 || t == DType::F16 || t == DType::BF16;
+}
+
+// What kernels read at once: an element, or a quantised block's 16-bit scale.
+size_t element_alignment(DType t) {
+  return dtype_is_quantized(t) ? alignof(uint16_t) : dtype_size(t);
+}
+
 }  // namespace
 
-Result<const TensorView*> WeightLoader::find_float(const std::string& name,
-                                                   const std::vector<int64_t>& shape) const {
-  const TensorView* t = tensors_.find(name);
+WeightLoader::WeightLoader(
+    GgufFile file, const std::function<std::optional<std::string>(const std::string&)>& rename)
+    : gguf_(std::move(file)) {
+  // The views point into the mapping, which stays put when the GgufFile moves.
+  for (const GgufTensor& t : gguf_->tensors()) {
+    auto name = rename(t.name);
+    if (!name) continue;
+    TensorView v;
+    v.name = *name;
+    v.dtype = t.type;
+    v.shape.assign(t.dims.rbegin(), t.dims.rend());
+    v.data = t.data;
+    v.nbytes = t.nbytes;
+    gguf_views_.emplace(*name, std::move(v));
+  }
+}
+
+const TensorView* WeightLoader::find(const std::string& name) const {
+  if (safetensors_) return safetensors_->find(name);
+  auto it = gguf_views_.find(name);
+  return it == gguf_views_.end() ? nullptr : &it->second;
+}
+
+Result<const TensorView*> WeightLoader::find_checked(const std::string& name,
+                                                     const std::vector<int64_t>& shape,
+                                                     bool allow_quantized) const {
+  const TensorView* t = find(name);
   if (t == nullptr) return not_found("the model has no tensor '" + name + "'");
-  if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16) {
-    return invalid_argument("tensor '" + name + "' is " + dtype_name(t->dtype) +
-                            "; weights must be F32, F16 or BF16");
+  if (!is_float(t->dtype) && !(allow_quantized && dtype_is_quantized(t->dtype))) {
+    return invalid_argument("tensor '" + name + "' is " + dtype_name(t->dtype) + "; " +
+                            (allow_quantized ? "weights must be F32, F16, BF16 or quantised"
+                                             : "vectors must be F32, F16 or BF16"));
   }
   if (t->shape != shape) {
     return invalid_argument("tensor '" + name + "' has shape " + shape_string(t->shape) +
@@ -32,11 +66,11 @@ Result<const TensorView*> WeightLoader::find_float(const std::string& name,
 }
 
 Result<WeightView> WeightLoader::matrix(const std::string& name, int64_t rows, int64_t cols) {
-  SOCLE_ASSIGN_OR_RETURN(const TensorView* t, find_float(name, {rows, cols}));
+  SOCLE_ASSIGN_OR_RETURN(const TensorView* t, find_checked(name, {rows, cols}, true));
   const void* data = t->data;
   // safetensors only promises byte offsets; kernels read whole elements, so a misaligned
   // tensor (from an old or hand-made file) gets an aligned copy.
-  if (reinterpret_cast<uintptr_t>(data) % dtype_size(t->dtype) != 0) {
+  if (reinterpret_cast<uintptr_t>(data) % element_alignment(t->dtype) != 0) {
     auto copy = std::make_unique_for_overwrite<std::byte[]>(t->nbytes);
     std::memcpy(copy.get(), t->data, t->nbytes);
     data = copy.get();
@@ -46,7 +80,7 @@ Result<WeightView> WeightLoader::matrix(const std::string& name, int64_t rows, i
 }
 
 Result<std::vector<float>> WeightLoader::vector(const std::string& name, int64_t n) const {
-  SOCLE_ASSIGN_OR_RETURN(const TensorView* t, find_float(name, {n}));
+  SOCLE_ASSIGN_OR_RETURN(const TensorView* t, find_checked(name, {n}, false));
   std::vector<float> out(static_cast<size_t>(n));
   size_t width = dtype_size(t->dtype);
   for (int64_t i = 0; i < n; ++i) {

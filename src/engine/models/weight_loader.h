@@ -3,11 +3,15 @@
 // make, so views stay valid as long as the loader lives (moving it keeps them valid).
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "engine/format/gguf.h"
 #include "engine/format/safetensors.h"
 #include "engine/kernels/weight.h"
 
@@ -15,15 +19,20 @@ namespace socle::engine {
 
 class WeightLoader {
  public:
-  explicit WeightLoader(SafetensorsModel tensors) : tensors_(std::move(tensors)) {}
+  explicit WeightLoader(SafetensorsModel tensors) : safetensors_(std::move(tensors)) {}
+  // The tensors of a GGUF file under the names `rename` gives them (the Hugging Face names the
+  // models ask for; nullopt leaves a tensor out), with PyTorch's shapes (outermost first).
+  WeightLoader(GgufFile file,
+               const std::function<std::optional<std::string>(const std::string&)>& rename);
 
-  bool has(const std::string& name) const { return tensors_.find(name) != nullptr; }
+  bool has(const std::string& name) const { return find(name) != nullptr; }
 
-  // The matrix `name`, which must be F32, F16 or BF16 of shape (rows, cols). Points into the
-  // mapped file, or into a copy when the file's bytes are not aligned to the element size.
+  // The matrix `name`, which must be F32, F16, BF16 or quantised, of shape (rows, cols).
+  // Points into the mapped file, or into a copy when the file's bytes are not aligned to the
+  // element size.
   Result<WeightView> matrix(const std::string& name, int64_t rows, int64_t cols);
 
-  // The vector `name` of `n` values (shape (n)), widened to float32.
+  // The vector `name` of `n` values (shape (n)), F32, F16 or BF16, widened to float32.
   Result<std::vector<float>> vector(const std::string& name, int64_t n) const;
 
   // An empty vector when `name` is absent and `present` is false; else as vector().
@@ -31,10 +40,13 @@ class WeightLoader {
                                              bool present) const;
 
  private:
-  Result<const TensorView*> find_float(const std::string& name,
-                                       const std::vector<int64_t>& shape) const;
+  const TensorView* find(const std::string& name) const;
+  Result<const TensorView*> find_checked(const std::string& name, const std::vector<int64_t>& shape,
+                                         bool allow_quantized) const;
 
-  SafetensorsModel tensors_;
+  std::optional<SafetensorsModel> safetensors_;
+  std::optional<GgufFile> gguf_;
+  std::map<std::string, TensorView, std::less<>> gguf_views_;  // by the names models ask for
   std::vector<std::unique_ptr<std::byte[]>> copies_;
 };
 

@@ -1,0 +1,83 @@
+#include "engine/kernels/thread_pool.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "base/check.h"
+
+namespace socle::engine {
+
+ThreadPool::ThreadPool(int n_threads) {
+  SOCLE_CHECK(n_threads >= 1, "a pool has at least its caller's thread");
+  for (int i = 1; i < n_threads; ++i)
+    workers_.emplace_back([this, i] { worker(i); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard lock(mutex_);
+    stop_ = true;
+  }
+  start_.notify_all();
+  for (auto& t : workers_)
+    t.join();
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t grain,
+                              const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  grain = std::max<int64_t>(grain, 1);
+  int64_t threads = std::min<int64_t>(size(), (n + grain - 1) / grain);
+  if (threads <= 1) {
+    fn(0, n);
+    return;
+  }
+  std::lock_guard run(run_mutex_);
+  int64_t chunk = (n + threads - 1) / threads;
+  {
+    std::lock_guard lock(mutex_);
+    fn_ = &fn;
+    n_ = n;
+    chunk_ = chunk;
+    pending_ = static_cast<int>(workers_.size());
+    ++generation_;
+  }
+  start_.notify_all();
+  fn(0, std::min(n, chunk));  // the caller takes the first range
+  std::unique_lock lock(mutex_);
+  done_.wait(lock, [this] { return pending_ == 0; });
+  fn_ = nullptr;
+}
+
+void ThreadPool::worker(int index) {
+  uint64_t seen = 0;
+  for (;;) {
+    const std::function<void(int64_t, int64_t)>* fn = nullptr;
+    int64_t begin = 0;
+    int64_t end = 0;
+    {
+      std::unique_lock lock(mutex_);
+      start_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_) return;
+      seen = generation_;
+      fn = fn_;
+      begin = std::min(n_, chunk_ * index);
+      end = std::min(n_, begin + chunk_);
+    }
+    if (begin < end) (*fn)(begin, end);
+    std::lock_guard lock(mutex_);
+    if (--pending_ == 0) done_.notify_one();
+  }
+}
+
+ThreadPool& default_thread_pool() {
+  static ThreadPool pool([] {
+    const char* env = std::getenv("SOCLE_THREADS");
+    int n = env != nullptr ? std::atoi(env) : 0;
+    if (n < 1) n = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    return n;
+  }());
+  return pool;
+}
+
+}  // namespace socle::engine

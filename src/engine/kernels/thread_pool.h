@@ -1,0 +1,50 @@
+// A fixed set of threads that runs one loop at a time, split into contiguous ranges: the
+// matmuls split their output rows over it. Each index is handled by exactly one thread with
+// the same code whatever the thread count, so results never depend on how many threads ran.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace socle::engine {
+
+class ThreadPool {
+ public:
+  // `n_threads` >= 1 threads in all, the caller of parallel_for being one of them.
+  explicit ThreadPool(int n_threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Calls fn(begin, end) on disjoint ranges covering [0, n), each of at least `grain`
+  // indexes (but the last), at most one range per thread, and returns when all are done.
+  // One loop at a time: callers on several threads take turns.
+  void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t)>& fn);
+
+ private:
+  void worker(int index);
+
+  std::mutex run_mutex_;  // one parallel_for at a time
+  std::mutex mutex_;
+  std::condition_variable start_;
+  std::condition_variable done_;
+  const std::function<void(int64_t, int64_t)>* fn_ = nullptr;  // guarded by mutex_
+  int64_t n_ = 0;                                              // guarded by mutex_
+  int64_t chunk_ = 0;                                          // guarded by mutex_
+  uint64_t generation_ = 0;                                    // guarded by mutex_
+  int pending_ = 0;                                            // guarded by mutex_
+  bool stop_ = false;                                          // guarded by mutex_
+  std::vector<std::thread> workers_;
+};
+
+// The pool the models use: SOCLE_THREADS threads if set (>= 1), else one per hardware
+// thread, created at the first call.
+ThreadPool& default_thread_pool();
+
+}  // namespace socle::engine

@@ -1,0 +1,38 @@
+// The llama family in GGUF, as llama.cpp's convert_hf_to_gguf.py writes it: tensor names
+// (token_embd, blk.N.attn_q, ...), metadata keys ({arch}.embedding_length, ...), the q/k row
+// permutation of the "llama" architecture (whose GGUF rope pairs interleaved dimensions), and
+// llama 3.1's rope scaling as a `rope_freqs.weight` tensor of per-frequency divisors. Qwen2
+// and Qwen3 keep Hugging Face's row order and rotate half-split pairs.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "engine/format/dtype.h"
+#include "engine/format/gguf.h"
+#include "engine/format/hf_config.h"
+
+namespace socle::engine {
+
+inline constexpr char LLAMA_ROPE_FREQS[] = "rope_freqs.weight";  // (head_dim / 2) F32
+
+// "model.layers.3.self_attn.q_proj.weight" -> "blk.3.attn_q.weight"; nullopt for a name
+// llama.cpp does not keep.
+std::optional<std::string> llama_gguf_name(const std::string& hf_name);
+// The inverse; rope_freqs.weight keeps its name.
+std::optional<std::string> llama_hf_name(const std::string& gguf_name);
+
+// llama.cpp's architecture name for a family: "llama" (llama, mistral), "qwen2", "qwen3".
+const char* llama_gguf_arch(ModelFamily family);
+
+// The config a llama-family GGUF file describes. INVALID_ARGUMENT names the key missing or
+// at fault.
+Result<HfConfig> llama_config_from_gguf(const GgufFile& file);
+
+// Converts the Hugging Face folder `dir` to a GGUF file at `out`: matrices in `type` (each
+// falling back per quant_type_for_row when its rows do not fit the type's blocks), vectors in
+// F32, as llama.cpp does.
+Status llama_convert_to_gguf(const std::string& dir, const std::string& out, DType type);
+
+}  // namespace socle::engine

@@ -1,0 +1,266 @@
+// Llama-family models through GGUF: the golden Hugging Face folders converted as llama.cpp's
+// converter would (names, metadata, q/k permutation, rope_freqs), loaded back through the
+// GGUF loader, against the folder's own logits and transformers' references.
+#include "engine/models/llama_gguf.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <vector>
+
+#include "base/file.h"
+#include "engine/format/safetensors_writer.h"
+#include "engine/kernels/quant.h"
+#include "engine/models/llama.h"
+#include "unit/engine/golden.h"
+#include "unit/engine/kernels/random.h"
+#include "unit/engine/temp_dir.h"
+
+namespace socle::engine {
+namespace {
+
+// The issue's bound for the converted f32 file against the folder: both compute the same
+// float32 function, up to the order in which rope-permuted head dimensions are summed.
+constexpr double GGUF_F32_TOLERANCE = 1e-5;
+// The golden README's bound against transformers.
+constexpr double LOGITS_TOLERANCE = 1e-4;
+constexpr int GOLDEN_CASES = 4;
+
+std::vector<float> run(const LlamaModel& model, const std::vector<int32_t>& ids) {
+  KvCache cache = model.new_cache(static_cast<int64_t>(ids.size()));
+  std::vector<float> logits;
+  EXPECT_TRUE(model.forward(ids, cache, &logits).is_ok());
+  return logits;
+}
+
+// The largest relative error per row of `got` against `want`, (n, vocab) each.
+double worst_row_error(const std::vector<float>& got, const std::vector<float>& want,
+                       size_t vocab) {
+  EXPECT_EQ(got.size(), want.size());
+  double worst = 0;
+  for (size_t t = 0; t + 1 <= got.size() / vocab && (t + 1) * vocab <= want.size(); ++t) {
+    worst = std::max(worst, testing::relative_error({got.data() + t * vocab, vocab},
+                                                    {want.data() + t * vocab, vocab}));
+  }
+  return worst;
+}
+
+TEST(LlamaGgufNames, FollowLlamaCpp) {
+  EXPECT_EQ(llama_gguf_name("model.layers.12.self_attn.q_proj.weight"), "blk.12.attn_q.weight");
+  EXPECT_EQ(llama_gguf_name("model.layers.0.mlp.down_proj.weight"), "blk.0.ffn_down.weight");
+  EXPECT_EQ(llama_gguf_name("model.layers.3.post_attention_layernorm.weight"),
+            "blk.3.ffn_norm.weight");
+  EXPECT_EQ(llama_gguf_name("model.layers.1.self_attn.k_norm.weight"), "blk.1.attn_k_norm.weight");
+  EXPECT_EQ(llama_gguf_name("model.embed_tokens.weight"), "token_embd.weight");
+  EXPECT_EQ(llama_gguf_name("lm_head.weight"), "output.weight");
+  EXPECT_EQ(llama_gguf_name("model.layers.x.mlp.up_proj.weight"), std::nullopt);
+  EXPECT_EQ(llama_gguf_name("model.rotary_emb.inv_freq"), std::nullopt);
+  EXPECT_EQ(llama_hf_name("blk.7.attn_output.weight"), "model.layers.7.self_attn.o_proj.weight");
+  EXPECT_EQ(llama_hf_name("output_norm.weight"), "model.norm.weight");
+}
+
+class LlamaGguf : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(LlamaGguf, ConvertedF32FileGivesTheFoldersLogits) {
+  testing::TempDir dir;
+  std::string golden = testing::golden_dir(GetParam());
+  std::string path = dir.file("model.gguf");
+  Status s = llama_convert_to_gguf(golden, path, DType::F32);
+  ASSERT_TRUE(s.is_ok()) << s.to_string();
+  auto folder = LlamaModel::load(golden);
+  ASSERT_TRUE(folder.is_ok()) << folder.status().to_string();
+  auto gguf = LlamaModel::load(path);
+  ASSERT_TRUE(gguf.is_ok()) << gguf.status().to_string();
+  auto file = GgufFile::open(path);
+  ASSERT_TRUE(file.is_ok());
+  EXPECT_EQ(file->value("general.architecture")->s,
+            std::string(GetParam()).rfind("llama", 0) == 0 ? "llama" : GetParam());
+  auto ref = SafetensorsFile::open(golden + "/ref.safetensors");
+  ASSERT_TRUE(ref.is_ok());
+  auto vocab = static_cast<size_t>(folder->config().vocab_size);
+  ASSERT_EQ(gguf->config().vocab_size, folder->config().vocab_size);
+  EXPECT_EQ(gguf->config().tie_word_embeddings, folder->config().tie_word_embeddings);
+  double worst_folder = 0;
+  double worst_golden = 0;
+  for (int i = 0; i < GOLDEN_CASES; ++i) {
+    auto ids = testing::tensor_i32(*ref, "input_ids." + std::to_string(i));
+    auto got = run(*gguf, ids);
+    worst_folder = std::max(worst_folder, worst_row_error(got, run(*folder, ids), vocab));
+    worst_golden = std::max(
+        worst_golden,
+        worst_row_error(got, testing::tensor_f32(*ref, "logits." + std::to_string(i)), vocab));
+  }
+  std::printf("%s gguf f32: max relative error per row %.3g vs folder, %.3g vs transformers\n",
+              GetParam(), worst_folder, worst_golden);
+  EXPECT_LT(worst_folder, GGUF_F32_TOLERANCE);
+  EXPECT_LT(worst_golden, LOGITS_TOLERANCE);
+}
+
+INSTANTIATE_TEST_SUITE_P(Golden, LlamaGguf,
+                         ::testing::Values("llama3", "llama3-bf16", "qwen2", "qwen3"),
+                         [](const auto& param_info) {
+                           std::string name = param_info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
+
+// `path` rewritten with every tensor dequantised to F32: the same weights on the float path.
+std::string dequantised_copy(const std::string& path, const testing::TempDir& dir) {
+  auto file = GgufFile::open(path);
+  EXPECT_TRUE(file.is_ok());
+  std::deque<std::string> storage;
+  std::vector<GgufTensorData> tensors;
+  for (const GgufTensor& t : file->tensors()) {
+    std::string bytes(static_cast<size_t>(t.numel()) * sizeof(float), '\0');
+    size_t row_in = dtype_row_bytes(t.type, t.cols());
+    for (int64_t r = 0; r < t.rows(); ++r) {
+      dequantize_row(t.type, t.data + static_cast<size_t>(r) * row_in,
+                     reinterpret_cast<float*>(bytes.data()) + r * t.cols(), t.cols());
+    }
+    storage.push_back(std::move(bytes));
+    tensors.push_back({t.name, DType::F32, t.dims, storage.back()});
+  }
+  std::vector<std::pair<std::string, GgufValue>> meta(file->metadata().begin(),
+                                                      file->metadata().end());
+  std::string out = dir.file("dequantised.gguf");
+  EXPECT_TRUE(gguf_write(out, meta, tensors).is_ok());
+  return out;
+}
+
+// Quantised weights change the function; comparing with the same weights dequantised leaves
+// only what the quantised path adds: each matmul's input rounded to 8 bits per block of 32,
+// a relative RMS error of about (max / 127) / sqrt(12) / RMS ~ 0.5% (max / RMS ~ 2.2 on 32
+// values). llama3 has 2 layers of 7 matmuls plus the head, about 15 such roundings adding
+// in quadrature (~2%), and its weights are scaled up so that attention is sharp, which
+// amplifies them: 3.0% is measured for every type. The per-matmul bound is checked exactly
+// in MatmulPaths.QuantisedActivationsStayWithinTheirBlockError; this end-to-end ceiling at
+// twice the measured value catches a wrong block, scale or sign, which gives errors of
+// order 100%.
+constexpr double QUANT_ACTIVATION_TOLERANCE = 0.06;
+
+TEST(LlamaGgufQuantised, MatchesTheSameWeightsDequantised) {
+  testing::TempDir dir;
+  std::string golden = testing::golden_dir("llama3");
+  auto ref = SafetensorsFile::open(golden + "/ref.safetensors");
+  ASSERT_TRUE(ref.is_ok());
+  auto ids = testing::tensor_i32(*ref, "input_ids.2");
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    std::string path = dir.file(std::string(dtype_name(type)) + ".gguf");
+    ASSERT_TRUE(llama_convert_to_gguf(golden, path, type).is_ok());
+    auto file = GgufFile::open(path);
+    ASSERT_TRUE(file.is_ok());
+    // Rows of 64 and 160 values are no K-quant's: Q4_K falls back to Q8_0, as llama.cpp does.
+    DType want = quant_type_for_row(type, 64);
+    EXPECT_EQ(file->find("blk.0.attn_q.weight")->type, want);
+    EXPECT_EQ(file->find("blk.0.attn_norm.weight")->type, DType::F32);
+    auto quant = LlamaModel::load(path);
+    ASSERT_TRUE(quant.is_ok()) << quant.status().to_string();
+    auto dequant = LlamaModel::load(dequantised_copy(path, dir));
+    ASSERT_TRUE(dequant.is_ok()) << dequant.status().to_string();
+    auto vocab = static_cast<size_t>(quant->config().vocab_size);
+    double err = worst_row_error(run(*quant, ids), run(*dequant, ids), vocab);
+    std::printf("llama3 %s: max relative error per row %.3g vs its weights dequantised\n",
+                dtype_name(type), err);
+    EXPECT_LT(err, QUANT_ACTIVATION_TOLERANCE) << dtype_name(type);
+  }
+}
+
+// A random one-layer llama whose rows (256 and 512 values) fit the K-quants' super-blocks, so
+// that Q4_K and Q6_K run in the model, not their fallbacks.
+void write_random_llama(const std::string& dir) {
+  constexpr int64_t HIDDEN = 256, FFN = 512, VOCAB = 64, HEADS = 4, KV_HEADS = 2, HEAD_DIM = 64;
+  std::string config = R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama",
+    "vocab_size": 64, "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 1,
+    "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128,
+    "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "hidden_act": "silu",
+    "tie_word_embeddings": false})";
+  ASSERT_TRUE(write_file_atomic(dir + "/config.json", config).is_ok());
+  const std::pair<const char*, std::vector<int64_t>> shapes[] = {
+      {"model.embed_tokens.weight", {VOCAB, HIDDEN}},
+      {"lm_head.weight", {VOCAB, HIDDEN}},
+      {"model.norm.weight", {HIDDEN}},
+      {"model.layers.0.input_layernorm.weight", {HIDDEN}},
+      {"model.layers.0.post_attention_layernorm.weight", {HIDDEN}},
+      {"model.layers.0.self_attn.q_proj.weight", {HEADS * HEAD_DIM, HIDDEN}},
+      {"model.layers.0.self_attn.k_proj.weight", {KV_HEADS * HEAD_DIM, HIDDEN}},
+      {"model.layers.0.self_attn.v_proj.weight", {KV_HEADS * HEAD_DIM, HIDDEN}},
+      {"model.layers.0.self_attn.o_proj.weight", {HIDDEN, HEADS * HEAD_DIM}},
+      {"model.layers.0.mlp.gate_proj.weight", {FFN, HIDDEN}},
+      {"model.layers.0.mlp.up_proj.weight", {FFN, HIDDEN}},
+      {"model.layers.0.mlp.down_proj.weight", {HIDDEN, FFN}},
+  };
+  std::deque<std::vector<float>> values;
+  std::vector<TensorData> tensors;
+  uint32_t seed = 77;
+  for (const auto& [name, shape] : shapes) {
+    size_t n = 1;
+    for (int64_t d : shape)
+      n *= static_cast<size_t>(d);
+    // Unit-variance outputs: weights of scale 1/sqrt(cols); norms around 1.
+    float scale = shape.size() == 2 ? 1.0f / std::sqrt(static_cast<float>(shape[1])) : 0.1f;
+    values.push_back(testing::random_floats(n, seed++, scale));
+    if (shape.size() == 1) {
+      for (float& v : values.back())
+        v += 1.0f;
+    }
+    tensors.push_back({name,
+                       DType::F32,
+                       shape,
+                       {reinterpret_cast<const char*>(values.back().data()), n * sizeof(float)}});
+  }
+  ASSERT_TRUE(safetensors_write(dir + "/model.safetensors", tensors).is_ok());
+}
+
+// On unit-scale random weights the activations' rounding is the ~0.5% of each input
+// estimated above, through one layer and the head: 2% per row is a few times that.
+constexpr double K_QUANT_ACTIVATION_TOLERANCE = 0.02;
+
+TEST(LlamaGgufQuantised, KQuantsRunInTheModel) {
+  testing::TempDir dir;
+  write_random_llama(dir.path());
+  std::vector<int32_t> ids = {1, 5, 9, 63, 0, 17, 17, 2};
+  for (DType type : {DType::Q4_K, DType::Q6_K}) {
+    std::string path = dir.file(std::string(dtype_name(type)) + ".gguf");
+    Status s = llama_convert_to_gguf(dir.path(), path, type);
+    ASSERT_TRUE(s.is_ok()) << s.to_string();
+    auto file = GgufFile::open(path);
+    ASSERT_TRUE(file.is_ok());
+    EXPECT_EQ(file->find("blk.0.ffn_down.weight")->type, type);
+    EXPECT_EQ(file->find("output.weight")->type, type);
+    auto quant = LlamaModel::load(path);
+    ASSERT_TRUE(quant.is_ok()) << quant.status().to_string();
+    auto dequant = LlamaModel::load(dequantised_copy(path, dir));
+    ASSERT_TRUE(dequant.is_ok()) << dequant.status().to_string();
+    double err = worst_row_error(run(*quant, ids), run(*dequant, ids), 64);
+    std::printf("random llama %s: max relative error per row %.3g vs its weights dequantised\n",
+                dtype_name(type), err);
+    EXPECT_LT(err, K_QUANT_ACTIVATION_TOLERANCE) << dtype_name(type);
+  }
+}
+
+TEST(LlamaGgufLoad, RejectsOtherArchitecturesAndMissingKeys) {
+  testing::TempDir dir;
+  std::string data(64 * 4, '\0');
+  std::vector<GgufTensorData> ts = {{"token_embd.weight", DType::F32, {4, 16}, data}};
+  ASSERT_TRUE(
+      gguf_write(dir.file("gpt2.gguf"), {{"general.architecture", GgufValue::str("gpt2")}}, ts)
+          .is_ok());
+  auto m = LlamaModel::load(dir.file("gpt2.gguf"));
+  ASSERT_FALSE(m.is_ok());
+  EXPECT_NE(m.status().message().find("architecture 'gpt2' is not a llama-family"),
+            std::string::npos)
+      << m.status().message();
+  ASSERT_TRUE(
+      gguf_write(dir.file("bare.gguf"), {{"general.architecture", GgufValue::str("llama")}}, ts)
+          .is_ok());
+  m = LlamaModel::load(dir.file("bare.gguf"));
+  ASSERT_FALSE(m.is_ok());
+  EXPECT_NE(m.status().message().find("llama.embedding_length is missing"), std::string::npos)
+      << m.status().message();
+}
+
+}  // namespace
+}  // namespace socle::engine
