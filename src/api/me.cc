@@ -81,8 +81,18 @@ Result<http::Response> create_key(Services& s, const http::Request& req,
   std::string secret = tenancy::generate_key_secret();
   store::NewKey nk{p.user_id, *name, tenancy::hash_key_secret(secret),
                    tenancy::key_display_prefix(secret), expires_at};
-  SOCLE_ASSIGN_OR_RETURN(store::ApiKey key,
-                         s.store.keys().create(store::Actor::user(p.user_id, p.org_id), nk));
+  store::Actor actor = store::Actor::user(p.user_id, p.org_id);
+  store::ApiKey key;
+  SOCLE_RETURN_IF_ERROR(s.store.transaction([&]() -> Status {
+    SOCLE_ASSIGN_OR_RETURN(key, s.store.keys().create(actor, nk));
+    return s.audit
+        .append(actor, tenancy::audit_event("key.create", "api_key", key.id,
+                                            {{"user_id", p.user_id},
+                                             {"name", key.name},
+                                             {"prefix", key.prefix},
+                                             {"via", "api"}}))
+        .status_or_ok();
+  }));
   // The new key works on this node at once; other nodes see it within one poll.
   Status reloaded = s.keys.reload();
   if (!reloaded.is_ok()) log::warn("key cache reload failed", {{"error", reloaded.message()}});
@@ -95,8 +105,15 @@ Result<http::Response> create_key(Services& s, const http::Request& req,
 Result<http::Response> revoke_key(Services& s, const http::Request& req,
                                   const tenancy::Principal& p) {
   SOCLE_ASSIGN_OR_RETURN(store::Id id, parse_id(req.param("key_id"), "API key"));
-  SOCLE_RETURN_IF_ERROR(
-      s.store.keys().revoke(store::Actor::user(p.user_id, p.org_id), id, s.clock.unix_seconds()));
+  store::Actor actor = store::Actor::user(p.user_id, p.org_id);
+  Status changed = s.store.transaction([&]() -> Status {
+    SOCLE_RETURN_IF_ERROR(s.store.keys().revoke(actor, id, s.clock.unix_seconds()));
+    return s.audit
+        .append(actor, tenancy::audit_event("key.revoke", "api_key", id,
+                                            {{"user_id", p.user_id}, {"via", "api"}}))
+        .status_or_ok();
+  });
+  SOCLE_RETURN_IF_ERROR(changed);
   s.keys.forget_key(id);
   log::info("api key revoked", {{"key_id", id}, {"user_id", p.user_id}});
   return json_response(200,

@@ -11,6 +11,7 @@ void register_routes(http::Router& router, Services& services) {
   register_model_routes(router, services);
   register_me_routes(router, services);
   register_inference_routes(router, services);
+  register_audit_routes(router, services);
 }
 
 http::ServerHooks server_hooks(Services& services) {

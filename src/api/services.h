@@ -1,5 +1,5 @@
-// What the endpoint groups share: configuration, the store, the key cache, the clock and
-// the metrics. Built once by `socle serve` and handed to each register_*_routes().
+// What the endpoint groups share: configuration, the store, the key cache, the clock, the
+// metrics and the audit log. Built once by `socle serve` and handed to each register_*_routes().
 #pragma once
 
 #include <cstddef>
@@ -13,6 +13,7 @@
 #include "http/server.h"
 #include "providers/registry.h"
 #include "store/store.h"
+#include "tenancy/audit.h"
 #include "tenancy/key_cache.h"
 #include "tenancy/usage.h"
 
@@ -27,6 +28,8 @@ struct Services {
   providers::Registry& registry;
   http::HttpClient& client;
   tenancy::UsageSink& usage;
+  // Every control-plane change appends here, in the transaction that makes it.
+  tenancy::AuditLog& audit;
   // Open client connections; set once the server exists.
   std::function<size_t()> open_connections = [] { return size_t{0}; };
 };
@@ -42,5 +45,6 @@ void register_health_routes(http::Router& router, Services& services);
 void register_model_routes(http::Router& router, Services& services);
 void register_me_routes(http::Router& router, Services& services);
 void register_inference_routes(http::Router& router, Services& services);
+void register_audit_routes(http::Router& router, Services& services);
 
 }  // namespace socle::api

@@ -1,5 +1,6 @@
 // socle admin: operator commands that work on the data directory's store directly, with or
 // without a server running on it. A running server sees each change within store.poll_ms.
+// Every change is recorded in the audit log in the same transaction (docs/tenancy.md).
 // Output is JSON on stdout; errors go to stderr with exit status 1 (2 for bad usage).
 #include <CLI/CLI.hpp>
 #include <boost/json/array.hpp>
@@ -12,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/data_dir.h"
 #include "tenancy/api_key.h"
+#include "tenancy/audit.h"
 #include "tenancy/permissions.h"
 
 namespace socle::cli {
@@ -32,7 +34,7 @@ struct AdminFlags {
   int64_t key_id = 0;
 };
 
-using Action = Status (*)(store::Store&, const AdminFlags&);
+using Action = Status (*)(DataDir&, const AdminFlags&);
 
 void print_json(const boost::json::value& v) {
   std::printf("%s\n", json::dump(v).c_str());
@@ -58,17 +60,29 @@ boost::json::object key_json(const store::ApiKey& k) {
   return o;
 }
 
-Status user_create(store::Store& st, const AdminFlags& f) {
+Status user_create(DataDir& d, const AdminFlags& f) {
+  store::Store& st = *d.store;
   store::Actor sys = store::Actor::system();
   SOCLE_ASSIGN_OR_RETURN(store::Organisation org, st.orgs().find_by_name(sys, f.org));
   SOCLE_ASSIGN_OR_RETURN(store::Role role, st.roles().find_by_name(sys, f.role));
-  SOCLE_ASSIGN_OR_RETURN(store::User u, st.users().create(sys, {org.id, role.id, f.name, f.email}));
+  store::User u;
+  SOCLE_RETURN_IF_ERROR(st.transaction([&]() -> Status {
+    SOCLE_ASSIGN_OR_RETURN(u, st.users().create(sys, {org.id, role.id, f.name, f.email}));
+    return d.audit
+        ->append(sys, tenancy::audit_event("user.create", "user", u.id,
+                                           {{"name", u.name},
+                                            {"organisation", org.name},
+                                            {"role", role.name},
+                                            {"via", "cli"}}))
+        .status_or_ok();
+  }));
   print_json(user_json(u));
   return Status::ok();
 }
 
-Status user_list(store::Store& st, const AdminFlags&) {
-  SOCLE_ASSIGN_OR_RETURN(std::vector<store::User> users, st.users().list(store::Actor::system()));
+Status user_list(DataDir& d, const AdminFlags&) {
+  SOCLE_ASSIGN_OR_RETURN(std::vector<store::User> users,
+                         d.store->users().list(store::Actor::system()));
   boost::json::array a;
   for (const auto& u : users)
     a.emplace_back(user_json(u));
@@ -76,23 +90,32 @@ Status user_list(store::Store& st, const AdminFlags&) {
   return Status::ok();
 }
 
-Status set_disabled(store::Store& st, const AdminFlags& f, bool disabled) {
+Status set_disabled(DataDir& d, const AdminFlags& f, bool disabled) {
+  store::Store& st = *d.store;
   store::Actor sys = store::Actor::system();
   SOCLE_ASSIGN_OR_RETURN(store::User u, st.users().find_by_name(sys, f.name));
-  SOCLE_RETURN_IF_ERROR(st.users().set_disabled(sys, u.id, disabled));
+  Status changed = st.transaction([&]() -> Status {
+    SOCLE_RETURN_IF_ERROR(st.users().set_disabled(sys, u.id, disabled));
+    return d.audit
+        ->append(sys, tenancy::audit_event(disabled ? "user.disable" : "user.enable", "user", u.id,
+                                           {{"name", u.name}, {"via", "cli"}}))
+        .status_or_ok();
+  });
+  SOCLE_RETURN_IF_ERROR(changed);
   u.disabled = disabled;
   print_json(user_json(u));
   return Status::ok();
 }
 
-Status user_disable(store::Store& st, const AdminFlags& f) {
-  return set_disabled(st, f, true);
+Status user_disable(DataDir& d, const AdminFlags& f) {
+  return set_disabled(d, f, true);
 }
-Status user_enable(store::Store& st, const AdminFlags& f) {
-  return set_disabled(st, f, false);
+Status user_enable(DataDir& d, const AdminFlags& f) {
+  return set_disabled(d, f, false);
 }
 
-Status key_create(store::Store& st, const AdminFlags& f) {
+Status key_create(DataDir& d, const AdminFlags& f) {
+  store::Store& st = *d.store;
   store::Actor sys = store::Actor::system();
   SOCLE_ASSIGN_OR_RETURN(store::User u, st.users().find_by_name(sys, f.user));
   std::optional<int64_t> expires;
@@ -103,16 +126,26 @@ Status key_create(store::Store& st, const AdminFlags& f) {
     expires = f.expires_at;
   }
   std::string secret = tenancy::generate_key_secret();
-  SOCLE_ASSIGN_OR_RETURN(store::ApiKey k,
-                         st.keys().create(sys, {u.id, f.key_name, tenancy::hash_key_secret(secret),
-                                                tenancy::key_display_prefix(secret), expires}));
+  store::ApiKey k;
+  SOCLE_RETURN_IF_ERROR(st.transaction([&]() -> Status {
+    SOCLE_ASSIGN_OR_RETURN(
+        k, st.keys().create(sys, {u.id, f.key_name, tenancy::hash_key_secret(secret),
+                                  tenancy::key_display_prefix(secret), expires}));
+    return d.audit
+        ->append(sys,
+                 tenancy::audit_event(
+                     "key.create", "api_key", k.id,
+                     {{"user_id", u.id}, {"name", k.name}, {"prefix", k.prefix}, {"via", "cli"}}))
+        .status_or_ok();
+  }));
   boost::json::object o = key_json(k);
   o["key"] = secret;  // the operator asked for it: shown once, never stored
   print_json(o);
   return Status::ok();
 }
 
-Status key_list(store::Store& st, const AdminFlags& f) {
+Status key_list(DataDir& d, const AdminFlags& f) {
+  store::Store& st = *d.store;
   store::Actor sys = store::Actor::system();
   SOCLE_ASSIGN_OR_RETURN(store::User u, st.users().find_by_name(sys, f.user));
   SOCLE_ASSIGN_OR_RETURN(std::vector<store::ApiKey> keys, st.keys().list(sys, u.id));
@@ -123,10 +156,19 @@ Status key_list(store::Store& st, const AdminFlags& f) {
   return Status::ok();
 }
 
-Status key_revoke(store::Store& st, const AdminFlags& f) {
+Status key_revoke(DataDir& d, const AdminFlags& f) {
+  store::Store& st = *d.store;
   store::Actor sys = store::Actor::system();
-  SOCLE_RETURN_IF_ERROR(st.keys().revoke(sys, f.key_id, SystemClock::instance().unix_seconds()));
-  SOCLE_ASSIGN_OR_RETURN(store::ApiKey k, st.keys().get(sys, f.key_id));
+  store::ApiKey k;
+  Status changed = st.transaction([&]() -> Status {
+    SOCLE_RETURN_IF_ERROR(st.keys().revoke(sys, f.key_id, SystemClock::instance().unix_seconds()));
+    SOCLE_ASSIGN_OR_RETURN(k, st.keys().get(sys, f.key_id));
+    return d.audit
+        ->append(sys, tenancy::audit_event("key.revoke", "api_key", k.id,
+                                           {{"user_id", k.user_id}, {"via", "cli"}}))
+        .status_or_ok();
+  });
+  SOCLE_RETURN_IF_ERROR(changed);
   print_json(key_json(k));
   return Status::ok();
 }
@@ -141,8 +183,8 @@ int run_admin(const AdminFlags& flags, Action action) {
     std::fprintf(stderr, "socle admin: %s\n", config.status().message().c_str());
     return EXIT_USAGE;
   }
-  Result<std::unique_ptr<store::Store>> store = open_data_dir(config->data_dir);
-  Status s = store.is_ok() ? action(**store, flags) : store.status();
+  Result<DataDir> data = open_data_dir(config->data_dir, sources.env);
+  Status s = data.is_ok() ? action(*data, flags) : data.status();
   if (!s.is_ok()) {
     std::fprintf(stderr, "socle admin: %s\n", s.message().c_str());
     return s.code() == StatusCode::INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILURE_RUNTIME;

@@ -8,6 +8,7 @@ namespace socle::cli {
 
 void add_serve_command(CLI::App& app, int* exit_code);
 void add_admin_command(CLI::App& app, int* exit_code);
+void add_audit_command(CLI::App& app, int* exit_code);
 void add_tokenizer_commands(CLI::App& app, int* exit_code);
 
 // Exit statuses: 0 success, 1 runtime failure, 2 bad usage or configuration.

@@ -3,11 +3,13 @@
 #include <filesystem>
 
 #include "base/clock.h"
+#include "tenancy/audit_key.h"
 #include "tenancy/bootstrap.h"
 
 namespace socle::cli {
 
-Result<std::unique_ptr<store::Store>> open_data_dir(const std::string& dir) {
+Result<DataDir> open_data_dir(const std::string& dir,
+                              const std::map<std::string, std::string>& env) {
   std::error_code ec;
   bool existed = std::filesystem::exists(dir, ec);
   std::filesystem::create_directories(dir, ec);
@@ -17,10 +19,13 @@ Result<std::unique_ptr<store::Store>> open_data_dir(const std::string& dir) {
                                  std::filesystem::perm_options::replace, ec);
   }
   std::string db = (std::filesystem::path(dir) / "socle.db").string();
-  SOCLE_ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store,
-                         store::open_sqlite_store(db, SystemClock::instance()));
-  SOCLE_RETURN_IF_ERROR(tenancy::ensure_reference_data(*store));
-  return store;
+  DataDir out;
+  SOCLE_ASSIGN_OR_RETURN(out.store, store::open_sqlite_store(db, SystemClock::instance()));
+  SOCLE_ASSIGN_OR_RETURN(out.audit,
+                         tenancy::AuditLog::open(*out.store, tenancy::audit_key_path(dir, env),
+                                                 SystemClock::instance()));
+  SOCLE_RETURN_IF_ERROR(tenancy::ensure_reference_data(*out.store, *out.audit));
+  return out;
 }
 
 }  // namespace socle::cli

@@ -83,15 +83,16 @@ int run_serve(const ServeFlags& flags) {
   uint16_t port = 0;
   if (Status s = split_listen(config.listen, &host, &port); !s.is_ok()) return fail(EXIT_USAGE, s);
 
-  Result<std::unique_ptr<store::Store>> opened = open_data_dir(config.data_dir);
+  Result<DataDir> opened = open_data_dir(config.data_dir, sources.env);
   if (!opened.is_ok()) return fail(EXIT_FAILURE_RUNTIME, opened.status());
-  store::Store& store = **opened;
+  store::Store& store = *opened->store;
+  tenancy::AuditLog& audit = *opened->audit;
 
   std::optional<std::string> supplied_key;
   if (auto it = sources.env.find("SOCLE_ADMIN_KEY"); it != sources.env.end())
     supplied_key = it->second;
   Result<tenancy::BootstrapResult> boot =
-      tenancy::bootstrap_admin(store, config.data_dir, supplied_key);
+      tenancy::bootstrap_admin(store, audit, config.data_dir, supplied_key);
   if (!boot.is_ok()) return fail(EXIT_FAILURE_RUNTIME, boot.status());
   if (boot->created && !boot->key_path.empty()) {
     log::info("first start: admin user created", {{"admin_key_file", boot->key_path}});
@@ -115,7 +116,7 @@ int run_serve(const ServeFlags& flags) {
 
   api::HttpMetrics metrics;
   api::UsageLog usage(metrics);
-  api::Services services{config, store, keys, clock, metrics, registry, *client, usage};
+  api::Services services{config, store, keys, clock, metrics, registry, *client, usage, audit};
   http::Router router;
   api::register_routes(router, services);
 

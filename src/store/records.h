@@ -1,5 +1,5 @@
-// The rows socle keeps about identity: organisations, roles, users and API keys, and the
-// Actor on whose behalf every store call is made.
+// The rows socle keeps about identity: organisations, roles, users and API keys, the audit
+// log, and the Actor on whose behalf every store call is made.
 #pragma once
 
 #include <cstdint>
@@ -82,6 +82,38 @@ struct KeyGrant {
   std::string role_name;
   std::vector<std::string> permissions;
   std::optional<int64_t> expires_at;
+};
+
+// One audit log entry as stored. tenancy/audit.h computes `mac` and checks the chain; the
+// store keeps the rows and never interprets them.
+struct AuditEntry {
+  int64_t seq = 0;          // 1, 2, 3, ... with no gap
+  int64_t time = 0;         // Unix seconds
+  Id actor_user_id = 0;     // 0: the operator (CLI on the data directory) or the server itself
+  std::string action;       // "key.create", "user.disable", ...
+  std::string target_type;  // "api_key", "user", ...
+  std::string target_id;    // the target's id, as text (models are named, not numbered)
+  std::string details;      // a JSON object, never a secret
+  std::string mac;          // HMAC-SHA256, 32 raw bytes
+};
+
+// A signed statement that the log held `seq` entries whose last MAC was `head_mac`.
+struct AuditCheckpoint {
+  int64_t seq = 0;
+  std::string head_mac;  // 32 raw bytes: the MAC of entry `seq`
+  int64_t time = 0;      // Unix seconds
+  std::string mac;       // HMAC-SHA256 over the three fields above, 32 raw bytes
+};
+
+// Filters for reading the audit log; unset filters match everything. Entries come in seq
+// order, at most `limit` of them.
+struct AuditQuery {
+  std::optional<Id> actor_user_id;
+  std::optional<std::string> action;
+  std::optional<int64_t> since;  // time >= since
+  std::optional<int64_t> until;  // time < until
+  int64_t after_seq = 0;         // seq > after_seq
+  int64_t limit = 1000;
 };
 
 }  // namespace socle::store

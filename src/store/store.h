@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,22 @@ class KeyStore {
   virtual Result<std::vector<KeyGrant>> list_grants(const Actor& actor, int64_t now) = 0;
 };
 
+// The audit log's rows, append-only: there is no update or delete. Reading needs an
+// all-tenants actor; any actor may append (its own actions are recorded).
+class AuditStore {
+ public:
+  virtual ~AuditStore() = default;
+  // Appends `entry`; ALREADY_EXISTS if its seq is taken. Call it inside Store::transaction
+  // together with last(), so that no other writer slips in between.
+  virtual Status append(const Actor& actor, const AuditEntry& entry) = 0;
+  // The entry with the highest seq, or nullopt when the log is empty.
+  virtual Result<std::optional<AuditEntry>> last(const Actor& actor) = 0;
+  virtual Result<std::vector<AuditEntry>> list(const Actor& actor, const AuditQuery& query) = 0;
+  virtual Status add_checkpoint(const Actor& actor, const AuditCheckpoint& checkpoint) = 0;
+  // Checkpoints in seq order.
+  virtual Result<std::vector<AuditCheckpoint>> checkpoints(const Actor& actor) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -67,8 +84,10 @@ class Store {
   virtual RoleStore& roles() = 0;
   virtual UserStore& users() = 0;
   virtual KeyStore& keys() = 0;
+  virtual AuditStore& audit() = 0;
 
-  // Runs `body` in one transaction: all of its writes or none.
+  // Runs `body` in one transaction: all of its writes or none. Called inside another
+  // transaction on the same thread, it nests (a savepoint) and commits with the outer one.
   virtual Status transaction(const std::function<Status()>& body) = 0;
   // A number that grows with every write; cheap enough to poll several times a second.
   virtual Result<int64_t> change_counter() = 0;

@@ -1,5 +1,6 @@
 #include "tenancy/bootstrap.h"
 
+#include <boost/json/array.hpp>
 #include <filesystem>
 
 #include "base/file.h"
@@ -10,24 +11,37 @@ namespace socle::tenancy {
 
 constexpr unsigned SECRET_FILE_MODE = 0600;
 
-Status ensure_reference_data(store::Store& store) {
+Status ensure_reference_data(store::Store& store, AuditLog& audit) {
   store::Actor sys = store::Actor::system();
   return store.transaction([&]() -> Status {
     if (!store.orgs().find_by_name(sys, std::string(DEFAULT_ORGANISATION)).is_ok()) {
-      SOCLE_RETURN_IF_ERROR(store.orgs().create(sys, std::string(DEFAULT_ORGANISATION)).status_or_ok());
+      SOCLE_ASSIGN_OR_RETURN(store::Organisation org,
+                             store.orgs().create(sys, std::string(DEFAULT_ORGANISATION)));
+      SOCLE_RETURN_IF_ERROR(
+          audit
+              .append(sys, audit_event("organisation.create", "organisation", org.id,
+                                       {{"name", org.name}, {"bootstrap", true}}))
+              .status_or_ok());
     }
-    if (!store.roles().find_by_name(sys, std::string(ROLE_ADMIN)).is_ok()) {
-      std::vector<std::string> all(ALL_PERMISSIONS.begin(), ALL_PERMISSIONS.end());
-      SOCLE_RETURN_IF_ERROR(store.roles().create(sys, std::string(ROLE_ADMIN), all).status_or_ok());
-    }
-    if (!store.roles().find_by_name(sys, std::string(ROLE_USER)).is_ok()) {
-      SOCLE_RETURN_IF_ERROR(store.roles().create(sys, std::string(ROLE_USER), {}).status_or_ok());
-    }
-    return Status::ok();
+    auto ensure_role = [&](std::string_view name, const std::vector<std::string>& perms) -> Status {
+      if (store.roles().find_by_name(sys, std::string(name)).is_ok()) return Status::ok();
+      SOCLE_ASSIGN_OR_RETURN(store::Role role, store.roles().create(sys, std::string(name), perms));
+      boost::json::array p;
+      for (const auto& perm : perms)
+        p.emplace_back(perm);
+      return audit
+          .append(sys, audit_event("role.create", "role", role.id,
+                                   {{"name", role.name}, {"permissions", p}, {"bootstrap", true}}))
+          .status_or_ok();
+    };
+    SOCLE_RETURN_IF_ERROR(ensure_role(
+        ROLE_ADMIN, std::vector<std::string>(ALL_PERMISSIONS.begin(), ALL_PERMISSIONS.end())));
+    return ensure_role(ROLE_USER, {});
   });
 }
 
-Result<BootstrapResult> bootstrap_admin(store::Store& store, const std::string& data_dir,
+Result<BootstrapResult> bootstrap_admin(store::Store& store, AuditLog& audit,
+                                        const std::string& data_dir,
                                         const std::optional<std::string>& supplied_key) {
   store::Actor sys = store::Actor::system();
   SOCLE_ASSIGN_OR_RETURN(std::vector<store::User> users, store.users().list(sys));
@@ -47,8 +61,23 @@ Result<BootstrapResult> bootstrap_admin(store::Store& store, const std::string& 
     SOCLE_ASSIGN_OR_RETURN(store::Role role, store.roles().find_by_name(sys, std::string(ROLE_ADMIN)));
     SOCLE_ASSIGN_OR_RETURN(store::User user,
                            store.users().create(sys, store::NewUser{org.id, role.id, "admin", ""}));
-    store::NewKey key{user.id, "admin", hash_key_secret(secret), key_display_prefix(secret), {}};
-    return store.keys().create(sys, key).status_or_ok();
+    SOCLE_RETURN_IF_ERROR(
+        audit
+            .append(sys,
+                    audit_event("user.create", "user", user.id,
+                                {{"name", user.name}, {"role", role.name}, {"bootstrap", true}}))
+            .status_or_ok());
+    store::NewKey nk{user.id, "admin", hash_key_secret(secret), key_display_prefix(secret), {}};
+    SOCLE_ASSIGN_OR_RETURN(store::ApiKey key, store.keys().create(sys, nk));
+    // Where the secret came from, never the secret (nor its hash).
+    return audit
+        .append(sys, audit_event("key.create", "api_key", key.id,
+                                 {{"user_id", user.id},
+                                  {"name", key.name},
+                                  {"prefix", key.prefix},
+                                  {"source", supplied_key ? "SOCLE_ADMIN_KEY" : "admin-key file"},
+                                  {"bootstrap", true}}))
+        .status_or_ok();
   });
   if (!s.is_ok()) {
     if (!result.key_path.empty()) std::filesystem::remove(result.key_path);

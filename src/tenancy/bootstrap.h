@@ -7,12 +7,13 @@
 #include "base/clock.h"
 #include "base/status.h"
 #include "store/store.h"
+#include "tenancy/audit.h"
 
 namespace socle::tenancy {
 
-// Creates the default organisation and the "admin" and "user" roles if they are missing.
-// Idempotent; the CLI and the server both call it.
-Status ensure_reference_data(store::Store& store);
+// Creates the default organisation and the "admin" and "user" roles if they are missing, and
+// records each creation in `audit`. Idempotent; the CLI and the server both call it.
+Status ensure_reference_data(store::Store& store, AuditLog& audit);
 
 struct BootstrapResult {
   bool created = false;  // false: the store already had users, nothing was done
@@ -22,7 +23,9 @@ struct BootstrapResult {
 // On a store with no user: creates the "admin" user with the admin role and one key. The
 // key is `supplied_key` if given (SOCLE_ADMIN_KEY), otherwise generated and written to
 // DATA_DIR/admin-key with mode 0600 before the user is committed. The key is never logged.
-Result<BootstrapResult> bootstrap_admin(store::Store& store, const std::string& data_dir,
+// The user and the key are recorded in `audit` in the same transaction.
+Result<BootstrapResult> bootstrap_admin(store::Store& store, AuditLog& audit,
+                                        const std::string& data_dir,
                                         const std::optional<std::string>& supplied_key);
 
 }  // namespace socle::tenancy

@@ -44,6 +44,28 @@ CREATE TABLE changes (
 );
 INSERT INTO changes (id, counter) VALUES (1, 0);
 )sql"},
+      {2, "audit", R"sql(
+-- Append-only; tenancy/audit.h chains the rows with HMAC-SHA256 under a key kept outside
+-- the database, so that the rows cannot be changed unnoticed even by whoever can write here.
+CREATE TABLE audit_entries (
+  seq INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  actor_user_id INTEGER NOT NULL,
+  action TEXT NOT NULL,
+  target_type TEXT NOT NULL,
+  target_id TEXT NOT NULL,
+  details TEXT NOT NULL,  -- JSON object
+  mac BLOB NOT NULL
+);
+CREATE INDEX audit_entries_time ON audit_entries(time);
+CREATE INDEX audit_entries_actor ON audit_entries(actor_user_id, seq);
+CREATE TABLE audit_checkpoints (
+  seq INTEGER PRIMARY KEY,
+  head_mac BLOB NOT NULL,
+  time INTEGER NOT NULL,
+  mac BLOB NOT NULL
+);
+)sql"},
   };
   return list;
 }

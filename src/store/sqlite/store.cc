@@ -26,15 +26,28 @@ namespace {
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::unique_ptr<Connection> c)
-      : c_(std::move(c)), orgs_(*c_), roles_(*c_), users_(*c_), keys_(*c_) {}
+      : c_(std::move(c)), orgs_(*c_), roles_(*c_), users_(*c_), keys_(*c_), audit_(*c_) {}
 
   OrgStore& orgs() override { return orgs_; }
   RoleStore& roles() override { return roles_; }
   UserStore& users() override { return users_; }
   KeyStore& keys() override { return keys_; }
+  AuditStore& audit() override { return audit_; }
 
   Status transaction(const std::function<Status()>& body) override {
     std::lock_guard lock(c_->mu);
+    // Already in a transaction on this thread (the lock is ours): nest as a savepoint, so
+    // that helpers such as the audit log can open a transaction whoever calls them.
+    if (sqlite3_get_autocommit(c_->db.handle()) == 0) {
+      SOCLE_RETURN_IF_ERROR(c_->db.exec("SAVEPOINT socle_nested"));
+      Status s = body();
+      if (!s.is_ok()) {
+        (void)c_->db.exec("ROLLBACK TO socle_nested");
+        (void)c_->db.exec("RELEASE socle_nested");
+        return s;
+      }
+      return c_->db.exec("RELEASE socle_nested");
+    }
     SOCLE_RETURN_IF_ERROR(c_->db.exec("BEGIN IMMEDIATE"));
     Status s = body();
     if (!s.is_ok()) {
@@ -77,6 +90,7 @@ class SqliteStore final : public Store {
   SqliteRoleStore roles_;
   SqliteUserStore users_;
   SqliteKeyStore keys_;
+  SqliteAuditStore audit_;
 };
 
 }  // namespace

@@ -55,4 +55,17 @@ class SqliteKeyStore final : public KeyStore {
   Connection& c_;
 };
 
+class SqliteAuditStore final : public AuditStore {
+ public:
+  explicit SqliteAuditStore(Connection& c) : c_(c) {}
+  Status append(const Actor& actor, const AuditEntry& entry) override;
+  Result<std::optional<AuditEntry>> last(const Actor& actor) override;
+  Result<std::vector<AuditEntry>> list(const Actor& actor, const AuditQuery& query) override;
+  Status add_checkpoint(const Actor& actor, const AuditCheckpoint& checkpoint) override;
+  Result<std::vector<AuditCheckpoint>> checkpoints(const Actor& actor) override;
+
+ private:
+  Connection& c_;
+};
+
 }  // namespace socle::store::sqlite

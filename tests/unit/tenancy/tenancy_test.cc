@@ -9,6 +9,8 @@
 #include "base/clock.h"
 #include "base/file.h"
 #include "tenancy/api_key.h"
+#include "tenancy/audit.h"
+#include "tenancy/audit_key.h"
 #include "tenancy/bootstrap.h"
 #include "tenancy/change_watcher.h"
 #include "tenancy/key_cache.h"
@@ -27,10 +29,12 @@ class TenancyTest : public ::testing::Test {
     auto s = store::open_sqlite_store((dir_ / "socle.db").string(), clock_);
     ASSERT_TRUE(s.is_ok());
     store_ = std::move(s).value();
-    ASSERT_TRUE(ensure_reference_data(*store_).is_ok());
-    ASSERT_TRUE(ensure_reference_data(*store_).is_ok()) << "idempotent";
+    audit_ = std::make_unique<AuditLog>(*store_, std::string(AUDIT_KEY_BYTES, 'k'), clock_);
+    ASSERT_TRUE(ensure_reference_data(*store_, *audit_).is_ok());
+    ASSERT_TRUE(ensure_reference_data(*store_, *audit_).is_ok()) << "idempotent";
   }
   void TearDown() override {
+    audit_.reset();
     store_.reset();
     std::filesystem::remove_all(dir_);
   }
@@ -51,6 +55,7 @@ class TenancyTest : public ::testing::Test {
   store::Actor sys_ = store::Actor::system();
   std::filesystem::path dir_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<AuditLog> audit_;
 };
 
 TEST(ApiKey, FormatAndChecks) {
@@ -126,7 +131,7 @@ TEST_F(TenancyTest, WatcherCallsBackWhenTheStoreChanges) {
 }
 
 TEST_F(TenancyTest, BootstrapWritesAnOwnerOnlyKeyFileOnce) {
-  auto r = bootstrap_admin(*store_, dir_.string(), std::nullopt);
+  auto r = bootstrap_admin(*store_, *audit_, dir_.string(), std::nullopt);
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   EXPECT_TRUE(r->created);
   struct stat st{};
@@ -141,13 +146,13 @@ TEST_F(TenancyTest, BootstrapWritesAnOwnerOnlyKeyFileOnce) {
   EXPECT_TRUE(p->has(PERM_READ_METRICS)) << "admin implies every permission";
   EXPECT_TRUE(p->actor().all_tenants);
 
-  auto again = bootstrap_admin(*store_, dir_.string(), std::nullopt);
+  auto again = bootstrap_admin(*store_, *audit_, dir_.string(), std::nullopt);
   ASSERT_TRUE(again.is_ok());
   EXPECT_FALSE(again->created);
 }
 
 TEST_F(TenancyTest, BootstrapRefusesAWeakSuppliedKey) {
-  auto r = bootstrap_admin(*store_, dir_.string(), std::string("sk-weak"));
+  auto r = bootstrap_admin(*store_, *audit_, dir_.string(), std::string("sk-weak"));
   ASSERT_FALSE(r.is_ok());
   EXPECT_EQ(store_->users().list(sys_)->size(), 0u);
 }

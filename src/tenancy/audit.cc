@@ -1,0 +1,321 @@
+#include "tenancy/audit.h"
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "base/hash.h"
+#include "base/json.h"
+#include "tenancy/audit_key.h"
+
+namespace socle::tenancy {
+namespace {
+
+// Distinct prefixes so that an entry's MAC can never pass for a checkpoint's, or the reverse.
+constexpr std::string_view ENTRY_DOMAIN = "socle.audit.entry.v1";
+constexpr std::string_view CHECKPOINT_DOMAIN = "socle.audit.checkpoint.v1";
+// verify() reads the log in pages of this many entries, so that its memory does not grow with
+// the log.
+constexpr int64_t VERIFY_PAGE = 1000;
+
+// Length-prefixed fields: no two different field lists can encode to the same bytes.
+void put_int(std::string& out, int64_t v) {
+  auto u = static_cast<uint64_t>(v);
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<char>((u >> shift) & 0xFF));
+}
+
+void put_bytes(std::string& out, std::string_view bytes) {
+  put_int(out, static_cast<int64_t>(bytes.size()));
+  out.append(bytes);
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view message) {
+  std::string out(AUDIT_MAC_BYTES, '\0');
+  unsigned int len = 0;
+  const unsigned char* ok =
+      HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+           reinterpret_cast<unsigned char*>(out.data()), &len);
+  SOCLE_CHECK(ok != nullptr && len == AUDIT_MAC_BYTES, "HMAC-SHA256 with OpenSSL cannot fail");
+  return out;
+}
+
+Result<std::string> from_hex(std::string_view hex, const char* field) {
+  auto nibble = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() != 2 * AUDIT_MAC_BYTES) {
+    return invalid_argument(std::string("'") + field + "' must be " +
+                                std::to_string(2 * AUDIT_MAC_BYTES) + " hex digits",
+                            field);
+  }
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]);
+    int lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return invalid_argument(std::string("'") + field + "' is not hex", field);
+    out.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return out;
+}
+
+std::string genesis_mac() {
+  return std::string(AUDIT_MAC_BYTES, '\0');
+}
+
+}  // namespace
+
+AuditEvent audit_event(std::string_view action, std::string_view target_type, int64_t target_id,
+                       boost::json::object details) {
+  return AuditEvent{std::string(action), std::string(target_type), std::to_string(target_id),
+                    std::move(details)};
+}
+
+std::string audit_entry_mac(std::string_view key, const store::AuditEntry& e,
+                            std::string_view prev_mac) {
+  std::string m;
+  put_bytes(m, ENTRY_DOMAIN);
+  put_int(m, e.seq);
+  put_int(m, e.time);
+  put_int(m, e.actor_user_id);
+  put_bytes(m, e.action);
+  put_bytes(m, e.target_type);
+  put_bytes(m, e.target_id);
+  put_bytes(m, e.details);
+  put_bytes(m, prev_mac);
+  return hmac_sha256(key, m);
+}
+
+std::string audit_checkpoint_mac(std::string_view key, const store::AuditCheckpoint& cp) {
+  std::string m;
+  put_bytes(m, CHECKPOINT_DOMAIN);
+  put_int(m, cp.seq);
+  put_bytes(m, cp.head_mac);
+  put_int(m, cp.time);
+  return hmac_sha256(key, m);
+}
+
+// ---- checking ----
+
+AuditChainChecker::AuditChainChecker(std::string key,
+                                     std::vector<store::AuditCheckpoint> checkpoints)
+    : key_(std::move(key)), checkpoints_(std::move(checkpoints)), prev_mac_(genesis_mac()) {
+  std::stable_sort(checkpoints_.begin(), checkpoints_.end(),
+                   [](const auto& a, const auto& b) { return a.seq < b.seq; });
+}
+
+void AuditChainChecker::fail(int64_t seq, std::string what) {
+  if (!report_.problem) report_.problem = AuditProblem{seq, std::move(what)};
+}
+
+bool AuditChainChecker::add(const store::AuditEntry& e) {
+  if (report_.problem) return false;
+  int64_t expected = prev_seq_ + 1;
+  // Checkpoints at earlier seqs were checked at their entries; one left over names a seq below
+  // 1, which no entry can have.
+  if (next_checkpoint_ < checkpoints_.size() && checkpoints_[next_checkpoint_].seq < expected) {
+    const auto& cp = checkpoints_[next_checkpoint_];
+    fail(cp.seq, "the checkpoint at seq " + std::to_string(cp.seq) +
+                     " names no entry of the chain: it was forged");
+    return false;
+  }
+  if (e.seq != expected) {
+    fail(expected, "entry " + std::to_string(expected) + " is missing or out of place: after seq " +
+                       std::to_string(prev_seq_) + " comes seq " + std::to_string(e.seq) +
+                       " (entries deleted, inserted or renumbered)");
+    return false;
+  }
+  ++report_.entries;
+  report_.head_seq = e.seq;
+  if (e.mac.size() != AUDIT_MAC_BYTES ||
+      CRYPTO_memcmp(e.mac.data(), audit_entry_mac(key_, e, prev_mac_).data(), AUDIT_MAC_BYTES) !=
+          0) {
+    fail(e.seq, "entry " + std::to_string(e.seq) +
+                    "'s MAC does not match: its fields were edited, the entries before it were "
+                    "reordered or replaced, or it was written without the audit key");
+    return false;
+  }
+  if (!check_checkpoints_at(e)) return false;
+  prev_mac_ = e.mac;
+  prev_seq_ = e.seq;
+  return true;
+}
+
+bool AuditChainChecker::check_checkpoints_at(const store::AuditEntry& e) {
+  while (next_checkpoint_ < checkpoints_.size() && checkpoints_[next_checkpoint_].seq == e.seq) {
+    const auto& cp = checkpoints_[next_checkpoint_++];
+    ++report_.checkpoints;
+    std::string want = audit_checkpoint_mac(key_, cp);
+    if (cp.mac.size() != AUDIT_MAC_BYTES ||
+        CRYPTO_memcmp(cp.mac.data(), want.data(), AUDIT_MAC_BYTES) != 0) {
+      fail(cp.seq, "the checkpoint at seq " + std::to_string(cp.seq) +
+                       " has a bad signature: it was edited or forged");
+      return false;
+    }
+    if (cp.head_mac != e.mac) {
+      fail(e.seq, "entry " + std::to_string(e.seq) + " differs from the checkpoint signed at " +
+                      std::to_string(cp.time) + ": the log was rewritten from there on");
+      return false;
+    }
+  }
+  return true;
+}
+
+AuditVerifyReport AuditChainChecker::finish() {
+  if (!report_.problem && next_checkpoint_ < checkpoints_.size()) {
+    // The latest checkpoint first: it tells how much is missing.
+    const auto& cp = checkpoints_.back();
+    if (cp.mac.size() != AUDIT_MAC_BYTES ||
+        CRYPTO_memcmp(cp.mac.data(), audit_checkpoint_mac(key_, cp).data(), AUDIT_MAC_BYTES) != 0) {
+      fail(cp.seq, "the checkpoint at seq " + std::to_string(cp.seq) +
+                       " has a bad signature: it was edited or forged");
+    } else {
+      fail(prev_seq_ + 1, "entries " + std::to_string(prev_seq_ + 1) + " to " +
+                              std::to_string(cp.seq) + " are missing: a checkpoint signed at " +
+                              std::to_string(cp.time) + " covers seq " + std::to_string(cp.seq) +
+                              " but the log ends at seq " + std::to_string(prev_seq_) +
+                              " (truncated tail)");
+    }
+  }
+  return report_;
+}
+
+// ---- the log ----
+
+AuditLog::AuditLog(store::Store& store, std::string key, const Clock& clock)
+    : store_(store), key_(std::move(key)), clock_(clock) {
+  SOCLE_CHECK(key_.size() == AUDIT_KEY_BYTES, "the audit key was checked when it was loaded");
+}
+
+Result<std::unique_ptr<AuditLog>> AuditLog::open(store::Store& store, const std::string& key_path,
+                                                 const Clock& clock) {
+  Result<std::string> key = load_audit_key(key_path);
+  if (!key.is_ok() && key.status().code() == StatusCode::NOT_FOUND) {
+    SOCLE_ASSIGN_OR_RETURN(std::optional<store::AuditEntry> head,
+                           store.audit().last(store::Actor::system()));
+    if (head) {
+      return Status{StatusCode::FAILED_PRECONDITION,
+                    "the audit log has " + std::to_string(head->seq) +
+                        " entries but its key file " + key_path +
+                        " is missing; restore it from its backup (a new key would leave every "
+                        "earlier entry unverifiable)"};
+    }
+    key = create_audit_key(key_path);
+  }
+  SOCLE_RETURN_IF_ERROR(key.status_or_ok());
+  return std::make_unique<AuditLog>(store, std::move(key).value(), clock);
+}
+
+Result<store::AuditEntry> AuditLog::append(const store::Actor& actor, const AuditEvent& event) {
+  store::AuditEntry e;
+  e.actor_user_id = actor.user_id;
+  e.action = event.action;
+  e.target_type = event.target_type;
+  e.target_id = event.target_id;
+  e.details = json::dump(event.details);
+  // The transaction holds the write lock from its start (BEGIN IMMEDIATE, or the caller's), so
+  // no other process can append between reading the head and writing after it.
+  Status s = store_.transaction([&]() -> Status {
+    SOCLE_ASSIGN_OR_RETURN(std::optional<store::AuditEntry> head, store_.audit().last(actor));
+    e.seq = head ? head->seq + 1 : 1;
+    e.time = clock_.unix_seconds();
+    e.mac = audit_entry_mac(key_, e, head ? head->mac : genesis_mac());
+    SOCLE_RETURN_IF_ERROR(store_.audit().append(actor, e));
+    if (e.seq % AUDIT_CHECKPOINT_EVERY != 0) return Status::ok();
+    store::AuditCheckpoint cp{e.seq, e.mac, e.time, {}};
+    cp.mac = audit_checkpoint_mac(key_, cp);
+    return store_.audit().add_checkpoint(actor, cp);
+  });
+  SOCLE_RETURN_IF_ERROR(s);
+  return e;
+}
+
+Result<store::AuditCheckpoint> AuditLog::checkpoint() {
+  store::Actor sys = store::Actor::system();
+  store::AuditCheckpoint cp;
+  Status s = store_.transaction([&]() -> Status {
+    SOCLE_ASSIGN_OR_RETURN(std::optional<store::AuditEntry> head, store_.audit().last(sys));
+    if (!head) return {StatusCode::FAILED_PRECONDITION, "the audit log is empty: nothing to sign"};
+    cp = {head->seq, head->mac, clock_.unix_seconds(), {}};
+    cp.mac = audit_checkpoint_mac(key_, cp);
+    return store_.audit().add_checkpoint(sys, cp);
+  });
+  SOCLE_RETURN_IF_ERROR(s);
+  return cp;
+}
+
+Result<AuditVerifyReport> AuditLog::verify(const std::vector<store::AuditCheckpoint>& external) {
+  store::Actor sys = store::Actor::system();
+  SOCLE_ASSIGN_OR_RETURN(std::vector<store::AuditCheckpoint> cps, store_.audit().checkpoints(sys));
+  cps.insert(cps.end(), external.begin(), external.end());
+  AuditChainChecker checker(key_, std::move(cps));
+  store::AuditQuery q;
+  q.limit = VERIFY_PAGE;
+  // From the lowest possible seq: a row renumbered below 1 must show up, not hide.
+  q.after_seq = std::numeric_limits<int64_t>::min();
+  while (true) {
+    SOCLE_ASSIGN_OR_RETURN(std::vector<store::AuditEntry> page, store_.audit().list(sys, q));
+    for (const auto& e : page) {
+      if (!checker.add(e)) return checker.finish();
+    }
+    if (static_cast<int64_t>(page.size()) < q.limit) break;
+    q.after_seq = page.back().seq;
+  }
+  return checker.finish();
+}
+
+// ---- JSON ----
+
+boost::json::object audit_entry_json(const store::AuditEntry& e) {
+  boost::json::object o{{"object", "audit.entry"},
+                        {"id", e.seq},
+                        {"seq", e.seq},
+                        {"time", e.time},
+                        {"actor_user_id", e.actor_user_id},
+                        {"action", e.action},
+                        {"target_type", e.target_type},
+                        {"target_id", e.target_id},
+                        {"details", boost::json::object()},
+                        {"mac", to_hex(e.mac)}};
+  Result<boost::json::value> details = json::parse(e.details);
+  // Stored details that no longer parse (a tampered row) are shown as they are.
+  if (details.is_ok()) {
+    o["details"] = std::move(details).value();
+  } else {
+    o["details"] = e.details;
+  }
+  return o;
+}
+
+boost::json::object audit_checkpoint_json(const store::AuditCheckpoint& cp) {
+  return {{"object", "audit.checkpoint"},
+          {"seq", cp.seq},
+          {"time", cp.time},
+          {"head_mac", to_hex(cp.head_mac)},
+          {"mac", to_hex(cp.mac)}};
+}
+
+Result<store::AuditCheckpoint> audit_checkpoint_from_json(std::string_view text) {
+  SOCLE_ASSIGN_OR_RETURN(boost::json::object o, json::parse_object(text));
+  std::optional<int64_t> seq;
+  std::optional<int64_t> time;
+  std::optional<std::string> head_mac;
+  std::optional<std::string> mac;
+  SOCLE_RETURN_IF_ERROR(json::get_int(o, "seq", true, &seq));
+  SOCLE_RETURN_IF_ERROR(json::get_int(o, "time", true, &time));
+  SOCLE_RETURN_IF_ERROR(json::get_string(o, "head_mac", true, &head_mac));
+  SOCLE_RETURN_IF_ERROR(json::get_string(o, "mac", true, &mac));
+  store::AuditCheckpoint cp{*seq, {}, *time, {}};
+  SOCLE_ASSIGN_OR_RETURN(cp.head_mac, from_hex(*head_mac, "head_mac"));
+  SOCLE_ASSIGN_OR_RETURN(cp.mac, from_hex(*mac, "mac"));
+  return cp;
+}
+
+}  // namespace socle::tenancy
