@@ -37,6 +37,7 @@ test-slow: build
 
 bench: build
 	bench/http/run build/release/src/cli/socle
+	bench/gateway/run build/release/src/cli/socle
 
 SOURCES = $(shell git ls-files '*.cc' '*.h')
 
@@ -51,13 +52,14 @@ lint: build
 
 # libFuzzer targets (clang), kept out of the default run. FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= safetensors hf_config multipart gguf
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	  -DSOCLE_SANITIZE=ON -DSOCLE_FUZZ=ON -DSOCLE_BUILD_TESTS=OFF -DSOCLE_BUILD_BENCH=OFF \
 	  -DCMAKE_CXX_FLAGS=-fsanitize=fuzzer-no-link -DCMAKE_CXX_COMPILER_LAUNCHER= >/dev/null
-	cmake --build build/fuzz -j $(JOBS) --target fuzz_safetensors fuzz_hf_config
-	for t in safetensors hf_config; do mkdir -p build/fuzz/corpus/$$t; \
-	  build/fuzz/tests/fuzz/engine/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus/$$t || exit 1; done
+	cmake --build build/fuzz -j $(JOBS) --target $(FUZZ_TARGETS:%=fuzz_%)
+	for t in $(FUZZ_TARGETS); do mkdir -p build/fuzz/corpus/$$t; \
+	  $$(find build/fuzz/tests/fuzz -name fuzz_$$t -type f) -max_total_time=$(FUZZ_SECONDS) -max_len=8192 build/fuzz/corpus/$$t || exit 1; done
 
 clean:
 	rm -rf build
