@@ -12,9 +12,10 @@ CTEST_ARGS ?=
 deps:
 	scripts/install-deps
 
+# The release binary alone (make run, make bench); test-release builds the tests too.
 build: deps
 	cmake --preset release -DSOCLE_WERROR=$(WERROR) >/dev/null
-	cmake --build --preset release -j $(JOBS)
+	cmake --build --preset release -j $(JOBS) --target socle
 
 build-dev: deps
 	cmake --preset dev -DSOCLE_WERROR=$(WERROR) >/dev/null
@@ -29,10 +30,12 @@ test: build-dev
 	ctest --preset dev -j $(JOBS) $(CTEST_ARGS)
 
 test-release: build
+	cmake --build --preset release -j $(JOBS)
 	ctest --preset release -j $(JOBS) $(CTEST_ARGS)
 
 # Long tests, kept out of the default run.
 test-slow: build
+	cmake --build --preset release -j $(JOBS)
 	ctest --test-dir build/release -L slow --output-on-failure $(CTEST_ARGS)
 
 bench: build

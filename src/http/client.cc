@@ -73,7 +73,7 @@ using tcp = asio::ip::tcp;
 
 constexpr auto USE_NOTHROW = asio::as_tuple(asio::use_awaitable);
 // Body bytes read per on_body call at most.
-constexpr size_t READ_CHUNK_BYTES = 16 * 1024;
+constexpr size_t READ_CHUNK_BYTES = size_t{16} * 1024;
 
 using TcpStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;

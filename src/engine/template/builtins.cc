@@ -181,7 +181,7 @@ std::string py_strip(std::string_view s, const Value* chars, bool left, bool rig
 
 Value method(const Value& self, std::string_view name) {
   if (self.is_string()) {
-    std::string s = self.as_string();
+    const std::string& s = self.as_string();
     if (name == "strip" || name == "lstrip" || name == "rstrip") {
       bool l = name != "rstrip";
       bool r = name != "lstrip";
