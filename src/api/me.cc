@@ -114,7 +114,11 @@ Result<http::Response> revoke_key(Services& s, const http::Request& req,
         .status_or_ok();
   });
   SOCLE_RETURN_IF_ERROR(changed);
+  // At once on this node; the reload then makes the table agree with the store's counter, so
+  // that a poller's reload that started before the revocation cannot bring the key back.
   s.keys.forget_key(id);
+  Status reloaded = s.keys.reload();
+  if (!reloaded.is_ok()) log::warn("key cache reload failed", {{"error", reloaded.message()}});
   log::info("api key revoked", {{"key_id", id}, {"user_id", p.user_id}});
   return json_response(200,
                        boost::json::object{{"id", id}, {"object", "api_key"}, {"deleted", true}});

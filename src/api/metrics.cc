@@ -6,9 +6,49 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <mutex>
+#include <unordered_map>
+
 namespace socle::api {
 
+namespace {
+
+// prometheus-cpp's Family::Add builds a whole metric (a histogram with its buckets) before
+// it finds that the labels exist; on every request that was a visible cost (bench/gateway).
+// Each series is looked up once and its address kept here: the registry owns the metrics
+// and never moves them.
+template <typename M>
+class SeriesCache {
+ public:
+  template <typename MakeFn>
+  M& get(const std::string& key, MakeFn make) {
+    std::lock_guard lock(mu_);
+    auto it = series_.find(key);
+    if (it != series_.end()) return *it->second;
+    M& m = make();
+    series_.emplace(key, &m);
+    return m;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, M*> series_;  // guarded by mu_
+};
+
+std::string series_key(std::initializer_list<std::string_view> parts) {
+  std::string key;
+  for (std::string_view p : parts) {
+    key += p;
+    key += '\x1f';  // a unit separator: no label value holds it
+  }
+  return key;
+}
+
+}  // namespace
+
 struct HttpMetrics::Impl {
+  SeriesCache<prometheus::Counter> counters;
+  SeriesCache<prometheus::Histogram> histograms;
   std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
   prometheus::Family<prometheus::Counter>& requests =
       prometheus::BuildCounter()
@@ -57,25 +97,55 @@ HttpMetrics::~HttpMetrics() = default;
 void HttpMetrics::observe(std::string_view route, std::string_view method, int status,
                           double seconds) {
   std::string r(route.empty() ? "unmatched" : route);
-  impl_->requests
-      .Add({{"route", r}, {"method", std::string(method)}, {"status", std::to_string(status)}})
+  std::string code = std::to_string(status);
+  impl_->counters
+      .get(series_key({"http", r, method, code}),
+           [&]() -> prometheus::Counter& {
+             return impl_->requests.Add(
+                 {{"route", r}, {"method", std::string(method)}, {"status", code}});
+           })
       .Increment();
-  impl_->latency.Add({{"route", r}}, LATENCY_BUCKETS).Observe(seconds);
+  impl_->histograms
+      .get(series_key({"http", r}),
+           [&]() -> prometheus::Histogram& {
+             return impl_->latency.Add({{"route", r}}, LATENCY_BUCKETS);
+           })
+      .Observe(seconds);
 }
 
 void HttpMetrics::observe_model(std::string_view model, std::string_view provider, int status,
                                 int64_t prompt_tokens, int64_t completion_tokens, double seconds,
                                 double first_token_seconds) {
   std::string m(model);
-  impl_->model_requests
-      .Add({{"model", m}, {"provider", std::string(provider)}, {"status", std::to_string(status)}})
+  std::string code = std::to_string(status);
+  impl_->counters
+      .get(series_key({"model", m, provider, code}),
+           [&]() -> prometheus::Counter& {
+             return impl_->model_requests.Add(
+                 {{"model", m}, {"provider", std::string(provider)}, {"status", code}});
+           })
       .Increment();
-  impl_->tokens.Add({{"model", m}, {"type", "prompt"}})
-      .Increment(static_cast<double>(prompt_tokens));
-  impl_->tokens.Add({{"model", m}, {"type", "completion"}})
-      .Increment(static_cast<double>(completion_tokens));
-  impl_->model_latency.Add({{"model", m}}, LATENCY_BUCKETS).Observe(seconds);
-  impl_->first_token.Add({{"model", m}}, LATENCY_BUCKETS).Observe(first_token_seconds);
+  for (auto [type, n] : {std::pair<const char*, int64_t>{"prompt", prompt_tokens},
+                         std::pair<const char*, int64_t>{"completion", completion_tokens}}) {
+    impl_->counters
+        .get(series_key({"tokens", m, type}),
+             [&]() -> prometheus::Counter& {
+               return impl_->tokens.Add({{"model", m}, {"type", type}});
+             })
+        .Increment(static_cast<double>(n));
+  }
+  impl_->histograms
+      .get(series_key({"latency", m}),
+           [&]() -> prometheus::Histogram& {
+             return impl_->model_latency.Add({{"model", m}}, LATENCY_BUCKETS);
+           })
+      .Observe(seconds);
+  impl_->histograms
+      .get(series_key({"ttft", m}),
+           [&]() -> prometheus::Histogram& {
+             return impl_->first_token.Add({{"model", m}}, LATENCY_BUCKETS);
+           })
+      .Observe(first_token_seconds);
 }
 
 std::string HttpMetrics::render(size_t open_connections) {

@@ -51,6 +51,9 @@ Status KeyCache::reload() {
     table.emplace(b, Entry{std::move(g.hash), std::move(p)});
   }
   std::unique_lock lock(mu_);
+  // Two reloads may overlap (the poller's and a revocation's): the one that read the older
+  // counter may hold a key revoked since, and must not replace the newer table.
+  if (counter < loaded_counter_) return Status::ok();
   table_.swap(table);
   loaded_counter_ = counter;
   return Status::ok();
