@@ -25,8 +25,10 @@ build-dev: deps
 run: build
 	./build/release/src/cli/socle serve
 
-# Every default test, under AddressSanitizer and UndefinedBehaviorSanitizer.
+# Every default test, under AddressSanitizer and UndefinedBehaviorSanitizer, after checking
+# the formatting (clang-format 14, as Debian 12 ships it).
 test: build-dev
+	clang-format --dry-run --Werror $(SOURCES)
 	ctest --preset dev -j $(JOBS) $(CTEST_ARGS)
 
 test-release: build
@@ -51,7 +53,8 @@ format-check:
 	clang-format --dry-run --Werror $(SOURCES)
 
 lint: build
-	run-clang-tidy -quiet -p build/release $(filter %.cc,$(filter src/%,$(SOURCES))) >/dev/null 2>build/lint.log || (cat build/lint.log; false)
+	run-clang-tidy -quiet -p build/release $(filter %.cc,$(filter src/%,$(SOURCES))) >build/lint.log 2>&1 \
+	  || (grep -E "(error|warning): " build/lint.log | sort -u; false)
 
 # libFuzzer targets (clang), kept out of the default run. FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60

@@ -25,7 +25,7 @@ struct RouteOptions {
 struct Route {
   std::string method;
   std::string pattern;
-  Handler handler;             // exactly one of handler and async_handler is set
+  Handler handler;  // exactly one of handler and async_handler is set
   AsyncHandler async_handler;
   RouteOptions options;
 };

@@ -28,7 +28,9 @@ SseWriter::SseWriter(ResponderPtr responder) : responder_(std::move(responder)) 
                                  {"x-accel-buffering", "no"}});
 }
 
-bool SseWriter::send(std::string_view data) { return responder_->write(sse_event(data)); }
+bool SseWriter::send(std::string_view data) {
+  return responder_->write(sse_event(data));
+}
 
 bool SseWriter::send_event(std::string_view event, std::string_view data) {
   return responder_->write(sse_event(data, event));

@@ -9,14 +9,17 @@ std::string generate_key_secret() {
   return std::string(KEY_PREFIX) + secure_random_token(KEY_RANDOM_BYTES);
 }
 
-std::string hash_key_secret(std::string_view secret) { return sha256(secret); }
+std::string hash_key_secret(std::string_view secret) {
+  return sha256(secret);
+}
 
 std::string key_display_prefix(std::string_view secret) {
   return std::string(secret.substr(0, KEY_DISPLAY_CHARS));
 }
 
 Status check_supplied_key(std::string_view secret) {
-  if (!secret.starts_with(KEY_PREFIX) || secret.size() < KEY_PREFIX.size() + MIN_SUPPLIED_KEY_CHARS) {
+  if (!secret.starts_with(KEY_PREFIX) ||
+      secret.size() < KEY_PREFIX.size() + MIN_SUPPLIED_KEY_CHARS) {
     return invalid_argument("an API key is 'sk-' followed by at least " +
                             std::to_string(MIN_SUPPLIED_KEY_CHARS) + " characters");
   }

@@ -52,13 +52,15 @@ Result<BootstrapResult> bootstrap_admin(store::Store& store, AuditLog& audit,
   BootstrapResult result;
   result.created = true;
   if (!supplied_key) {
-    result.key_path = (std::filesystem::absolute(data_dir) / "admin-key").lexically_normal().string();
+    result.key_path =
+        (std::filesystem::absolute(data_dir) / "admin-key").lexically_normal().string();
     SOCLE_RETURN_IF_ERROR(write_file_atomic(result.key_path, secret + "\n", SECRET_FILE_MODE));
   }
   Status s = store.transaction([&]() -> Status {
     SOCLE_ASSIGN_OR_RETURN(store::Organisation org,
                            store.orgs().find_by_name(sys, std::string(DEFAULT_ORGANISATION)));
-    SOCLE_ASSIGN_OR_RETURN(store::Role role, store.roles().find_by_name(sys, std::string(ROLE_ADMIN)));
+    SOCLE_ASSIGN_OR_RETURN(store::Role role,
+                           store.roles().find_by_name(sys, std::string(ROLE_ADMIN)));
     SOCLE_ASSIGN_OR_RETURN(store::User user,
                            store.users().create(sys, store::NewUser{org.id, role.id, "admin", ""}));
     SOCLE_RETURN_IF_ERROR(

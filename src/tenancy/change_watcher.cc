@@ -27,7 +27,8 @@ void ChangeWatcher::loop() {
     Result<int64_t> counter = store_.change_counter();
     if (!counter.is_ok()) {
       // Keep serving from the caches; say so once, and again when it recovers.
-      if (!reported_failure) log::error("cannot poll the store", {{"error", counter.status().message()}});
+      if (!reported_failure)
+        log::error("cannot poll the store", {{"error", counter.status().message()}});
       reported_failure = true;
     } else {
       if (reported_failure) log::info("the store answers again");

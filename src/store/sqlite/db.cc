@@ -8,14 +8,17 @@ constexpr int BUSY_TIMEOUT_MS = 5000;
 Status sqlite_status(sqlite3* db, int rc, std::string_view context) {
   std::string msg = std::string(context) + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xFF) {
-    case SQLITE_CONSTRAINT: return {StatusCode::ALREADY_EXISTS, msg};
+    case SQLITE_CONSTRAINT:
+      return {StatusCode::ALREADY_EXISTS, msg};
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
     case SQLITE_IOERR:
     case SQLITE_FULL:
     case SQLITE_CANTOPEN:
-    case SQLITE_READONLY: return {StatusCode::UNAVAILABLE, msg};
-    default: return {StatusCode::INTERNAL, msg};
+    case SQLITE_READONLY:
+      return {StatusCode::UNAVAILABLE, msg};
+    default:
+      return {StatusCode::INTERNAL, msg};
   }
 }
 
@@ -82,14 +85,15 @@ std::string Stmt::column_blob(int i) const {
 
 Result<Db> Db::open(const std::string& path) {
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   Db db(raw);  // owns the handle even when opening failed
   if (rc != SQLITE_OK) return sqlite_status(raw, rc, "cannot open " + path);
   sqlite3_busy_timeout(raw, BUSY_TIMEOUT_MS);
   sqlite3_extended_result_codes(raw, 1);
-  SOCLE_RETURN_IF_ERROR(db.exec(
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+  SOCLE_RETURN_IF_ERROR(
+      db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
   return db;
 }
 

@@ -5,13 +5,11 @@
 namespace socle::store::sqlite {
 namespace {
 
-constexpr const char* KEY_COLUMNS =
-    "id, user_id, name, prefix, created_at, expires_at, revoked_at";
+constexpr const char* KEY_COLUMNS = "id, user_id, name, prefix, created_at, expires_at, revoked_at";
 
 ApiKey read_key_row(const Stmt& s) {
-  return ApiKey{s.column_int(0),     s.column_int(1),         s.column_text(2),
-                s.column_text(3),    s.column_int(4),         s.column_opt_int(5),
-                s.column_opt_int(6)};
+  return ApiKey{s.column_int(0), s.column_int(1),     s.column_text(2),   s.column_text(3),
+                s.column_int(4), s.column_opt_int(5), s.column_opt_int(6)};
 }
 
 }  // namespace
@@ -27,9 +25,9 @@ Result<ApiKey> SqliteKeyStore::create(const Actor& actor, const NewKey& k) {
     user.bind(1, k.user_id);
     SOCLE_ASSIGN_OR_RETURN(bool exists, user.step());
     if (!exists) return not_found("no user " + std::to_string(k.user_id));
-    SOCLE_ASSIGN_OR_RETURN(Stmt st, c_.db.prepare(
-                                        "INSERT INTO api_keys (user_id, name, hash, prefix, "
-                                        "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"));
+    SOCLE_ASSIGN_OR_RETURN(Stmt st,
+                           c_.db.prepare("INSERT INTO api_keys (user_id, name, hash, prefix, "
+                                         "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"));
     SOCLE_RETURN_IF_ERROR(st.bind(1, k.user_id)
                               .bind(2, std::string_view(k.name))
                               .bind_blob(3, k.hash)
@@ -49,8 +47,9 @@ Result<std::vector<ApiKey>> SqliteKeyStore::list(const Actor& actor, Id user_id)
     return not_found("no user " + std::to_string(user_id));
   }
   std::lock_guard lock(c_.mu);
-  SOCLE_ASSIGN_OR_RETURN(Stmt s, c_.db.prepare(std::string("SELECT ") + KEY_COLUMNS +
-                                               " FROM api_keys WHERE user_id = ? ORDER BY id DESC"));
+  SOCLE_ASSIGN_OR_RETURN(Stmt s,
+                         c_.db.prepare(std::string("SELECT ") + KEY_COLUMNS +
+                                       " FROM api_keys WHERE user_id = ? ORDER BY id DESC"));
   s.bind(1, user_id);
   std::vector<ApiKey> out;
   while (true) {
@@ -63,8 +62,9 @@ Result<std::vector<ApiKey>> SqliteKeyStore::list(const Actor& actor, Id user_id)
 
 Result<ApiKey> SqliteKeyStore::get(const Actor& actor, Id key_id) {
   std::lock_guard lock(c_.mu);
-  SOCLE_ASSIGN_OR_RETURN(Stmt s, c_.db.prepare(std::string("SELECT ") + KEY_COLUMNS +
-                                               " FROM api_keys WHERE id = ? AND (? OR user_id = ?)"));
+  SOCLE_ASSIGN_OR_RETURN(Stmt s,
+                         c_.db.prepare(std::string("SELECT ") + KEY_COLUMNS +
+                                       " FROM api_keys WHERE id = ? AND (? OR user_id = ?)"));
   s.bind(1, key_id).bind(2, static_cast<int64_t>(actor.all_tenants)).bind(3, actor.user_id);
   SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
   if (!row) return not_found("no API key " + std::to_string(key_id));
@@ -73,9 +73,9 @@ Result<ApiKey> SqliteKeyStore::get(const Actor& actor, Id key_id) {
 
 Status SqliteKeyStore::revoke(const Actor& actor, Id key_id, int64_t now) {
   return write_in_savepoint(c_, [&]() -> Status {
-    SOCLE_ASSIGN_OR_RETURN(Stmt st, c_.db.prepare(
-                                        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND "
-                                        "revoked_at IS NULL AND (? OR user_id = ?)"));
+    SOCLE_ASSIGN_OR_RETURN(Stmt st,
+                           c_.db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND "
+                                         "revoked_at IS NULL AND (? OR user_id = ?)"));
     SOCLE_RETURN_IF_ERROR(st.bind(1, now)
                               .bind(2, key_id)
                               .bind(3, static_cast<int64_t>(actor.all_tenants))
@@ -103,8 +103,14 @@ Result<std::vector<KeyGrant>> SqliteKeyStore::list_grants(const Actor& actor, in
   while (true) {
     SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
     if (!row) break;
-    KeyGrant g{s.column_blob(0), s.column_int(1),  s.column_int(2), s.column_int(3),
-               s.column_text(4), s.column_text(5), {},              s.column_opt_int(7)};
+    KeyGrant g{s.column_blob(0),
+               s.column_int(1),
+               s.column_int(2),
+               s.column_int(3),
+               s.column_text(4),
+               s.column_text(5),
+               {},
+               s.column_opt_int(7)};
     SOCLE_ASSIGN_OR_RETURN(boost::json::value perms, json::parse(s.column_text(6)));
     if (perms.is_array()) {
       for (const auto& p : perms.as_array()) {

@@ -71,15 +71,16 @@ CREATE TABLE audit_checkpoints (
 }
 
 Result<int64_t> applied_version(Db& db) {
-  SOCLE_ASSIGN_OR_RETURN(Stmt s, db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
+  SOCLE_ASSIGN_OR_RETURN(Stmt s,
+                         db.prepare("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"));
   SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
   return row ? s.column_int(0) : 0;
 }
 
 Status migrate(Db& db, int64_t now) {
-  SOCLE_RETURN_IF_ERROR(db.exec(
-      "CREATE TABLE IF NOT EXISTS schema_migrations ("
-      " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
+  SOCLE_RETURN_IF_ERROR(
+      db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
+              " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
   SOCLE_ASSIGN_OR_RETURN(int64_t have, applied_version(db));
   int64_t latest = migrations().back().version;
   if (have > latest) {
@@ -98,14 +99,15 @@ Status migrate(Db& db, int64_t now) {
     }
     Status s = db.exec(m.sql);
     if (s.is_ok()) {
-      auto ins = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+      auto ins =
+          db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
       s = ins.is_ok() ? ins->bind(1, m.version).bind(2, std::string_view(m.name)).bind(3, now).run()
                       : ins.status();
     }
     if (!s.is_ok()) {
       (void)db.exec("ROLLBACK");
-      return {s.code(), "migration " + std::to_string(m.version) + " (" + m.name + ") failed: " +
-                            s.message()};
+      return {s.code(), "migration " + std::to_string(m.version) + " (" + m.name +
+                            ") failed: " + s.message()};
     }
     SOCLE_RETURN_IF_ERROR(db.exec("COMMIT"));
   }

@@ -22,7 +22,8 @@ Result<Organisation> read_org(Stmt& s, const std::string& what) {
 
 std::string permissions_json(const std::vector<std::string>& permissions) {
   boost::json::array a;
-  for (const auto& p : permissions) a.emplace_back(p);
+  for (const auto& p : permissions)
+    a.emplace_back(p);
   return boost::json::serialize(a);
 }
 
@@ -44,8 +45,8 @@ Result<Organisation> SqliteOrgStore::create(const Actor& actor, const std::strin
   SOCLE_RETURN_IF_ERROR(need_all_tenants(actor, "create organisations"));
   Organisation org{0, name, c_.clock.unix_seconds()};
   Status s = write_in_savepoint(c_, [&]() -> Status {
-    SOCLE_ASSIGN_OR_RETURN(Stmt st,
-                           c_.db.prepare("INSERT INTO organisations (name, created_at) VALUES (?, ?)"));
+    SOCLE_ASSIGN_OR_RETURN(
+        Stmt st, c_.db.prepare("INSERT INTO organisations (name, created_at) VALUES (?, ?)"));
     SOCLE_RETURN_IF_ERROR(st.bind(1, std::string_view(name)).bind(2, org.created_at).run());
     org.id = c_.db.last_insert_id();
     return Status::ok();
@@ -59,19 +60,19 @@ Result<Organisation> SqliteOrgStore::create(const Actor& actor, const std::strin
 
 Result<Organisation> SqliteOrgStore::get(const Actor& actor, Id id) {
   std::lock_guard lock(c_.mu);
-  SOCLE_ASSIGN_OR_RETURN(Stmt s, c_.db.prepare(
-                                     "SELECT id, name, created_at FROM organisations "
-                                     "WHERE id = ? AND (? OR id = ?)"));
+  SOCLE_ASSIGN_OR_RETURN(Stmt s, c_.db.prepare("SELECT id, name, created_at FROM organisations "
+                                               "WHERE id = ? AND (? OR id = ?)"));
   s.bind(1, id).bind(2, static_cast<int64_t>(actor.all_tenants)).bind(3, actor.org_id);
   return read_org(s, std::to_string(id));
 }
 
 Result<Organisation> SqliteOrgStore::find_by_name(const Actor& actor, const std::string& name) {
   std::lock_guard lock(c_.mu);
-  SOCLE_ASSIGN_OR_RETURN(Stmt s, c_.db.prepare(
-                                     "SELECT id, name, created_at FROM organisations "
-                                     "WHERE name = ? AND (? OR id = ?)"));
-  s.bind(1, std::string_view(name)).bind(2, static_cast<int64_t>(actor.all_tenants)).bind(3, actor.org_id);
+  SOCLE_ASSIGN_OR_RETURN(Stmt s, c_.db.prepare("SELECT id, name, created_at FROM organisations "
+                                               "WHERE name = ? AND (? OR id = ?)"));
+  s.bind(1, std::string_view(name))
+      .bind(2, static_cast<int64_t>(actor.all_tenants))
+      .bind(3, actor.org_id);
   return read_org(s, "'" + name + "'");
 }
 
@@ -81,7 +82,8 @@ Result<Role> SqliteRoleStore::create(const Actor& actor, const std::string& name
   Role role{0, name, permissions, c_.clock.unix_seconds()};
   Status s = write_in_savepoint(c_, [&]() -> Status {
     SOCLE_ASSIGN_OR_RETURN(
-        Stmt st, c_.db.prepare("INSERT INTO roles (name, permissions, created_at) VALUES (?, ?, ?)"));
+        Stmt st,
+        c_.db.prepare("INSERT INTO roles (name, permissions, created_at) VALUES (?, ?, ?)"));
     SOCLE_RETURN_IF_ERROR(st.bind(1, std::string_view(name))
                               .bind(2, std::string_view(permissions_json(permissions)))
                               .bind(3, role.created_at)

@@ -78,8 +78,8 @@ class SqliteStore final : public Store {
     Result<int64_t> v = schema_version();
     if (!v.is_ok()) return unavailable("the store does not answer: " + v.status().message());
     if (*v != expected_schema_version()) {
-      return unavailable("the store's schema is at version " + std::to_string(*v) +
-                         ", expected " + std::to_string(expected_schema_version()));
+      return unavailable("the store's schema is at version " + std::to_string(*v) + ", expected " +
+                         std::to_string(expected_schema_version()));
     }
     return Status::ok();
   }

@@ -7,7 +7,7 @@ namespace {
 constexpr const char* USER_COLUMNS = "id, org_id, role_id, name, email, disabled, created_at";
 
 User read_user_row(const Stmt& s) {
-  return User{s.column_int(0),  s.column_int(1),       s.column_int(2), s.column_text(3),
+  return User{s.column_int(0),  s.column_int(1),      s.column_int(2), s.column_text(3),
               s.column_text(4), s.column_int(5) != 0, s.column_int(6)};
 }
 
@@ -20,9 +20,9 @@ Result<User> SqliteUserStore::create(const Actor& actor, const NewUser& u) {
   if (u.name.empty()) return invalid_argument("a user needs a name", "name");
   User user{0, u.org_id, u.role_id, u.name, u.email, false, c_.clock.unix_seconds()};
   Status s = write_in_savepoint(c_, [&]() -> Status {
-    SOCLE_ASSIGN_OR_RETURN(Stmt st, c_.db.prepare(
-                                        "INSERT INTO users (org_id, role_id, name, email, created_at) "
-                                        "VALUES (?, ?, ?, ?, ?)"));
+    SOCLE_ASSIGN_OR_RETURN(
+        Stmt st, c_.db.prepare("INSERT INTO users (org_id, role_id, name, email, created_at) "
+                               "VALUES (?, ?, ?, ?, ?)"));
     SOCLE_RETURN_IF_ERROR(st.bind(1, u.org_id)
                               .bind(2, u.role_id)
                               .bind(3, std::string_view(u.name))
@@ -34,9 +34,10 @@ Result<User> SqliteUserStore::create(const Actor& actor, const NewUser& u) {
   });
   if (s.code() == StatusCode::ALREADY_EXISTS) {
     // Unique name, or a foreign key to an organisation or role that does not exist.
-    return Status{StatusCode::ALREADY_EXISTS,
-                  "cannot create user '" + u.name + "': the name is taken or its organisation "
-                  "or role does not exist (" + s.message() + ")"};
+    return Status{StatusCode::ALREADY_EXISTS, "cannot create user '" + u.name +
+                                                  "': the name is taken or its organisation "
+                                                  "or role does not exist (" +
+                                                  s.message() + ")"};
   }
   SOCLE_RETURN_IF_ERROR(s);
   return user;
@@ -56,7 +57,9 @@ Result<User> SqliteUserStore::find_by_name(const Actor& actor, const std::string
   std::lock_guard lock(c_.mu);
   SOCLE_ASSIGN_OR_RETURN(Stmt s, c_.db.prepare(std::string("SELECT ") + USER_COLUMNS +
                                                " FROM users WHERE name = ? AND (? OR id = ?)"));
-  s.bind(1, std::string_view(name)).bind(2, static_cast<int64_t>(actor.all_tenants)).bind(3, actor.user_id);
+  s.bind(1, std::string_view(name))
+      .bind(2, static_cast<int64_t>(actor.all_tenants))
+      .bind(3, actor.user_id);
   SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
   if (!row) return not_found("no user named '" + name + "'");
   return read_user_row(s);

@@ -1,8 +1,8 @@
+#include "api/errors.h"
+
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
-
-#include "api/errors.h"
 
 namespace socle::api {
 namespace {
@@ -41,13 +41,15 @@ TEST(Errors, EveryStatusCodeMapsToOneHttpStatusAndOpenAiShape) {
 }
 
 TEST(Errors, ExplicitCodeAndNullParam) {
-  http::Response r = error_response(Status(StatusCode::UNAUTHENTICATED, "no", "", "missing_api_key"));
+  http::Response r =
+      error_response(Status(StatusCode::UNAUTHENTICATED, "no", "", "missing_api_key"));
   auto e = boost::json::parse(r.body).as_object().at("error").as_object();
   EXPECT_TRUE(e.at("param").is_null());
   EXPECT_EQ(e.at("code"), "missing_api_key");
   r = error_response(431, "too big", "request_header_fields_too_large");
   EXPECT_EQ(r.status, 431);
-  EXPECT_EQ(*r.headers.begin(), (std::pair<std::string, std::string>{"content-type", "application/json"}));
+  EXPECT_EQ(*r.headers.begin(),
+            (std::pair<std::string, std::string>{"content-type", "application/json"}));
 }
 
 }  // namespace

@@ -1,9 +1,10 @@
+#include "base/config.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "base/config.h"
 #include "base/file.h"
 
 namespace socle {
@@ -47,7 +48,8 @@ TEST_F(ConfigTest, FileThenEnvironmentThenFlags) {
   EXPECT_EQ(c->http_max_body_bytes, 1000);
   EXPECT_TRUE(c->metrics_public);
 
-  s.env = {{"SOCLE_LISTEN", "127.0.0.1:2222"}, {"SOCLE_HTTP_MAX_BODY_BYTES", "2000"},
+  s.env = {{"SOCLE_LISTEN", "127.0.0.1:2222"},
+           {"SOCLE_HTTP_MAX_BODY_BYTES", "2000"},
            {"SOCLE_DATA", "/from/env"}};
   c = load_config(s);
   ASSERT_TRUE(c.is_ok());

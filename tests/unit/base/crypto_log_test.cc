@@ -14,8 +14,7 @@ namespace {
 TEST(Hash, Sha256KnownAnswers) {
   EXPECT_EQ(to_hex(sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-  EXPECT_EQ(to_hex(sha256("")),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(to_hex(sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 TEST(Hash, ConstantTimeEqual) {
@@ -29,9 +28,9 @@ TEST(Random, TokensAreUrlSafeAndDistinct) {
   for (int i = 0; i < 100; ++i) {
     std::string t = secure_random_token(32);
     EXPECT_EQ(t.size(), 43u);  // ceil(256 / 6)
-    EXPECT_EQ(t.find_first_not_of(
-                  "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
-              std::string::npos);
+    EXPECT_EQ(
+        t.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+        std::string::npos);
     seen.insert(t);
   }
   EXPECT_EQ(seen.size(), 100u);
@@ -39,9 +38,9 @@ TEST(Random, TokensAreUrlSafeAndDistinct) {
 }
 
 TEST(Log, LinesAreJsonWithTheRequestId) {
-  std::string line = log::format_line(log::Level::WARN, "quote \" and\nnewline",
-                                      {{"n", 3}, {"ok", true}, {"x", 1.5}, {"s", "v\"al"}},
-                                      "req-1");
+  std::string line =
+      log::format_line(log::Level::WARN, "quote \" and\nnewline",
+                       {{"n", 3}, {"ok", true}, {"x", 1.5}, {"s", "v\"al"}}, "req-1");
   boost::json::value v = boost::json::parse(line);
   EXPECT_EQ(v.at("level"), "warn");
   EXPECT_EQ(v.at("request_id"), "req-1");

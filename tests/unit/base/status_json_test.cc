@@ -52,7 +52,8 @@ TEST(Json, DepthIsLimited) {
 // Boost.JSON's own parser is the oracle for our quoting.
 TEST(Json, QuotingRoundTripsThroughBoostJson) {
   std::string all;
-  for (int c = 1; c < 256; ++c) all += static_cast<char>(c);
+  for (int c = 1; c < 256; ++c)
+    all += static_cast<char>(c);
   std::string tricky = "quote\" backslash\\ newline\n tab\t nul-free é € 🙂 \x01\x1f";
   for (const std::string& s : {std::string("plain"), tricky, std::string()}) {
     boost::json::value v = boost::json::parse(json::quoted(s));
@@ -60,7 +61,8 @@ TEST(Json, QuotingRoundTripsThroughBoostJson) {
   }
   // Invalid UTF-8 is copied as is; Boost.JSON would reject it, so check the control range only.
   std::string controls;
-  for (int c = 1; c < 0x20; ++c) controls += static_cast<char>(c);
+  for (int c = 1; c < 0x20; ++c)
+    controls += static_cast<char>(c);
   EXPECT_EQ(std::string(boost::json::parse(json::quoted(controls)).as_string()), controls);
 }
 

@@ -1,12 +1,15 @@
+#include "http/router.h"
+
 #include <gtest/gtest.h>
 
-#include "http/router.h"
 #include "http/sse.h"
 
 namespace socle::http {
 namespace {
 
-Response ok(Request&) { return Response::json(200, "{}"); }
+Response ok(Request&) {
+  return Response::json(200, "{}");
+}
 
 TEST(Router, LiteralAndParameterRoutes) {
   Router r;

@@ -145,9 +145,11 @@ TEST_F(StoreTest, TransactionsAreAllOrNothing) {
   });
   EXPECT_FALSE(s.is_ok());
   EXPECT_EQ(store_->orgs().find_by_name(sys_, "temporary").status().code(), StatusCode::NOT_FOUND);
-  EXPECT_TRUE(store_->transaction([&]() -> Status {
-                      return store_->orgs().create(sys_, "kept").status_or_ok();
-                    }).is_ok());
+  EXPECT_TRUE(store_
+                  ->transaction([&]() -> Status {
+                    return store_->orgs().create(sys_, "kept").status_or_ok();
+                  })
+                  .is_ok());
   EXPECT_TRUE(store_->orgs().find_by_name(sys_, "kept").is_ok());
 }
 

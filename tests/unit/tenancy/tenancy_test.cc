@@ -134,7 +134,7 @@ TEST_F(TenancyTest, BootstrapWritesAnOwnerOnlyKeyFileOnce) {
   auto r = bootstrap_admin(*store_, *audit_, dir_.string(), std::nullopt);
   ASSERT_TRUE(r.is_ok()) << r.status().message();
   EXPECT_TRUE(r->created);
-  struct stat st{};
+  struct stat st {};
   ASSERT_EQ(stat(r->key_path.c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
   std::string secret = *read_file(r->key_path);
