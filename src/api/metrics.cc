@@ -125,8 +125,11 @@ void HttpMetrics::observe_model(std::string_view model, std::string_view provide
                  {{"model", m}, {"provider", std::string(provider)}, {"status", code}});
            })
       .Increment();
-  for (auto [type, n] : {std::pair<const char*, int64_t>{"prompt", prompt_tokens},
-                         std::pair<const char*, int64_t>{"completion", completion_tokens}}) {
+  for (const auto& entry : {std::pair<const char*, int64_t>{"prompt", prompt_tokens},
+                            std::pair<const char*, int64_t>{"completion", completion_tokens}}) {
+    // Not a structured binding: clang 14 cannot capture those in the lambda below.
+    const char* type = entry.first;
+    int64_t n = entry.second;
     impl_->counters
         .get(series_key({"tokens", m, type}),
              [&]() -> prometheus::Counter& {
