@@ -23,8 +23,9 @@ Result<boost::json::value> parse(std::string_view text);
 // Parses a request body that must be one JSON object.
 Result<boost::json::object> parse_object(std::string_view text);
 
-// Appends `s` as a quoted JSON string (escaping quotes, backslashes and control characters;
-// other bytes, including UTF-8, are copied as they are).
+// Appends `s` as a quoted JSON string (escaping quotes, backslashes and control characters,
+// with the short forms for \b \f \n \r \t as Python's json.dumps writes them; other bytes,
+// including UTF-8, are copied as they are).
 void append_quoted(std::string& out, std::string_view s);
 std::string quoted(std::string_view s);
 

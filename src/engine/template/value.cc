@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "base/json.h"
+
 namespace socle::engine::jinja {
 
 namespace {
@@ -17,46 +19,6 @@ std::string shortest_double(double d) {
     if (std::strtod(buf, nullptr) == d) break;
   }
   return buf;
-}
-
-void append_json_string(std::string& out, const std::string& s) {
-  static constexpr char HEX[] = "0123456789abcdef";
-  out += '"';
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (u < 0x20) {
-          out += "\\u00";
-          out += HEX[u >> 4];
-          out += HEX[u & 0xF];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
 }
 
 }  // namespace
@@ -228,7 +190,7 @@ std::string Value::to_json(int indent, int depth) const {
       return shortest_double(d_);
     case Kind::STRING: {
       std::string out;
-      append_json_string(out, s_);
+      json::append_quoted(out, s_);
       return out;
     }
     case Kind::CALLABLE:
@@ -258,7 +220,7 @@ std::string Value::to_json(int indent, int depth) const {
   for (size_t i = 0; i < o_->items.size(); ++i) {
     if (i > 0) out += sep;
     out += child_pad;
-    append_json_string(out, o_->items[i].first);
+    json::append_quoted(out, o_->items[i].first);
     out += ": " + o_->items[i].second.to_json(indent, depth + 1);
   }
   return out + pad + "}";
