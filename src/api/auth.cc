@@ -88,6 +88,14 @@ http::AsyncHandler with_key_async(Services& services, std::string_view permissio
   };
 }
 
+http::Handler with_actor(Services& services, std::string_view permission, ActorHandler handler) {
+  return with_key(services, permission,
+                  [perm = std::string(permission), handler = std::move(handler)](
+                      http::Request& req, const tenancy::Principal& p) {
+                    return handler(req, p.actor_for(perm));
+                  });
+}
+
 http::Handler without_key(OpenHandler handler) {
   return [handler = std::move(handler)](http::Request& req) -> http::Response {
     Result<http::Response> r = handler(req);

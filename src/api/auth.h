@@ -34,6 +34,12 @@ using AuthedAsyncHandler =
 http::AsyncHandler with_key_async(Services& services, std::string_view permission,
                                   AuthedAsyncHandler handler);
 
+using ActorHandler = std::function<Result<http::Response>(http::Request&, const store::Actor&)>;
+
+// with_key for handlers that work on the store as the principal's actor for `permission`
+// (Principal::actor_for): all tenants for administrators, the organisation for holders.
+http::Handler with_actor(Services& services, std::string_view permission, ActorHandler handler);
+
 // Wraps a handler that needs no key.
 http::Handler without_key(OpenHandler handler);
 

@@ -1,6 +1,8 @@
 // The OpenAI inference routes, relayed to the model registry's providers:
 // POST /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/rerank.
-// socle reads only "model" (to route) and "stream"; every other field passes through as is.
+// socle reads only "model" (to route), "stream", and the token bounds it reserves against
+// the caller's limits; every other field passes through as is. Each request is admitted
+// against the limits before it is relayed and settled with the upstream's token counts.
 #include "api/auth.h"
 #include "api/errors.h"
 #include "base/json.h"
@@ -54,15 +56,83 @@ Result<providers::Model*> find_model(Services& s, const InferenceRoute& route,
   return model;
 }
 
+// The tokens to reserve against token limits before the work starts: an estimate of the
+// prompt (its bytes / 4, rounded up: socle has no tokenizer for upstream models, and this
+// over-counts for most text) plus, for generating routes, n times the completion tokens the
+// request allows: max_completion_tokens or max_tokens, else the model's
+// default_max_tokens, else its context length minus the prompt, else limits.default_max_tokens.
+int64_t reservation(const Services& s, const providers::ModelSpec& spec,
+                    const boost::json::object& body, size_t body_bytes, bool generates) {
+  int64_t prompt = static_cast<int64_t>((body_bytes + 3) / 4);
+  if (!generates) return prompt;
+  auto int_field = [&body](const char* key) -> std::optional<int64_t> {
+    const boost::json::value* v = body.if_contains(key);
+    if (v != nullptr && v->is_int64() && v->as_int64() > 0) return v->as_int64();
+    if (v != nullptr && v->is_uint64()) return static_cast<int64_t>(INT32_MAX);
+    return std::nullopt;
+  };
+  std::optional<int64_t> max = int_field("max_completion_tokens");
+  if (!max) max = int_field("max_tokens");
+  if (!max && spec.default_max_tokens > 0) max = spec.default_max_tokens;
+  if (!max && spec.context_length > 0) max = std::max<int64_t>(0, spec.context_length - prompt);
+  if (!max) max = s.config.limits_default_max_tokens;
+  int64_t n = int_field("n").value_or(1);
+  return prompt + std::min<int64_t>(n, 128) * *max;
+}
+
+// A refused admission as the client sees it: 403 when the model is closed to the caller
+// (a limit of 0), 429 otherwise, with Retry-After and the rate-limit headers.
+http::Response refusal_response(const tenancy::Verdict& v) {
+  bool closed = v.refusal == tenancy::Refusal::NO_ACCESS;
+  http::Response r = error_response(Status{
+      closed ? StatusCode::PERMISSION_DENIED : StatusCode::RESOURCE_EXHAUSTED, v.message, "",
+      closed ? "model_access_denied"
+             : (v.refusal == tenancy::Refusal::RESERVATION_TOO_LARGE ? "request_too_large"
+                                                                     : "rate_limit_exceeded")});
+  for (const auto& [k, val] : v.headers)
+    r.set_header(k, val);
+  return r;
+}
+
 void start(Services& s, const InferenceRoute& route, http::Request& req,
-           const tenancy::Principal& p, providers::Model* model,
+           const tenancy::Principal& p, providers::Model* model, int64_t tokens,
            std::unique_ptr<providers::RequestAdapter> adapter, http::ResponderPtr out) {
   providers::RelayRequest r;
   r.model = model;
   r.adapter = std::move(adapter);
   r.endpoint = route.purpose;
   r.request_id = req.request_id;
-  r.user_id = std::to_string(p.user_id);
+  r.user_id = p.user_id;
+  r.key_id = p.key_id;
+  r.org_id = p.org_id;
+  r.arrived_ms = s.clock.unix_ms();
+
+  tenancy::Verdict v = s.limiter.admit(
+      tenancy::AdmissionRequest{p.user_id, p.org_id, p.role_id, model->spec().name, tokens});
+  if (!v.admitted) {
+    http::Response refused = refusal_response(v);
+    tenancy::UsageRecord u;
+    u.time_ms = r.arrived_ms;
+    u.request_id = r.request_id;
+    u.user_id = p.user_id;
+    u.key_id = p.key_id;
+    u.org_id = p.org_id;
+    u.model = model->spec().name;
+    u.endpoint = r.endpoint;
+    u.status = refused.status;
+    s.usage.record(u);
+    out->send(std::move(refused));
+    return;
+  }
+  r.response_headers = std::move(v.headers);
+  if (v.ticket.holds_counters()) {
+    // Settled with the upstream's counts; an answer that reported none keeps the reservation.
+    auto ticket = std::make_shared<tenancy::Admission>(std::move(v.ticket));
+    r.on_record = [ticket, tokens](const tenancy::UsageRecord& u) {
+      int64_t used = u.prompt_tokens + u.completion_tokens;
+      ticket->settle(used == 0 && u.status < 400 ? tokens : used);
+    };
+  }
   providers::RelayContext ctx{s.client, s.usage, s.clock, s.config.gateway_max_attempts};
   providers::start_relay(std::move(r), ctx, std::move(out));
 }
@@ -79,6 +149,8 @@ void relay_json(Services& s, const InferenceRoute& route, http::Request& req,
   }
   Result<providers::Model*> model = find_model(s, route, *name);
   if (refuse(model.status_or_ok(), out)) return;
+  bool generates = route.kinds.front() == ModelKind::CHAT;  // chat and completions
+  int64_t tokens = reservation(s, (*model)->spec(), *body, req.body.size(), generates);
   std::unique_ptr<providers::RequestAdapter> adapter;
   if (route.kinds.front() == ModelKind::RERANK) {
     auto made = providers::rerank_adapter(*name, std::move(body).value());
@@ -87,7 +159,7 @@ void relay_json(Services& s, const InferenceRoute& route, http::Request& req,
   } else {
     adapter = providers::json_adapter(route.path, std::move(body).value());
   }
-  start(s, route, req, p, *model, std::move(adapter), std::move(out));
+  start(s, route, req, p, *model, tokens, std::move(adapter), std::move(out));
 }
 
 void relay_multipart(Services& s, const InferenceRoute& route, http::Request& req,
@@ -106,8 +178,9 @@ void relay_multipart(Services& s, const InferenceRoute& route, http::Request& re
   }
   Result<providers::Model*> model = find_model(s, route, model_field->data);
   if (refuse(model.status_or_ok(), out)) return;
-  start(s, route, req, p, *model, providers::multipart_adapter(route.path, std::move(form).value()),
-        std::move(out));
+  // Audio and images are not text: only the request counts until the answer's usage does.
+  start(s, route, req, p, *model, 0,
+        providers::multipart_adapter(route.path, std::move(form).value()), std::move(out));
 }
 
 }  // namespace

@@ -12,6 +12,28 @@ void register_routes(http::Router& router, Services& services) {
   register_me_routes(router, services);
   register_inference_routes(router, services);
   register_audit_routes(router, services);
+  register_usage_routes(router, services);
+  register_key_routes(router, services);
+  register_admin_routes(router, services);
+  register_admin_user_routes(router, services);
+}
+
+Status apply_audited(Services& services, const store::Actor& actor,
+                     const std::function<Status()>& change,
+                     const std::function<tenancy::AuditEvent()>& event) {
+  SOCLE_RETURN_IF_ERROR(services.store.transaction([&]() -> Status {
+    SOCLE_RETURN_IF_ERROR(change());
+    return services.audit.append(actor, event()).status_or_ok();
+  }));
+  reload_caches(services);
+  return Status::ok();
+}
+
+void reload_caches(Services& services) {
+  Status s = services.keys.reload();
+  if (!s.is_ok()) log::warn("key cache reload failed", {{"error", s.message()}});
+  s = tenancy::load_limit_rules(services.store, services.limiter);
+  if (!s.is_ok()) log::warn("limit rules reload failed", {{"error", s.message()}});
 }
 
 http::ServerHooks server_hooks(Services& services) {

@@ -15,6 +15,7 @@
 #include "store/store.h"
 #include "tenancy/audit.h"
 #include "tenancy/key_cache.h"
+#include "tenancy/limits.h"
 #include "tenancy/usage.h"
 
 namespace socle::api {
@@ -30,9 +31,24 @@ struct Services {
   tenancy::UsageSink& usage;
   // Every control-plane change appends here, in the transaction that makes it.
   tenancy::AuditLog& audit;
+  // Admission against the limit rules; reload_caches() gives it new rules.
+  tenancy::Limiter& limiter;
   // Open client connections; set once the server exists.
   std::function<size_t()> open_connections = [] { return size_t{0}; };
 };
+
+// Makes a control-plane change take effect on this node at once: reloads the key cache and
+// the admission limits from the store (other nodes follow within one poll).
+void reload_caches(Services& services);
+
+// Runs `change` and the audit entry `event()` describes in one transaction, then
+// reload_caches(). `event` is called after `change`, so it may describe what was made.
+Status apply_audited(Services& services, const store::Actor& actor,
+                     const std::function<Status()>& change,
+                     const std::function<tenancy::AuditEvent()>& event);
+
+// Checks a user's name and email as the API accepts them (also for PATCH /v1/me).
+Status check_user_fields(const store::UserUpdate& update);
 
 // Registers every route of the API.
 void register_routes(http::Router& router, Services& services);
@@ -46,5 +62,9 @@ void register_model_routes(http::Router& router, Services& services);
 void register_me_routes(http::Router& router, Services& services);
 void register_inference_routes(http::Router& router, Services& services);
 void register_audit_routes(http::Router& router, Services& services);
+void register_usage_routes(http::Router& router, Services& services);
+void register_key_routes(http::Router& router, Services& services);
+void register_admin_routes(http::Router& router, Services& services);
+void register_admin_user_routes(http::Router& router, Services& services);
 
 }  // namespace socle::api

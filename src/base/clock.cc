@@ -10,6 +10,12 @@ int64_t SystemClock::unix_seconds() const {
       .count();
 }
 
+int64_t SystemClock::unix_ms() const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
 int64_t SystemClock::monotonic_ms() const {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())

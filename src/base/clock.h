@@ -12,6 +12,8 @@ class Clock {
   virtual ~Clock() = default;
   // Seconds since the Unix epoch (wall time, for records and expiry).
   virtual int64_t unix_seconds() const = 0;
+  // Milliseconds since the Unix epoch (wall time, for usage records).
+  virtual int64_t unix_ms() const = 0;
   // Monotonic milliseconds (for durations and timeouts).
   virtual int64_t monotonic_ms() const = 0;
 };
@@ -20,6 +22,7 @@ class Clock {
 class SystemClock final : public Clock {
  public:
   int64_t unix_seconds() const override;
+  int64_t unix_ms() const override;
   int64_t monotonic_ms() const override;
   static SystemClock& instance();
 };
@@ -30,6 +33,7 @@ class ManualClock final : public Clock {
   explicit ManualClock(int64_t unix_seconds = 1'700'000'000)
       : start_s_(unix_seconds), unix_s_(unix_seconds) {}
   int64_t unix_seconds() const override { return unix_s_.load(); }
+  int64_t unix_ms() const override { return start_s_ * 1000 + mono_ms_.load(); }
   int64_t monotonic_ms() const override { return mono_ms_.load(); }
   void advance_ms(int64_t ms) {
     mono_ms_ += ms;

@@ -56,6 +56,33 @@ OptionSpec int_option(const char* key, const char* env, const char* help, int64_
           [field, min](Config& c, const std::string& v) { return parse_int(v, min, &(c.*field)); }};
 }
 
+Status parse_double(const std::string& text, double min, double* out) {
+  double v = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
+    return invalid_argument("'" + text + "' is not a number");
+  }
+  if (!(v >= min)) return invalid_argument(text + " is below the minimum " + std::to_string(min));
+  *out = v;
+  return Status::ok();
+}
+
+OptionSpec double_option(const char* key, const char* env, const char* help, double Config::*field,
+                         double min) {
+  return {
+      key,
+      env,
+      nullptr,
+      "number",
+      help,
+      [field](const Config& c) {
+        char buf[64];
+        auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, c.*field);
+        return ec == std::errc() ? std::string(buf, ptr) : std::string("?");
+      },
+      [field, min](Config& c, const std::string& v) { return parse_double(v, min, &(c.*field)); }};
+}
+
 OptionSpec bool_option(const char* key, const char* env, const char* help, bool Config::*field) {
   return {key,
           env,
@@ -112,8 +139,12 @@ Status flatten(const toml::table& table, const std::string& prefix,
       (*out)[key] = std::to_string(*node.value<int64_t>());
     } else if (node.is_boolean()) {
       (*out)[key] = *node.value<bool>() ? "true" : "false";
+    } else if (node.is_floating_point()) {
+      char buf[64];
+      auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, *node.value<double>());
+      (*out)[key] = ec == std::errc() ? std::string(buf, ptr) : "nan";
     } else {
-      return invalid_argument("'" + key + "' must be a string, an integer or a boolean");
+      return invalid_argument("'" + key + "' must be a string, a number or a boolean");
     }
   }
   return Status::ok();
@@ -184,6 +215,28 @@ const std::vector<OptionSpec>& config_options() {
                  "Providers tried for one request before the client gets an error (failover "
                  "happens only before the first byte reaches the client).",
                  &Config::gateway_max_attempts, 1),
+      int_option("limits.default_max_tokens", "SOCLE_LIMITS_DEFAULT_MAX_TOKENS",
+                 "Completion tokens reserved against token limits for a request that gives no "
+                 "max_tokens, on a model with neither default_max_tokens nor context_length.",
+                 &Config::limits_default_max_tokens, 0),
+      int_option("usage.flush_ms", "SOCLE_USAGE_FLUSH_MS",
+                 "Usage records are written to the store in batches at least this often.",
+                 &Config::usage_flush_ms, 10),
+      int_option("usage.queue_capacity", "SOCLE_USAGE_QUEUE_CAPACITY",
+                 "Usage records waiting to be written; beyond it new ones are dropped and "
+                 "counted (socle_usage_records_dropped_total).",
+                 &Config::usage_queue_capacity, 1),
+      double_option("energy.joules_per_flop", "SOCLE_ENERGY_JOULES_PER_FLOP",
+                    "Energy per floating-point operation of the serving hardware, for the "
+                    "usage records' kWh estimate (docs/tenancy.md).",
+                    &Config::energy_joules_per_flop, 0),
+      double_option("energy.pue", "SOCLE_ENERGY_PUE",
+                    "Power usage effectiveness of the data centre (1 = no overhead).",
+                    &Config::energy_pue, 1),
+      double_option("energy.grid_gco2_per_kwh", "SOCLE_ENERGY_GRID_GCO2_PER_KWH",
+                    "Carbon intensity of the electricity, in grams of CO2 per kWh (the default "
+                    "is mainland France's average).",
+                    &Config::energy_grid_gco2_per_kwh, 0),
       string_option("port_file", "SOCLE_PORT_FILE", "--port-file",
                     "If set, the port actually bound is written to this file (for port 0).",
                     &Config::port_file),

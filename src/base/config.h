@@ -41,6 +41,14 @@ struct Config {
   int64_t gateway_breaker_cooldown_ms = 10'000;
   int64_t gateway_max_attempts = 3;  // providers tried for one request
 
+  // Admission and usage accounting.
+  int64_t limits_default_max_tokens = 1024;
+  int64_t usage_flush_ms = 500;
+  int64_t usage_queue_capacity = 100'000;
+  double energy_joules_per_flop = 2.5e-12;  // ~0.4 TFLOP per joule: an accelerator serving
+  double energy_pue = 1.2;
+  double energy_grid_gco2_per_kwh = 56;  // mainland France, yearly average
+
   // The [[models]] tables of the file, as JSON; providers/ validates them. Only the file
   // can set them.
   boost::json::array models;
@@ -50,7 +58,7 @@ struct OptionSpec {
   const char* key;   // TOML key, dotted for tables: "http.max_body_bytes"
   const char* env;   // environment variable
   const char* flag;  // command-line flag of `socle serve`, or nullptr
-  const char* type;  // "string", "integer" or "boolean"
+  const char* type;  // "string", "integer", "number" or "boolean"
   const char* help;
   std::function<std::string(const Config&)> get;
   std::function<Status(Config&, const std::string&)> set;

@@ -115,15 +115,18 @@ class [[nodiscard]] Result {
 
 }  // namespace socle
 
-// Returns early from the enclosing function with the Status of `expr` if it failed.
-#define SOCLE_RETURN_IF_ERROR(expr)                   \
-  do {                                                \
-    ::socle::Status socle_status_ = (expr);           \
-    if (!socle_status_.is_ok()) return socle_status_; \
-  } while (0)
-
 #define SOCLE_CONCAT_INNER_(a, b) a##b
 #define SOCLE_CONCAT_(a, b) SOCLE_CONCAT_INNER_(a, b)
+
+// Returns early from the enclosing function with the Status of `expr` if it failed. The
+// variable is numbered so that a use inside a lambda inside `expr` does not shadow it.
+#define SOCLE_RETURN_IF_ERROR(expr) \
+  SOCLE_RETURN_IF_ERROR_IMPL_(SOCLE_CONCAT_(socle_status_, __COUNTER__), expr)
+#define SOCLE_RETURN_IF_ERROR_IMPL_(var, expr) \
+  do {                                         \
+    ::socle::Status var = (expr);              \
+    if (!var.is_ok()) return var;              \
+  } while (0)
 // NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration and cannot be parenthesised.
 #define SOCLE_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                 \

@@ -23,6 +23,8 @@
 #include "tenancy/bootstrap.h"
 #include "tenancy/change_watcher.h"
 #include "tenancy/key_cache.h"
+#include "tenancy/limits.h"
+#include "tenancy/usage_writer.h"
 
 namespace socle::cli {
 namespace {
@@ -112,11 +114,35 @@ int run_serve(const ServeFlags& flags) {
   providers::Registry registry(
       std::move(specs).value(),
       {config.gateway_breaker_failures, config.gateway_breaker_cooldown_ms}, clock);
-  std::unique_ptr<http::HttpClient> client = http::HttpClient::create({});
 
+  // Declared before the client: relays that the client's threads still hold at shutdown
+  // settle their admissions and record their usage into these.
+  tenancy::Limiter limiter(clock);
+  if (Status s = tenancy::load_limit_rules(store, limiter); !s.is_ok())
+    return fail(EXIT_FAILURE_RUNTIME, s);
+  tenancy::UsageWriterSettings writer_settings;
+  writer_settings.capacity = static_cast<size_t>(config.usage_queue_capacity);
+  writer_settings.flush_ms = config.usage_flush_ms;
+  writer_settings.max_retry_ms =
+      std::max<int64_t>(writer_settings.max_retry_ms, config.usage_flush_ms);
+  writer_settings.energy = {config.energy_joules_per_flop, config.energy_pue,
+                            config.energy_grid_gco2_per_kwh};
+  if (Status s = tenancy::check_usage_writer_settings(writer_settings); !s.is_ok())
+    return fail(EXIT_USAGE, s);
+  tenancy::UsageWriter usage_writer(
+      store.usage(),
+      [&registry](const std::string& model) {
+        const providers::Model* m = registry.find(model);
+        return m != nullptr ? m->spec().parameters_billions : 0.0;
+      },
+      writer_settings);
   api::HttpMetrics metrics;
-  api::UsageLog usage(metrics);
-  api::Services services{config, store, keys, clock, metrics, registry, *client, usage, audit};
+  api::UsageLog usage_log(metrics);
+  tenancy::UsageFanout usage({&usage_log, &usage_writer});
+
+  std::unique_ptr<http::HttpClient> client = http::HttpClient::create({});
+  api::Services services{config,   store,   keys,  clock, metrics,
+                         registry, *client, usage, audit, limiter};
   http::Router router;
   api::register_routes(router, services);
 
@@ -144,9 +170,11 @@ int run_serve(const ServeFlags& flags) {
     if (!s.is_ok()) return fail(EXIT_FAILURE_RUNTIME, s);
   }
 
-  tenancy::ChangeWatcher watcher(store, config.store_poll_ms, [&keys] {
+  tenancy::ChangeWatcher watcher(store, config.store_poll_ms, [&keys, &store, &limiter] {
     Status s = keys.refresh();
     if (!s.is_ok()) log::error("key cache refresh failed", {{"error", s.message()}});
+    s = tenancy::load_limit_rules(store, limiter);
+    if (!s.is_ok()) log::error("limit rules reload failed", {{"error", s.message()}});
   });
 
   std::optional<providers::HealthChecker> health;

@@ -141,8 +141,9 @@ Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& model
     std::string where = "models[" + std::to_string(i) + "]";
     if (!models[i].is_object()) return invalid_argument(where + ": must be a table");
     const auto& o = models[i].as_object();
-    SOCLE_RETURN_IF_ERROR(at(where, json::check_keys(o, {"name", "aliases", "kind", "strategy",
-                                                         "context_length", "providers"})));
+    SOCLE_RETURN_IF_ERROR(
+        at(where, json::check_keys(o, {"name", "aliases", "kind", "strategy", "context_length",
+                                       "default_max_tokens", "parameters_billions", "providers"})));
     ModelSpec m;
     std::optional<std::string> s;
     SOCLE_RETURN_IF_ERROR(at(where, json::get_string(o, "name", true, &s)));
@@ -160,6 +161,14 @@ Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& model
                               "' is not round_robin, weighted, least_in_flight or lowest_latency");
     }
     SOCLE_RETURN_IF_ERROR(at(where, get_positive(o, "context_length", &m.context_length)));
+    SOCLE_RETURN_IF_ERROR(at(where, get_positive(o, "default_max_tokens", &m.default_max_tokens)));
+    if (const auto* params = o.if_contains("parameters_billions")) {
+      if (!params->is_number() || params->to_number<double>() <= 0) {
+        return invalid_argument(where +
+                                ": parameters_billions must be a positive number (e.g. 8 or 0.5)");
+      }
+      m.parameters_billions = params->to_number<double>();
+    }
     if (const auto* aliases = o.if_contains("aliases")) {
       if (!aliases->is_array()) return invalid_argument(where + ": aliases must be a list");
       for (const auto& a : aliases->as_array()) {

@@ -57,6 +57,10 @@ struct ModelSpec {
   ModelKind kind = ModelKind::CHAT;
   Strategy strategy = Strategy::ROUND_ROBIN;
   int64_t context_length = 0;  // 0: unknown
+  // Completion tokens reserved against token limits when a request gives no max_tokens.
+  int64_t default_max_tokens = 0;  // 0: context_length minus the prompt, else the global default
+  // Active parameters, for the usage records' energy estimate; 0: unknown (no estimate).
+  double parameters_billions = 0;
   std::vector<ProviderSpec> providers;
 };
 

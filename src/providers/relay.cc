@@ -45,9 +45,11 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
     upstream_headers_ = std::move(headers);
     if (stream_ && status >= 200 && status < 300 && is_event_stream()) {
       committed_ = true;
-      out_->start_stream(200, {{"content-type", "text/event-stream"},
-                               {"cache-control", "no-cache"},
-                               {"x-accel-buffering", "no"}});
+      http::Headers h = {{"content-type", "text/event-stream"},
+                         {"cache-control", "no-cache"},
+                         {"x-accel-buffering", "no"}};
+      h.insert(h.end(), req_.response_headers.begin(), req_.response_headers.end());
+      out_->start_stream(200, std::move(h));
     }
   }
 
@@ -196,8 +198,7 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
       for (const auto& [k, v] : last_error_headers_) {
         if (k == "retry-after") r.set_header(k, v);
       }
-      record(r.status);
-      out_->send(std::move(r));
+      send(std::move(r));
       return;
     }
     int status = 503;
@@ -217,8 +218,7 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
         status,
         error_json(message, status == 503 ? "service_unavailable_error" : "server_error", code));
     if (status == 503) r.set_header("retry-after", "1");
-    record(status);
-    out_->send(std::move(r));
+    send(std::move(r));
   }
 
   void answer_buffered() {
@@ -230,6 +230,14 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
       if (k == "content-type") type = v;
     }
     r.set_header("content-type", type);
+    send(std::move(r));
+  }
+
+  // Records usage and answers with `r` plus the request's own headers.
+  void send(http::Response r) {
+    for (const auto& [k, v] : req_.response_headers) {
+      if (!http::find_header(r.headers, k)) r.set_header(k, v);
+    }
     record(r.status);
     out_->send(std::move(r));
   }
@@ -249,9 +257,11 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
 
   void record(int status) {
     tenancy::UsageRecord u;
-    u.time_unix = ctx_.clock.unix_seconds();
+    u.time_ms = req_.arrived_ms != 0 ? req_.arrived_ms : ctx_.clock.unix_ms();
     u.request_id = req_.request_id;
     u.user_id = req_.user_id;
+    u.key_id = req_.key_id;
+    u.org_id = req_.org_id;
     u.model = req_.model->spec().name;
     u.provider = provider_ ? provider_->spec().name : "";
     u.endpoint = req_.endpoint;
@@ -263,6 +273,7 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
     u.first_token_s =
         static_cast<double>((first_byte_ms_ ? first_byte_ms_ : now) - start_ms_) / 1000.0;
     u.attempts = static_cast<int>(attempts_);
+    if (req_.on_record) req_.on_record(u);
     ctx_.usage.record(u);
   }
 

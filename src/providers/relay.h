@@ -9,6 +9,7 @@
 
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,7 +27,14 @@ struct RelayRequest {
   std::unique_ptr<RequestAdapter> adapter;  // the route's and the provider kinds' specifics
   std::string endpoint;                     // as the client called it: "/v1/chat/completions"
   std::string request_id;
-  std::string user_id;
+  int64_t user_id = 0;
+  int64_t key_id = 0;
+  int64_t org_id = 0;
+  int64_t arrived_ms = 0;          // Unix ms when the request arrived
+  http::Headers response_headers;  // added to every answer (rate-limit state, ...)
+  // Called once with the request's usage record, on the client's threads, before the
+  // usage sink gets it (the admission's settlement).
+  std::function<void(const tenancy::UsageRecord&)> on_record;
 };
 
 struct RelayContext {

@@ -12,16 +12,24 @@ namespace socle::store {
 using Id = int64_t;
 
 // Who is calling. Every function that reads or writes tenant data takes one (DESIGN.md,
-// principle 2): there is no unscoped query. An actor without `all_tenants` sees only its
-// own user's rows; `all_tenants` is for the operator (the CLI on the data directory, the
-// server's own start-up and caches) and for administrators.
+// principle 2): there is no unscoped query. An actor sees its own user's rows; with
+// `org_wide` (a user manager) also every row of its organisation; with `all_tenants`
+// everything (the operator on the data directory, the server's own start-up and caches,
+// and administrators).
 struct Actor {
   Id user_id = 0;
   Id org_id = 0;
   bool all_tenants = false;
+  bool org_wide = false;
 
-  static Actor system() { return Actor{0, 0, true}; }
-  static Actor user(Id user_id, Id org_id) { return Actor{user_id, org_id, false}; }
+  static Actor system() { return Actor{0, 0, true, false}; }
+  static Actor user(Id user_id, Id org_id) { return Actor{user_id, org_id, false, false}; }
+  static Actor organisation(Id user_id, Id org_id) { return Actor{user_id, org_id, false, true}; }
+
+  // True if a row owned by `owner` in `owner_org` is visible to this actor.
+  bool sees(Id owner, Id owner_org) const {
+    return all_tenants || owner == user_id || (org_wide && owner_org == org_id);
+  }
 };
 
 struct Organisation {
@@ -45,6 +53,48 @@ struct User {
   std::string email;
   bool disabled = false;
   int64_t created_at = 0;
+};
+
+// A change to a user; unset fields stay as they are.
+struct UserUpdate {
+  std::optional<Id> org_id;
+  std::optional<Id> role_id;
+  std::optional<std::string> name;
+  std::optional<std::string> email;
+  std::optional<bool> disabled;
+};
+
+// A named set of users of one organisation (collections are shared with groups).
+struct Group {
+  Id id = 0;
+  Id org_id = 0;
+  std::string name;
+  std::string description;
+  int64_t created_at = 0;
+};
+
+// What a limit rule applies to.
+enum class LimitScope { ROLE, USER, ORGANISATION };
+
+// The counters a limit rule may set. Unset: no limit; 0: no access.
+struct LimitValues {
+  std::optional<int64_t> requests_per_minute;
+  std::optional<int64_t> requests_per_day;
+  std::optional<int64_t> tokens_per_minute;  // prompt plus completion
+  std::optional<int64_t> tokens_per_day;
+  std::optional<int64_t> concurrent_requests;
+};
+
+// One limit rule: a role's limits, a user's override or an organisation's ceiling, for one
+// public model name or for "*" (every model that has no rule of its own at that scope).
+struct LimitRule {
+  Id id = 0;
+  LimitScope scope = LimitScope::ROLE;
+  Id scope_id = 0;
+  std::string model;
+  LimitValues values;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
 };
 
 struct NewUser {
@@ -82,6 +132,7 @@ struct KeyGrant {
   std::string role_name;
   std::vector<std::string> permissions;
   std::optional<int64_t> expires_at;
+  Id role_id = 0;
 };
 
 // One audit log entry as stored. tenancy/audit.h computes `mac` and checks the chain; the
@@ -114,6 +165,55 @@ struct AuditQuery {
   std::optional<int64_t> until;  // time < until
   int64_t after_seq = 0;         // seq > after_seq
   int64_t limit = 1000;
+};
+
+// One model request, as usage accounting keeps it: never prompt or answer content.
+struct UsageEntry {
+  Id id = 0;         // assigned by the store
+  int64_t time = 0;  // Unix milliseconds, when the request arrived
+  std::string request_id;
+  Id user_id = 0;
+  Id key_id = 0;
+  Id org_id = 0;
+  std::string model;     // the public name asked for
+  std::string provider;  // which provider answered ("" if none did)
+  std::string endpoint;  // "/v1/chat/completions", ...
+  int status = 0;        // HTTP status the client got
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  double latency_ms = 0;
+  double first_token_ms = 0;
+  double energy_kwh = 0;
+  double co2_g = 0;
+};
+
+// Filters for usage; unset filters match everything. `since`/`until` are Unix ms.
+struct UsageQuery {
+  std::optional<int64_t> since;  // time >= since
+  std::optional<int64_t> until;  // time < until
+  std::optional<Id> user_id;
+  std::optional<Id> org_id;
+  std::optional<std::string> model;
+  std::optional<std::string> endpoint;
+  Id after_id = 0;  // id > after_id (paging through records)
+  int64_t limit = 1000;
+};
+
+// What usage can be grouped by; rows are summed over the others.
+enum class UsageGroup { DAY, MODEL, USER, ORGANISATION };
+
+// One aggregated row; the keys not grouped by are empty or 0.
+struct UsageTotal {
+  std::string day;  // "2026-11-30" (UTC) when grouped by day
+  std::string model;
+  Id user_id = 0;
+  Id org_id = 0;
+  int64_t requests = 0;
+  int64_t errors = 0;  // status >= 400
+  int64_t prompt_tokens = 0;
+  int64_t completion_tokens = 0;
+  double energy_kwh = 0;
+  double co2_g = 0;
 };
 
 }  // namespace socle::store

@@ -24,6 +24,11 @@ class OrgStore {
   virtual Result<Organisation> create(const Actor& actor, const std::string& name) = 0;
   virtual Result<Organisation> get(const Actor& actor, Id id) = 0;
   virtual Result<Organisation> find_by_name(const Actor& actor, const std::string& name) = 0;
+  // Every organisation for an all-tenants actor; the actor's own otherwise.
+  virtual Result<std::vector<Organisation>> list(const Actor& actor) = 0;
+  virtual Result<Organisation> rename(const Actor& actor, Id id, const std::string& name) = 0;
+  // FAILED_PRECONDITION while users belong to it. Its groups and limit rules go with it.
+  virtual Status remove(const Actor& actor, Id id) = 0;
 };
 
 class RoleStore {
@@ -33,6 +38,12 @@ class RoleStore {
                               const std::vector<std::string>& permissions) = 0;
   virtual Result<Role> get(const Actor& actor, Id id) = 0;
   virtual Result<Role> find_by_name(const Actor& actor, const std::string& name) = 0;
+  virtual Result<std::vector<Role>> list(const Actor& actor) = 0;
+  // Unset fields stay as they are.
+  virtual Result<Role> update(const Actor& actor, Id id, const std::optional<std::string>& name,
+                              const std::optional<std::vector<std::string>>& permissions) = 0;
+  // FAILED_PRECONDITION while users have it. Its limit rules go with it.
+  virtual Status remove(const Actor& actor, Id id) = 0;
 };
 
 class UserStore {
@@ -41,9 +52,63 @@ class UserStore {
   virtual Result<User> create(const Actor& actor, const NewUser& user) = 0;
   virtual Result<User> get(const Actor& actor, Id id) = 0;
   virtual Result<User> find_by_name(const Actor& actor, const std::string& name) = 0;
-  // All users for an all-tenants actor; the actor's own user otherwise.
+  // The users the actor sees (all, its organisation's, or its own), by id.
   virtual Result<std::vector<User>> list(const Actor& actor) = 0;
   virtual Status set_disabled(const Actor& actor, Id id, bool disabled) = 0;
+  // Org-wide actors may change users of their organisation but not move them out of it.
+  virtual Result<User> update(const Actor& actor, Id id, const UserUpdate& update) = 0;
+  // Deletes the user, its keys, group memberships and limit rules; usage rows stay.
+  virtual Status remove(const Actor& actor, Id id) = 0;
+};
+
+// Groups belong to one organisation; an org-wide actor manages its organisation's groups.
+class GroupStore {
+ public:
+  virtual ~GroupStore() = default;
+  virtual Result<Group> create(const Actor& actor, Id org_id, const std::string& name,
+                               const std::string& description) = 0;
+  virtual Result<Group> get(const Actor& actor, Id id) = 0;
+  // The groups the actor sees: all, its organisation's, or the ones it is a member of.
+  virtual Result<std::vector<Group>> list(const Actor& actor) = 0;
+  virtual Result<Group> update(const Actor& actor, Id id, const std::optional<std::string>& name,
+                               const std::optional<std::string>& description) = 0;
+  virtual Status remove(const Actor& actor, Id id) = 0;
+  // Members must belong to the group's organisation. Adding a member twice is not an error.
+  virtual Status add_member(const Actor& actor, Id group_id, Id user_id) = 0;
+  virtual Status remove_member(const Actor& actor, Id group_id, Id user_id) = 0;
+  virtual Result<std::vector<Id>> members(const Actor& actor, Id group_id) = 0;
+  // The ids of the groups `user_id` belongs to.
+  virtual Result<std::vector<Id>> groups_of(const Actor& actor, Id user_id) = 0;
+};
+
+// Limit rules. Writing needs an all-tenants actor; so does list_all (the admission cache).
+class LimitStore {
+ public:
+  virtual ~LimitStore() = default;
+  // Creates or replaces the rule for (scope, scope_id, model).
+  virtual Result<LimitRule> put(const Actor& actor, LimitScope scope, Id scope_id,
+                                const std::string& model, const LimitValues& values) = 0;
+  virtual Result<LimitRule> get(const Actor& actor, Id id) = 0;
+  virtual Result<std::vector<LimitRule>> list_all(const Actor& actor) = 0;
+  virtual Status remove(const Actor& actor, Id id) = 0;
+};
+
+// Usage records: appended in batches by the server's usage writer, never updated. Appending
+// does not move the change counter (it is not configuration). An actor reads the rows it
+// sees (Actor::sees on the row's user and organisation).
+class UsageStore {
+ public:
+  virtual ~UsageStore() = default;
+  // Appends all of `entries` in one transaction; assigns nothing back.
+  virtual Status append(const Actor& actor, const std::vector<UsageEntry>& entries) = 0;
+  // Records in id order.
+  virtual Result<std::vector<UsageEntry>> list(const Actor& actor, const UsageQuery& query) = 0;
+  // Sums over the records that match `query` (after_id and limit ignored), grouped by
+  // `group_by` in that order; one row when it is empty. Rows sorted by their keys.
+  virtual Result<std::vector<UsageTotal>> totals(const Actor& actor, const UsageQuery& query,
+                                                 const std::vector<UsageGroup>& group_by) = 0;
+  // Deletes records older than `before` (Unix ms); returns how many. All-tenants only.
+  virtual Result<int64_t> remove_before(const Actor& actor, int64_t before) = 0;
 };
 
 class KeyStore {
@@ -85,6 +150,9 @@ class Store {
   virtual UserStore& users() = 0;
   virtual KeyStore& keys() = 0;
   virtual AuditStore& audit() = 0;
+  virtual GroupStore& groups() = 0;
+  virtual LimitStore& limits() = 0;
+  virtual UsageStore& usage() = 0;
 
   // Runs `body` in one transaction: all of its writes or none. Called inside another
   // transaction on the same thread, it nests (a savepoint) and commits with the outer one.

@@ -25,10 +25,10 @@ bool Principal::has(std::string_view permission) const {
   return false;
 }
 
-store::Actor Principal::actor() const {
-  store::Actor a = store::Actor::user(user_id, org_id);
-  a.all_tenants = has(PERM_ADMIN);
-  return a;
+store::Actor Principal::actor_for(std::string_view permission) const {
+  if (has(PERM_ADMIN)) return store::Actor{user_id, org_id, true, false};
+  if (has(permission)) return store::Actor::organisation(user_id, org_id);
+  return store::Actor::user(user_id, org_id);
 }
 
 Status KeyCache::reload() {
@@ -42,6 +42,7 @@ Status KeyCache::reload() {
     auto p = std::make_shared<Principal>();
     p->user_id = g.user_id;
     p->org_id = g.org_id;
+    p->role_id = g.role_id;
     p->key_id = g.key_id;
     p->user_name = std::move(g.user_name);
     p->role_name = std::move(g.role_name);

@@ -22,6 +22,7 @@ namespace socle::tenancy {
 struct Principal {
   store::Id user_id = 0;
   store::Id org_id = 0;
+  store::Id role_id = 0;
   store::Id key_id = 0;
   std::string user_name;
   std::string role_name;
@@ -30,8 +31,9 @@ struct Principal {
 
   // True if the role carries `permission` or "admin".
   bool has(std::string_view permission) const;
-  // The store actor for this principal: administrators act on all tenants.
-  store::Actor actor() const;
+  // The store actor for work gated by `permission`: administrators act on all tenants,
+  // holders of `permission` on their organisation, anyone else on their own rows.
+  store::Actor actor_for(std::string_view permission) const;
 };
 
 class KeyCache {

@@ -1,4 +1,5 @@
-// API keys: stored as SHA-256 hashes, scoped to their user.
+// API keys: stored as SHA-256 hashes, scoped to their user: visible to the user, to the user
+// managers of its organisation and to administrators.
 #include "base/json.h"
 #include "store/sqlite/stores.h"
 
@@ -15,16 +16,10 @@ ApiKey read_key_row(const Stmt& s) {
 }  // namespace
 
 Result<ApiKey> SqliteKeyStore::create(const Actor& actor, const NewKey& k) {
-  if (!actor.all_tenants && k.user_id != actor.user_id) {
-    return not_found("no user " + std::to_string(k.user_id));
-  }
   if (k.hash.size() != 32) return internal_error("an API key hash is 32 bytes of SHA-256");
   ApiKey key{0, k.user_id, k.name, k.prefix, c_.clock.unix_seconds(), k.expires_at, std::nullopt};
   Status s = write_in_savepoint(c_, [&]() -> Status {
-    SOCLE_ASSIGN_OR_RETURN(Stmt user, c_.db.prepare("SELECT 1 FROM users WHERE id = ?"));
-    user.bind(1, k.user_id);
-    SOCLE_ASSIGN_OR_RETURN(bool exists, user.step());
-    if (!exists) return not_found("no user " + std::to_string(k.user_id));
+    SOCLE_RETURN_IF_ERROR(visible_user_org(c_, actor, k.user_id).status_or_ok());
     SOCLE_ASSIGN_OR_RETURN(Stmt st,
                            c_.db.prepare("INSERT INTO api_keys (user_id, name, hash, prefix, "
                                          "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)"));
@@ -43,10 +38,8 @@ Result<ApiKey> SqliteKeyStore::create(const Actor& actor, const NewKey& k) {
 }
 
 Result<std::vector<ApiKey>> SqliteKeyStore::list(const Actor& actor, Id user_id) {
-  if (!actor.all_tenants && user_id != actor.user_id) {
-    return not_found("no user " + std::to_string(user_id));
-  }
   std::lock_guard lock(c_.mu);
+  SOCLE_RETURN_IF_ERROR(visible_user_org(c_, actor, user_id).status_or_ok());
   SOCLE_ASSIGN_OR_RETURN(Stmt s,
                          c_.db.prepare(std::string("SELECT ") + KEY_COLUMNS +
                                        " FROM api_keys WHERE user_id = ? ORDER BY id DESC"));
@@ -62,25 +55,24 @@ Result<std::vector<ApiKey>> SqliteKeyStore::list(const Actor& actor, Id user_id)
 
 Result<ApiKey> SqliteKeyStore::get(const Actor& actor, Id key_id) {
   std::lock_guard lock(c_.mu);
-  SOCLE_ASSIGN_OR_RETURN(Stmt s,
-                         c_.db.prepare(std::string("SELECT ") + KEY_COLUMNS +
-                                       " FROM api_keys WHERE id = ? AND (? OR user_id = ?)"));
-  s.bind(1, key_id).bind(2, static_cast<int64_t>(actor.all_tenants)).bind(3, actor.user_id);
+  SOCLE_ASSIGN_OR_RETURN(
+      Stmt s, c_.db.prepare(std::string("SELECT ") + KEY_COLUMNS + " FROM api_keys WHERE id = ?"));
+  s.bind(1, key_id);
   SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
   if (!row) return not_found("no API key " + std::to_string(key_id));
-  return read_key_row(s);
+  ApiKey key = read_key_row(s);
+  if (!visible_user_org(c_, actor, key.user_id).is_ok()) {
+    return not_found("no API key " + std::to_string(key_id));
+  }
+  return key;
 }
 
 Status SqliteKeyStore::revoke(const Actor& actor, Id key_id, int64_t now) {
   return write_in_savepoint(c_, [&]() -> Status {
-    SOCLE_ASSIGN_OR_RETURN(Stmt st,
-                           c_.db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND "
-                                         "revoked_at IS NULL AND (? OR user_id = ?)"));
-    SOCLE_RETURN_IF_ERROR(st.bind(1, now)
-                              .bind(2, key_id)
-                              .bind(3, static_cast<int64_t>(actor.all_tenants))
-                              .bind(4, actor.user_id)
-                              .run());
+    SOCLE_RETURN_IF_ERROR(get(actor, key_id).status_or_ok());
+    SOCLE_ASSIGN_OR_RETURN(Stmt st, c_.db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? "
+                                                  "AND revoked_at IS NULL"));
+    SOCLE_RETURN_IF_ERROR(st.bind(1, now).bind(2, key_id).run());
     if (c_.db.changes() == 0) {
       return not_found("no active API key " + std::to_string(key_id));
     }
@@ -95,7 +87,7 @@ Result<std::vector<KeyGrant>> SqliteKeyStore::list_grants(const Actor& actor, in
   std::lock_guard lock(c_.mu);
   SOCLE_ASSIGN_OR_RETURN(
       Stmt s, c_.db.prepare("SELECT k.hash, k.id, u.id, u.org_id, u.name, r.name, r.permissions, "
-                            "k.expires_at FROM api_keys k JOIN users u ON u.id = k.user_id "
+                            "k.expires_at, r.id FROM api_keys k JOIN users u ON u.id = k.user_id "
                             "JOIN roles r ON r.id = u.role_id WHERE k.revoked_at IS NULL AND "
                             "u.disabled = 0 AND (k.expires_at IS NULL OR k.expires_at > ?)"));
   s.bind(1, now);
@@ -110,7 +102,8 @@ Result<std::vector<KeyGrant>> SqliteKeyStore::list_grants(const Actor& actor, in
                s.column_text(4),
                s.column_text(5),
                {},
-               s.column_opt_int(7)};
+               s.column_opt_int(7),
+               s.column_int(8)};
     SOCLE_ASSIGN_OR_RETURN(boost::json::value perms, json::parse(s.column_text(6)));
     if (perms.is_array()) {
       for (const auto& p : perms.as_array()) {

@@ -66,6 +66,62 @@ CREATE TABLE audit_checkpoints (
   mac BLOB NOT NULL
 );
 )sql"},
+      {3, "groups and limits", R"sql(
+CREATE TABLE groups (
+  id INTEGER PRIMARY KEY,
+  org_id INTEGER NOT NULL REFERENCES organisations(id),
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  UNIQUE (org_id, name)
+);
+CREATE TABLE group_members (
+  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX group_members_user ON group_members(user_id);
+-- A role's limits, a user's override or an organisation's ceiling for one model ('*': every
+-- model without a rule of its own at that scope). NULL: no limit; 0: no access.
+CREATE TABLE limit_rules (
+  id INTEGER PRIMARY KEY,
+  scope TEXT NOT NULL CHECK (scope IN ('role', 'user', 'organisation')),
+  scope_id INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  requests_per_minute INTEGER,
+  requests_per_day INTEGER,
+  tokens_per_minute INTEGER,
+  tokens_per_day INTEGER,
+  concurrent_requests INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (scope, scope_id, model)
+);
+)sql"},
+      {4, "usage", R"sql(
+-- One row per model request; no prompt or answer content. Times in Unix milliseconds.
+CREATE TABLE usage_records (
+  id INTEGER PRIMARY KEY,
+  time INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  user_id INTEGER NOT NULL,
+  key_id INTEGER NOT NULL,
+  org_id INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  endpoint TEXT NOT NULL,
+  status INTEGER NOT NULL,
+  prompt_tokens INTEGER NOT NULL,
+  completion_tokens INTEGER NOT NULL,
+  latency_ms REAL NOT NULL,
+  first_token_ms REAL NOT NULL,
+  energy_kwh REAL NOT NULL,
+  co2_g REAL NOT NULL
+);
+CREATE INDEX usage_records_time ON usage_records(time);
+CREATE INDEX usage_records_user ON usage_records(user_id, time);
+CREATE INDEX usage_records_org ON usage_records(org_id, time);
+)sql"},
   };
   return list;
 }

@@ -26,13 +26,24 @@ namespace {
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(std::unique_ptr<Connection> c)
-      : c_(std::move(c)), orgs_(*c_), roles_(*c_), users_(*c_), keys_(*c_), audit_(*c_) {}
+      : c_(std::move(c)),
+        orgs_(*c_),
+        roles_(*c_),
+        users_(*c_),
+        keys_(*c_),
+        audit_(*c_),
+        groups_(*c_),
+        limits_(*c_),
+        usage_(*c_) {}
 
   OrgStore& orgs() override { return orgs_; }
   RoleStore& roles() override { return roles_; }
   UserStore& users() override { return users_; }
   KeyStore& keys() override { return keys_; }
   AuditStore& audit() override { return audit_; }
+  GroupStore& groups() override { return groups_; }
+  LimitStore& limits() override { return limits_; }
+  UsageStore& usage() override { return usage_; }
 
   Status transaction(const std::function<Status()>& body) override {
     std::lock_guard lock(c_->mu);
@@ -91,6 +102,9 @@ class SqliteStore final : public Store {
   SqliteUserStore users_;
   SqliteKeyStore keys_;
   SqliteAuditStore audit_;
+  SqliteGroupStore groups_;
+  SqliteLimitStore limits_;
+  SqliteUsageStore usage_;
 };
 
 }  // namespace

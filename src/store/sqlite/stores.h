@@ -12,6 +12,9 @@ class SqliteOrgStore final : public OrgStore {
   Result<Organisation> create(const Actor& actor, const std::string& name) override;
   Result<Organisation> get(const Actor& actor, Id id) override;
   Result<Organisation> find_by_name(const Actor& actor, const std::string& name) override;
+  Result<std::vector<Organisation>> list(const Actor& actor) override;
+  Result<Organisation> rename(const Actor& actor, Id id, const std::string& name) override;
+  Status remove(const Actor& actor, Id id) override;
 
  private:
   Connection& c_;
@@ -24,6 +27,10 @@ class SqliteRoleStore final : public RoleStore {
                       const std::vector<std::string>& permissions) override;
   Result<Role> get(const Actor& actor, Id id) override;
   Result<Role> find_by_name(const Actor& actor, const std::string& name) override;
+  Result<std::vector<Role>> list(const Actor& actor) override;
+  Result<Role> update(const Actor& actor, Id id, const std::optional<std::string>& name,
+                      const std::optional<std::vector<std::string>>& permissions) override;
+  Status remove(const Actor& actor, Id id) override;
 
  private:
   Connection& c_;
@@ -37,6 +44,8 @@ class SqliteUserStore final : public UserStore {
   Result<User> find_by_name(const Actor& actor, const std::string& name) override;
   Result<std::vector<User>> list(const Actor& actor) override;
   Status set_disabled(const Actor& actor, Id id, bool disabled) override;
+  Result<User> update(const Actor& actor, Id id, const UserUpdate& update) override;
+  Status remove(const Actor& actor, Id id) override;
 
  private:
   Connection& c_;
@@ -67,5 +76,56 @@ class SqliteAuditStore final : public AuditStore {
  private:
   Connection& c_;
 };
+
+class SqliteGroupStore final : public GroupStore {
+ public:
+  explicit SqliteGroupStore(Connection& c) : c_(c) {}
+  Result<Group> create(const Actor& actor, Id org_id, const std::string& name,
+                       const std::string& description) override;
+  Result<Group> get(const Actor& actor, Id id) override;
+  Result<std::vector<Group>> list(const Actor& actor) override;
+  Result<Group> update(const Actor& actor, Id id, const std::optional<std::string>& name,
+                       const std::optional<std::string>& description) override;
+  Status remove(const Actor& actor, Id id) override;
+  Status add_member(const Actor& actor, Id group_id, Id user_id) override;
+  Status remove_member(const Actor& actor, Id group_id, Id user_id) override;
+  Result<std::vector<Id>> members(const Actor& actor, Id group_id) override;
+  Result<std::vector<Id>> groups_of(const Actor& actor, Id user_id) override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteLimitStore final : public LimitStore {
+ public:
+  explicit SqliteLimitStore(Connection& c) : c_(c) {}
+  Result<LimitRule> put(const Actor& actor, LimitScope scope, Id scope_id,
+                        const std::string& model, const LimitValues& values) override;
+  Result<LimitRule> get(const Actor& actor, Id id) override;
+  Result<std::vector<LimitRule>> list_all(const Actor& actor) override;
+  Status remove(const Actor& actor, Id id) override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteUsageStore final : public UsageStore {
+ public:
+  explicit SqliteUsageStore(Connection& c) : c_(c) {}
+  Status append(const Actor& actor, const std::vector<UsageEntry>& entries) override;
+  Result<std::vector<UsageEntry>> list(const Actor& actor, const UsageQuery& query) override;
+  Result<std::vector<UsageTotal>> totals(const Actor& actor, const UsageQuery& query,
+                                         const std::vector<UsageGroup>& group_by) override;
+  Result<int64_t> remove_before(const Actor& actor, int64_t before) override;
+
+ private:
+  Connection& c_;
+};
+
+// The organisation of `user_id` if the actor sees that user; NOT_FOUND otherwise.
+Result<Id> visible_user_org(Connection& c, const Actor& actor, Id user_id);
+
+// Deletes the limit rules of (scope, scope_id); for the stores that delete their owners.
+Status remove_limit_rules(Connection& c, LimitScope scope, Id scope_id);
 
 }  // namespace socle::store::sqlite

@@ -6,43 +6,10 @@
 #include "base/clock.h"
 #include "base/hash.h"
 #include "store/store.h"
+#include "store_fixture.h"
 
 namespace socle::store {
 namespace {
-
-class StoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("socle-store-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "socle.db").string();
-    auto s = open_sqlite_store(path_, clock_);
-    ASSERT_TRUE(s.is_ok()) << s.status().message();
-    store_ = std::move(s).value();
-    org_ = *store_->orgs().create(sys_, "ministry");
-    role_ = *store_->roles().create(sys_, "user", {"fine_tune"});
-    alice_ = *store_->users().create(sys_, {org_.id, role_.id, "alice", "a@x.fr"});
-    bob_ = *store_->users().create(sys_, {org_.id, role_.id, "bob", ""});
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  ApiKey key_for(const User& u, const std::string& secret, std::optional<int64_t> expires = {}) {
-    return *store_->keys().create(sys_, {u.id, "k", sha256(secret), secret.substr(0, 7), expires});
-  }
-
-  ManualClock clock_{1'800'000'000};
-  Actor sys_ = Actor::system();
-  std::filesystem::path dir_;
-  std::string path_;
-  std::unique_ptr<Store> store_;
-  Organisation org_;
-  Role role_;
-  User alice_, bob_;
-};
 
 TEST_F(StoreTest, MigrationsAreAppliedOnceAndReadinessHolds) {
   EXPECT_TRUE(store_->check_ready().is_ok());
@@ -82,7 +49,9 @@ TEST_F(StoreTest, UsersSeeOnlyThemselves) {
   EXPECT_EQ(store_->users().list(sys_)->size(), 2u);
   EXPECT_EQ(store_->users().create(alice, {org_.id, role_.id, "eve", ""}).status().code(),
             StatusCode::PERMISSION_DENIED);
-  EXPECT_EQ(store_->users().set_disabled(alice, bob_.id, true).code(),
+  EXPECT_EQ(store_->users().set_disabled(alice, bob_.id, true).code(), StatusCode::NOT_FOUND)
+      << "another user is invisible, not forbidden";
+  EXPECT_EQ(store_->users().set_disabled(alice, alice_.id, true).code(),
             StatusCode::PERMISSION_DENIED);
 }
 

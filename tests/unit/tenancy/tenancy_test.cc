@@ -80,7 +80,9 @@ TEST_F(TenancyTest, CacheAuthenticatesKnownKeysOnly) {
   EXPECT_EQ(p->key_id, key.id);
   EXPECT_EQ(p->role_name, "user");
   EXPECT_FALSE(p->has(PERM_READ_METRICS));
-  EXPECT_FALSE(p->actor().all_tenants);
+  EXPECT_FALSE(p->actor_for(PERM_MANAGE_USERS).all_tenants);
+  EXPECT_FALSE(p->actor_for(PERM_MANAGE_USERS).org_wide) << "a user without the permission";
+  EXPECT_EQ(p->role_id, alice.role_id);
   EXPECT_EQ(cache.authenticate(secret + "x"), nullptr);
   EXPECT_EQ(cache.authenticate(""), nullptr);
   EXPECT_EQ(cache.authenticate("not-a-key"), nullptr);
@@ -144,7 +146,7 @@ TEST_F(TenancyTest, BootstrapWritesAnOwnerOnlyKeyFileOnce) {
   auto p = cache.authenticate(secret);
   ASSERT_NE(p, nullptr);
   EXPECT_TRUE(p->has(PERM_READ_METRICS)) << "admin implies every permission";
-  EXPECT_TRUE(p->actor().all_tenants);
+  EXPECT_TRUE(p->actor_for(PERM_READ_USAGE).all_tenants);
 
   auto again = bootstrap_admin(*store_, *audit_, dir_.string(), std::nullopt);
   ASSERT_TRUE(again.is_ok());
