@@ -99,8 +99,8 @@ class SqliteGroupStore final : public GroupStore {
 class SqliteLimitStore final : public LimitStore {
  public:
   explicit SqliteLimitStore(Connection& c) : c_(c) {}
-  Result<LimitRule> put(const Actor& actor, LimitScope scope, Id scope_id,
-                        const std::string& model, const LimitValues& values) override;
+  Result<LimitRule> put(const Actor& actor, LimitScope scope, Id scope_id, const std::string& model,
+                        const LimitValues& values) override;
   Result<LimitRule> get(const Actor& actor, Id id) override;
   Result<std::vector<LimitRule>> list_all(const Actor& actor) override;
   Status remove(const Actor& actor, Id id) override;
