@@ -463,6 +463,12 @@ Result<http::Response> list_totals(Services& s, const store::Actor& actor, const
 Result<http::Response> get_usage(Services& s, const http::Request& req, const store::Actor& actor,
                                  Scope scope) {
   SOCLE_ASSIGN_OR_RETURN(UsageRequest r, parse_request(req, scope));
+  // A filter on a user or an organisation the caller cannot see is answered as such, not
+  // with an empty list that would look like "no usage".
+  if (r.query.user_id)
+    SOCLE_RETURN_IF_ERROR(s.store.users().get(actor, *r.query.user_id).status_or_ok());
+  if (r.query.org_id)
+    SOCLE_RETURN_IF_ERROR(s.store.orgs().get(actor, *r.query.org_id).status_or_ok());
   return r.grouped ? list_totals(s, actor, r) : list_records(s, actor, r);
 }
 

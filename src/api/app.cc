@@ -1,0 +1,160 @@
+#include "api/app.h"
+
+#include <algorithm>
+#include <optional>
+#include <thread>
+
+#include "api/metrics.h"
+#include "api/services.h"
+#include "api/usage_log.h"
+#include "base/log.h"
+#include "http/client.h"
+#include "providers/health.h"
+#include "providers/registry.h"
+#include "tenancy/change_watcher.h"
+#include "tenancy/key_cache.h"
+#include "tenancy/limits.h"
+
+namespace socle::api {
+
+Status split_listen(const std::string& listen, std::string* host, uint16_t* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos || colon + 1 == listen.size()) {
+    return invalid_argument("listen address '" + listen + "' must be HOST:PORT");
+  }
+  *host = listen.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  int p = 0;
+  try {
+    size_t used = 0;
+    p = std::stoi(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1) p = -1;
+  } catch (const std::exception&) {
+    p = -1;
+  }
+  if (p < 0 || p > 65535) return invalid_argument("port in '" + listen + "' must be 0 to 65535");
+  *port = static_cast<uint16_t>(p);
+  return Status::ok();
+}
+
+// Members in construction order; destroyed in reverse. The limiter and the usage sinks come
+// before the client: relays that the client's threads still hold at shutdown settle their
+// admissions and record their usage into them.
+struct App::Parts {
+  Parts(const Config& c, store::Store& s, tenancy::AuditLog& a, const Clock& k,
+        std::vector<providers::ModelSpec> specs, const tenancy::UsageWriterSettings& writer)
+      : config(c),
+        store(s),
+        clock(k),
+        keys(s, k),
+        registry(std::move(specs), {c.gateway_breaker_failures, c.gateway_breaker_cooldown_ms}, k),
+        limiter(k),
+        usage_writer(
+            s.usage(),
+            [this](const std::string& model) {
+              const providers::Model* m = registry.find(model);
+              return m != nullptr ? m->spec().parameters_billions : 0.0;
+            },
+            writer),
+        usage_log(metrics),
+        usage({&usage_log, &usage_writer}),
+        client(http::HttpClient::create({})),
+        services{c, s, keys, k, metrics, registry, *client, usage, a, limiter} {}
+
+  const Config& config;
+  store::Store& store;
+  const Clock& clock;
+  tenancy::KeyCache keys;
+  providers::Registry registry;
+  tenancy::Limiter limiter;
+  tenancy::UsageWriter usage_writer;
+  HttpMetrics metrics;
+  UsageLog usage_log;
+  tenancy::UsageFanout usage;
+  std::unique_ptr<http::HttpClient> client;
+  Services services;
+  http::Router router;
+  std::unique_ptr<http::Server> server;
+};
+
+Result<std::unique_ptr<App>> App::create(const Config& config, store::Store& store,
+                                         tenancy::AuditLog& audit, const Clock& clock) {
+  std::string host;
+  uint16_t port = 0;
+  SOCLE_RETURN_IF_ERROR(split_listen(config.listen, &host, &port));
+  SOCLE_ASSIGN_OR_RETURN(std::vector<providers::ModelSpec> specs,
+                         providers::parse_model_specs(config.models));
+  tenancy::UsageWriterSettings writer;
+  writer.capacity = static_cast<size_t>(config.usage_queue_capacity);
+  writer.flush_ms = config.usage_flush_ms;
+  writer.max_retry_ms = std::max<int64_t>(writer.max_retry_ms, config.usage_flush_ms);
+  writer.energy = {config.energy_joules_per_flop, config.energy_pue,
+                   config.energy_grid_gco2_per_kwh};
+  SOCLE_RETURN_IF_ERROR(tenancy::check_usage_writer_settings(writer));
+
+  auto parts = std::make_unique<Parts>(config, store, audit, clock, std::move(specs), writer);
+  SOCLE_RETURN_IF_ERROR(parts->keys.reload());
+  SOCLE_RETURN_IF_ERROR(tenancy::load_limit_rules(store, parts->limiter));
+  register_routes(parts->router, parts->services);
+
+  http::ServerOptions opts;
+  opts.host = host;
+  opts.port = port;
+  opts.io_threads = config.io_threads > 0
+                        ? static_cast<int>(config.io_threads)
+                        : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+  opts.max_header_bytes = config.http_max_header_bytes;
+  opts.max_body_bytes = config.http_max_body_bytes;
+  opts.idle_timeout_ms = config.http_idle_timeout_ms;
+  opts.request_timeout_ms = config.http_request_timeout_ms;
+  opts.write_timeout_ms = config.http_write_timeout_ms;
+  opts.max_connections = config.http_max_connections;
+  opts.shutdown_grace_ms = config.shutdown_grace_ms;
+  SOCLE_ASSIGN_OR_RETURN(parts->server,
+                         http::Server::create(opts, parts->router, server_hooks(parts->services)));
+  http::Server* server = parts->server.get();
+  parts->services.open_connections = [server] { return server->open_connections(); };
+  return std::unique_ptr<App>(new App(std::move(parts)));
+}
+
+App::App(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+App::~App() = default;
+
+uint16_t App::port() const {
+  return parts_->server->port();
+}
+
+void App::stop() {
+  parts_->server->stop();
+}
+
+tenancy::UsageWriter& App::usage_writer() {
+  return parts_->usage_writer;
+}
+
+void App::run(bool handle_signals) {
+  Parts& p = *parts_;
+  {
+    tenancy::ChangeWatcher watcher(p.store, p.config.store_poll_ms, [&p] {
+      Status s = p.keys.refresh();
+      if (!s.is_ok()) log::error("key cache refresh failed", {{"error", s.message()}});
+      s = tenancy::load_limit_rules(p.store, p.limiter);
+      if (!s.is_ok()) log::error("limit rules reload failed", {{"error", s.message()}});
+    });
+    std::optional<providers::HealthChecker> health;
+    if (!p.registry.models().empty())
+      health.emplace(p.registry, *p.client, p.config.gateway_health_interval_ms);
+    log::info("listening", {{"listen", p.config.listen},
+                            {"port", static_cast<int>(p.server->port())},
+                            {"data", p.config.data_dir},
+                            {"models", static_cast<uint64_t>(p.registry.models().size())}});
+    p.server->run(handle_signals);
+  }
+  // Nothing accepted is lost: what is still queued reaches the store before the process ends.
+  p.usage_writer.stop();
+}
+
+}  // namespace socle::api
