@@ -266,10 +266,26 @@ TEST_F(AdmissionTest, ZeroMeansNoAccessAndOrganisationCeilingsApply) {
 }
 
 TEST_F(AdmissionTest, LimitsChangedThroughTheApiApplyAtOnce) {
+  std::string admin_key;
+  auto admin_role =
+      *store_->roles().find_by_name(store::Actor::system(), std::string(tenancy::ROLE_ADMIN));
+  make_user("root", store_->users().get(store::Actor::system(), alice_)->org_id, admin_role.id,
+            &admin_key);
   start();
   EXPECT_EQ(chat(alice_key_, chat_body("chat", false)).status, 200);
-  // An administrator (the operator's key is not needed: a role with admin would do; here
-  // the store is changed as another node would) sets a limit; the poll brings it in.
+  HttpReply set =
+      http_request(app_->port(), "POST", "/v1/admin/limits",
+                   {{"Authorization", "Bearer " + admin_key}, {"Content-Type", "application/json"}},
+                   R"({"scope":"user","scope_id":)" + std::to_string(alice_) +
+                       R"(,"model":"chat","requests_per_minute":0})");
+  ASSERT_EQ(set.status, 201) << set.body;
+  EXPECT_EQ(chat(alice_key_, chat_body("chat", false)).status, 403) << "no poll awaited";
+}
+
+TEST_F(AdmissionTest, LimitsChangedByAnotherNodeApplyWithinAPoll) {
+  start();
+  EXPECT_EQ(chat(alice_key_, chat_body("chat", false)).status, 200);
+  // Another node (here: the store directly) sets a limit; the poll brings it in.
   store::LimitValues v;
   v.requests_per_minute = 1;
   limit(store::LimitScope::USER, alice_, "chat", v);

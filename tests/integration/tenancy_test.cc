@@ -142,6 +142,9 @@ TEST_F(TenancyApiTest, PermissionMatrix) {
       {"DELETE", "/v1/admin/groups/999999", "", Gate::MANAGER},
       {"PUT", "/v1/admin/groups/999999/members/" + user, "", Gate::MANAGER},
       {"DELETE", "/v1/admin/groups/999999/members/" + user, "", Gate::MANAGER},
+      {"GET", "/v1/admin/usage", "", Gate::MANAGER},  // the manager role has read_usage
+      {"GET", "/v1/admin/usage?group_by=user", "", Gate::MANAGER},
+      {"GET", "/v1/me/usage", "", Gate::ANYONE},
       {"GET", "/v1/me", "", Gate::ANYONE},
       {"PATCH", "/v1/me", R"({"email":"$who@example.fr"})", Gate::ANYONE},
       {"GET", "/v1/me/keys", "", Gate::ANYONE},
