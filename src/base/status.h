@@ -122,12 +122,13 @@ class [[nodiscard]] Result {
 // variable is numbered so that a use inside a lambda inside `expr` does not shadow it.
 #define SOCLE_RETURN_IF_ERROR(expr) \
   SOCLE_RETURN_IF_ERROR_IMPL_(SOCLE_CONCAT_(socle_status_, __COUNTER__), expr)
+// NOLINTBEGIN(bugprone-macro-parentheses): `var` and `lhs` are declarations and cannot be
+// parenthesised.
 #define SOCLE_RETURN_IF_ERROR_IMPL_(var, expr) \
   do {                                         \
     ::socle::Status var = (expr);              \
     if (!var.is_ok()) return var;              \
   } while (0)
-// NOLINTBEGIN(bugprone-macro-parentheses): `lhs` is a declaration and cannot be parenthesised.
 #define SOCLE_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                 \
   if (!tmp.is_ok()) return tmp.status();             \

@@ -216,4 +216,75 @@ struct UsageTotal {
   double co2_g = 0;
 };
 
+// --- RAG ---------------------------------------------------------------------------------
+
+// Who may read a collection: its owner, the members of the groups it is shared with, and
+// for a public one everyone. Only the owner and groups with write access change it.
+enum class Visibility { PRIVATE, PUBLIC };
+enum class ShareAccess { READ, WRITE };
+
+struct CollectionShare {
+  Id group_id = 0;
+  ShareAccess access = ShareAccess::READ;
+};
+
+struct Collection {
+  Id id = 0;
+  Id owner_id = 0;
+  Id org_id = 0;  // the owner's organisation when it was created
+  std::string name;
+  std::string description;
+  Visibility visibility = Visibility::PRIVATE;
+  std::string embedding_model;  // "" for a lexical-only collection
+  int64_t chunk_size = 512;     // in the embedding model's tokens, or characters
+  int64_t chunk_overlap = 64;
+  std::vector<CollectionShare> shares;
+  int64_t documents = 0;  // counted when read
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+// What a caller may do with a collection.
+enum class CollectionAccess { NONE, READ, WRITE, OWNER };
+
+// A change to a collection; unset fields stay as they are.
+struct CollectionUpdate {
+  std::optional<std::string> name;
+  std::optional<std::string> description;
+  std::optional<Visibility> visibility;
+  std::optional<std::vector<CollectionShare>> shares;
+};
+
+// A document's ingestion state. `ready` only once every chunk is indexed.
+enum class DocumentStatus { QUEUED, PARSING, EMBEDDING, READY, FAILED };
+
+struct Document {
+  Id id = 0;
+  Id collection_id = 0;
+  Id owner_id = 0;  // who uploaded it
+  std::string name;
+  std::string content_type;
+  int64_t bytes = 0;
+  std::string sha256;    // hex
+  std::string metadata;  // a JSON object given at upload
+  DocumentStatus status = DocumentStatus::QUEUED;
+  std::string error;  // why it failed
+  int64_t page_count = 0;
+  std::vector<int> pages_without_text;  // PDF pages with no text layer (scans)
+  int64_t chunk_count = 0;
+  int64_t created_at = 0;
+  int64_t updated_at = 0;
+};
+
+struct Chunk {
+  Id id = 0;
+  Id document_id = 0;
+  Id collection_id = 0;
+  int64_t seq = 0;  // order within the document
+  std::string text;
+  int64_t page_start = 0;
+  int64_t page_end = 0;
+  std::vector<std::string> heading_path;
+};
+
 }  // namespace socle::store

@@ -142,6 +142,51 @@ class AuditStore {
   virtual Result<std::vector<AuditCheckpoint>> checkpoints(const Actor& actor) = 0;
 };
 
+// Collections. Readable by the owner, by members of groups it is shared with and, when
+// public, by everyone; an actor that may not read one gets NOT_FOUND. Actor::system() (the
+// server's own ingestion) sees all. Administrators get no bypass: documents are the users'.
+class CollectionStore {
+ public:
+  virtual ~CollectionStore() = default;
+  // The owner is the actor; shares must name groups of the owner's organisation.
+  virtual Result<Collection> create(const Actor& actor, const Collection& collection) = 0;
+  virtual Result<Collection> get(const Actor& actor, Id id) = 0;
+  // Every collection the actor may read, by id.
+  virtual Result<std::vector<Collection>> list(const Actor& actor) = 0;
+  virtual Result<CollectionAccess> access(const Actor& actor, Id id) = 0;
+  // Owner only for visibility and shares; writers for name and description.
+  virtual Result<Collection> update(const Actor& actor, Id id, const CollectionUpdate& update) = 0;
+  // Owner only; deletes its documents and chunks (the caller deletes its files).
+  virtual Status remove(const Actor& actor, Id id) = 0;
+};
+
+// Documents and their chunks, visible with their collection.
+class DocumentStore {
+ public:
+  virtual ~DocumentStore() = default;
+  // Needs write access to the collection; the document starts QUEUED.
+  virtual Result<Document> create(const Actor& actor, const Document& document) = 0;
+  virtual Result<Document> get(const Actor& actor, Id id) = 0;
+  // Documents of a collection, by id, after `after_id`, at most `limit`.
+  virtual Result<std::vector<Document>> list(const Actor& actor, Id collection_id, Id after_id,
+                                             int64_t limit) = 0;
+  // Needs write access to its collection; deletes its chunks.
+  virtual Status remove(const Actor& actor, Id id) = 0;
+  // Ingestion (Actor::system()): the status and what was learnt, in one write.
+  virtual Status set_status(const Actor& actor, const Document& document) = 0;
+  // Replaces the document's chunks (ids assigned, in seq order) in one transaction.
+  virtual Result<std::vector<Chunk>> put_chunks(const Actor& actor, Id document_id,
+                                                const std::vector<Chunk>& chunks) = 0;
+  virtual Result<std::vector<Chunk>> chunks(const Actor& actor, Id document_id) = 0;
+  // The chunks with these ids that the actor may read (missing ones are left out), in the
+  // order asked.
+  virtual Result<std::vector<Chunk>> chunks_by_id(const Actor& actor,
+                                                  const std::vector<Id>& ids) = 0;
+  // Documents in these states, oldest first (ingestion resumes them after a restart).
+  virtual Result<std::vector<Document>> with_status(const Actor& actor,
+                                                    const std::vector<DocumentStatus>& states) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -153,6 +198,8 @@ class Store {
   virtual GroupStore& groups() = 0;
   virtual LimitStore& limits() = 0;
   virtual UsageStore& usage() = 0;
+  virtual CollectionStore& collections() = 0;
+  virtual DocumentStore& documents() = 0;
 
   // Runs `body` in one transaction: all of its writes or none. Called inside another
   // transaction on the same thread, it nests (a savepoint) and commits with the outer one.

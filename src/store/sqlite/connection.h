@@ -22,4 +22,8 @@ struct Connection {
 // any) and bumps the change counter with it; rolls back if `body` fails.
 Status write_in_savepoint(Connection& c, const std::function<Status()>& body);
 
+// The same without the change-counter bump, for data that no server caches (documents,
+// chunks, usage): moving the counter makes every node reload its key cache.
+Status write_data_in_savepoint(Connection& c, const std::function<Status()>& body);
+
 }  // namespace socle::store::sqlite

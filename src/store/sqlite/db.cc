@@ -22,29 +22,43 @@ Status sqlite_status(sqlite3* db, int rc, std::string_view context) {
   }
 }
 
-Stmt& Stmt::bind(int i, int64_t v) {
-  int rc = sqlite3_bind_int64(stmt_.get(), i, v);
+Stmt& Stmt::note_bind(int rc) {
   if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
   return *this;
+}
+
+Stmt& Stmt::bind(int i, int64_t v) {
+  return note_bind(sqlite3_bind_int64(stmt_.get(), i, v));
 }
 
 Stmt& Stmt::bind(int i, std::string_view v) {
-  int rc = sqlite3_bind_text64(stmt_.get(), i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8);
-  if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
-  return *this;
+  return note_bind(
+      sqlite3_bind_text64(stmt_.get(), i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
 }
 
 Stmt& Stmt::bind_blob(int i, std::string_view v) {
-  int rc = sqlite3_bind_blob64(stmt_.get(), i, v.data(), v.size(), SQLITE_TRANSIENT);
-  if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
-  return *this;
+  return note_bind(sqlite3_bind_blob64(stmt_.get(), i, v.data(), v.size(), SQLITE_TRANSIENT));
 }
 
 Stmt& Stmt::bind(int i, std::optional<int64_t> v) {
   if (v) return bind(i, *v);
-  int rc = sqlite3_bind_null(stmt_.get(), i);
-  if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
-  return *this;
+  return note_bind(sqlite3_bind_null(stmt_.get(), i));
+}
+
+Stmt& Stmt::bind_double(int i, double v) {
+  return note_bind(sqlite3_bind_double(stmt_.get(), i, v));
+}
+
+Stmt& Stmt::bind_opt_text(int i, std::optional<std::string_view> v) {
+  if (v) return bind(i, *v);
+  return note_bind(sqlite3_bind_null(stmt_.get(), i));
+}
+
+void Stmt::reset() {
+  // sqlite3_reset returns the error of the last step again; step has already reported it.
+  sqlite3_reset(stmt_.get());
+  sqlite3_clear_bindings(stmt_.get());
+  bind_rc_ = SQLITE_OK;
 }
 
 Status Stmt::error(int rc) const {

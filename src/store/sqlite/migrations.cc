@@ -122,6 +122,61 @@ CREATE INDEX usage_records_time ON usage_records(time);
 CREATE INDEX usage_records_user ON usage_records(user_id, time);
 CREATE INDEX usage_records_org ON usage_records(org_id, time);
 )sql"},
+      {5, "rag", R"sql(
+CREATE TABLE collections (
+  id INTEGER PRIMARY KEY,
+  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  org_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  visibility TEXT NOT NULL CHECK (visibility IN ('private', 'public')),
+  embedding_model TEXT NOT NULL DEFAULT '',  -- '' : lexical only
+  chunk_size INTEGER NOT NULL,
+  chunk_overlap INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX collections_owner ON collections(owner_id);
+CREATE TABLE collection_shares (
+  collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+  group_id INTEGER NOT NULL REFERENCES groups(id) ON DELETE CASCADE,
+  access TEXT NOT NULL CHECK (access IN ('read', 'write')),
+  PRIMARY KEY (collection_id, group_id)
+);
+CREATE INDEX collection_shares_group ON collection_shares(group_id);
+CREATE TABLE documents (
+  id INTEGER PRIMARY KEY,
+  collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+  owner_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL CHECK (status IN ('queued', 'parsing', 'embedding', 'ready', 'failed')),
+  error TEXT NOT NULL DEFAULT '',
+  page_count INTEGER NOT NULL DEFAULT 0,
+  pages_without_text TEXT NOT NULL DEFAULT '[]',
+  chunk_count INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX documents_collection ON documents(collection_id, id);
+CREATE INDEX documents_status ON documents(status, id);
+-- AUTOINCREMENT: a chunk id is never reused, so that an index entry left behind by a crash
+-- can never name another document's chunk.
+CREATE TABLE chunks (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+  collection_id INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  text TEXT NOT NULL,
+  page_start INTEGER NOT NULL,
+  page_end INTEGER NOT NULL,
+  heading_path TEXT NOT NULL DEFAULT '[]'
+);
+CREATE INDEX chunks_document ON chunks(document_id, seq);
+)sql"},
   };
   return list;
 }

@@ -21,6 +21,18 @@ Status write_in_savepoint(Connection& c, const std::function<Status()>& body) {
   return c.db.exec("RELEASE socle_write");
 }
 
+Status write_data_in_savepoint(Connection& c, const std::function<Status()>& body) {
+  std::lock_guard lock(c.mu);
+  SOCLE_RETURN_IF_ERROR(c.db.exec("SAVEPOINT socle_data"));
+  Status s = body();
+  if (!s.is_ok()) {
+    (void)c.db.exec("ROLLBACK TO socle_data");
+    (void)c.db.exec("RELEASE socle_data");
+    return s;
+  }
+  return c.db.exec("RELEASE socle_data");
+}
+
 namespace {
 
 class SqliteStore final : public Store {
@@ -34,7 +46,9 @@ class SqliteStore final : public Store {
         audit_(*c_),
         groups_(*c_),
         limits_(*c_),
-        usage_(*c_) {}
+        usage_(*c_),
+        collections_(*c_),
+        documents_(*c_) {}
 
   OrgStore& orgs() override { return orgs_; }
   RoleStore& roles() override { return roles_; }
@@ -44,6 +58,8 @@ class SqliteStore final : public Store {
   GroupStore& groups() override { return groups_; }
   LimitStore& limits() override { return limits_; }
   UsageStore& usage() override { return usage_; }
+  CollectionStore& collections() override { return collections_; }
+  DocumentStore& documents() override { return documents_; }
 
   Status transaction(const std::function<Status()>& body) override {
     std::lock_guard lock(c_->mu);
@@ -105,6 +121,8 @@ class SqliteStore final : public Store {
   SqliteGroupStore groups_;
   SqliteLimitStore limits_;
   SqliteUsageStore usage_;
+  SqliteCollectionStore collections_;
+  SqliteDocumentStore documents_;
 };
 
 }  // namespace

@@ -122,6 +122,43 @@ class SqliteUsageStore final : public UsageStore {
   Connection& c_;
 };
 
+class SqliteCollectionStore final : public CollectionStore {
+ public:
+  explicit SqliteCollectionStore(Connection& c) : c_(c) {}
+  Result<Collection> create(const Actor& actor, const Collection& collection) override;
+  Result<Collection> get(const Actor& actor, Id id) override;
+  Result<std::vector<Collection>> list(const Actor& actor) override;
+  Result<CollectionAccess> access(const Actor& actor, Id id) override;
+  Result<Collection> update(const Actor& actor, Id id, const CollectionUpdate& update) override;
+  Status remove(const Actor& actor, Id id) override;
+
+ private:
+  Connection& c_;
+};
+
+class SqliteDocumentStore final : public DocumentStore {
+ public:
+  explicit SqliteDocumentStore(Connection& c) : c_(c) {}
+  Result<Document> create(const Actor& actor, const Document& document) override;
+  Result<Document> get(const Actor& actor, Id id) override;
+  Result<std::vector<Document>> list(const Actor& actor, Id collection_id, Id after_id,
+                                     int64_t limit) override;
+  Status remove(const Actor& actor, Id id) override;
+  Status set_status(const Actor& actor, const Document& document) override;
+  Result<std::vector<Chunk>> put_chunks(const Actor& actor, Id document_id,
+                                        const std::vector<Chunk>& chunks) override;
+  Result<std::vector<Chunk>> chunks(const Actor& actor, Id document_id) override;
+  Result<std::vector<Chunk>> chunks_by_id(const Actor& actor, const std::vector<Id>& ids) override;
+  Result<std::vector<Document>> with_status(const Actor& actor,
+                                            const std::vector<DocumentStatus>& states) override;
+
+ private:
+  Connection& c_;
+};
+
+// What `actor` may do with collection `id` (NONE when it does not exist). Needs c.mu.
+Result<CollectionAccess> collection_access(Connection& c, const Actor& actor, Id id);
+
 // The organisation of `user_id` if the actor sees that user; NOT_FOUND otherwise.
 Result<Id> visible_user_org(Connection& c, const Actor& actor, Id user_id);
 

@@ -2,9 +2,6 @@
 // user or organisation, and deleted by age for retention. Appends take a savepoint of their
 // own instead of write_in_savepoint: usage is not configuration, and moving the change
 // counter would make every server reload its key cache once per batch.
-#include <sqlite3.h>
-
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,93 +27,20 @@ constexpr const char* WHERE_VISIBLE_AND_MATCHING =
     " AND (?9 IS NULL OR model = ?9)"
     " AND (?10 IS NULL OR endpoint = ?10)";
 
-// db.h's Stmt binds and reads integers, text and blobs only; usage rows carry REAL columns
-// (latencies, energy), so this file prepares its statements on the raw handle, with the same
-// error reporting as Stmt. Binding methods have distinct names so that an `int` argument
-// can never pick the REAL overload.
-class UsageStmt {
- public:
-  static Result<UsageStmt> prepare(Db& db, const std::string& sql) {
-    sqlite3_stmt* raw = nullptr;
-    int rc =
-        sqlite3_prepare_v2(db.handle(), sql.c_str(), static_cast<int>(sql.size()), &raw, nullptr);
-    UsageStmt s(db.handle(), raw);  // owns the statement even when preparing failed
-    if (rc != SQLITE_OK) return sqlite_status(db.handle(), rc, "cannot prepare '" + sql + "'");
-    return s;
-  }
-
-  UsageStmt& bind_int(int i, int64_t v) { return note(sqlite3_bind_int64(stmt_.get(), i, v)); }
-  UsageStmt& bind_real(int i, double v) { return note(sqlite3_bind_double(stmt_.get(), i, v)); }
-  UsageStmt& bind_text(int i, std::string_view v) {
-    return note(
-        sqlite3_bind_text64(stmt_.get(), i, v.data(), v.size(), SQLITE_TRANSIENT, SQLITE_UTF8));
-  }
-  UsageStmt& bind_opt_int(int i, const std::optional<int64_t>& v) {
-    return v ? bind_int(i, *v) : note(sqlite3_bind_null(stmt_.get(), i));
-  }
-  UsageStmt& bind_opt_text(int i, const std::optional<std::string>& v) {
-    return v ? bind_text(i, *v) : note(sqlite3_bind_null(stmt_.get(), i));
-  }
-
-  // True with a row, false when done; the first failed bind is reported here.
-  Result<bool> step() {
-    if (bind_rc_ != SQLITE_OK) return error(bind_rc_);
-    int rc = sqlite3_step(stmt_.get());
-    if (rc == SQLITE_ROW) return true;
-    if (rc == SQLITE_DONE) return false;
-    return error(rc);
-  }
-  Status run() {
-    while (true) {
-      SOCLE_ASSIGN_OR_RETURN(bool row, step());
-      if (!row) return Status::ok();
-    }
-  }
-  // Makes the statement ready to run again with new bindings.
-  void reset() {
-    sqlite3_reset(stmt_.get());
-    sqlite3_clear_bindings(stmt_.get());
-    bind_rc_ = SQLITE_OK;
-  }
-
-  int64_t column_int(int i) const { return sqlite3_column_int64(stmt_.get(), i); }
-  double column_real(int i) const { return sqlite3_column_double(stmt_.get(), i); }
-  std::string column_text(int i) const {
-    const unsigned char* p = sqlite3_column_text(stmt_.get(), i);
-    int n = sqlite3_column_bytes(stmt_.get(), i);
-    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n))
-             : std::string();
-  }
-
- private:
-  UsageStmt(sqlite3* db, sqlite3_stmt* stmt) : db_(db), stmt_(stmt) {}
-  UsageStmt& note(int rc) {
-    if (bind_rc_ == SQLITE_OK) bind_rc_ = rc;
-    return *this;
-  }
-  Status error(int rc) const {
-    return sqlite_status(db_, rc, std::string("statement '") + sqlite3_sql(stmt_.get()) + "'");
-  }
-
-  sqlite3* db_;
-  std::unique_ptr<sqlite3_stmt, StmtFinalizer> stmt_;
-  int bind_rc_ = SQLITE_OK;
-};
-
-void bind_filters(UsageStmt& s, const Actor& actor, const UsageQuery& q) {
-  s.bind_int(1, static_cast<int64_t>(actor.all_tenants))
-      .bind_int(2, actor.user_id)
-      .bind_int(3, static_cast<int64_t>(actor.org_wide))
-      .bind_int(4, actor.org_id)
-      .bind_opt_int(5, q.since)
-      .bind_opt_int(6, q.until)
-      .bind_opt_int(7, q.user_id)
-      .bind_opt_int(8, q.org_id)
+void bind_filters(Stmt& s, const Actor& actor, const UsageQuery& q) {
+  s.bind(1, static_cast<int64_t>(actor.all_tenants))
+      .bind(2, actor.user_id)
+      .bind(3, static_cast<int64_t>(actor.org_wide))
+      .bind(4, actor.org_id)
+      .bind(5, q.since)
+      .bind(6, q.until)
+      .bind(7, q.user_id)
+      .bind(8, q.org_id)
       .bind_opt_text(9, q.model)
       .bind_opt_text(10, q.endpoint);
 }
 
-UsageEntry read_entry_row(const UsageStmt& s) {
+UsageEntry read_entry_row(const Stmt& s) {
   UsageEntry e;
   e.id = s.column_int(0);
   e.time = s.column_int(1);
@@ -130,35 +54,34 @@ UsageEntry read_entry_row(const UsageStmt& s) {
   e.status = static_cast<int>(s.column_int(9));
   e.prompt_tokens = s.column_int(10);
   e.completion_tokens = s.column_int(11);
-  e.latency_ms = s.column_real(12);
-  e.first_token_ms = s.column_real(13);
-  e.energy_kwh = s.column_real(14);
-  e.co2_g = s.column_real(15);
+  e.latency_ms = s.column_double(12);
+  e.first_token_ms = s.column_double(13);
+  e.energy_kwh = s.column_double(14);
+  e.co2_g = s.column_double(15);
   return e;
 }
 
 Status insert_all(Db& db, const std::vector<UsageEntry>& entries) {
   SOCLE_ASSIGN_OR_RETURN(
-      UsageStmt st,
-      UsageStmt::prepare(db, std::string("INSERT INTO usage_records (") + ENTRY_COLUMNS +
-                                 ") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+      Stmt st, db.prepare(std::string("INSERT INTO usage_records (") + ENTRY_COLUMNS +
+                          ") VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
   for (const UsageEntry& e : entries) {
     st.reset();
-    st.bind_int(1, e.time)
-        .bind_text(2, e.request_id)
-        .bind_int(3, e.user_id)
-        .bind_int(4, e.key_id)
-        .bind_int(5, e.org_id)
-        .bind_text(6, e.model)
-        .bind_text(7, e.provider)
-        .bind_text(8, e.endpoint)
-        .bind_int(9, e.status)
-        .bind_int(10, e.prompt_tokens)
-        .bind_int(11, e.completion_tokens)
-        .bind_real(12, e.latency_ms)
-        .bind_real(13, e.first_token_ms)
-        .bind_real(14, e.energy_kwh)
-        .bind_real(15, e.co2_g);
+    st.bind(1, e.time)
+        .bind(2, std::string_view(e.request_id))
+        .bind(3, e.user_id)
+        .bind(4, e.key_id)
+        .bind(5, e.org_id)
+        .bind(6, std::string_view(e.model))
+        .bind(7, std::string_view(e.provider))
+        .bind(8, std::string_view(e.endpoint))
+        .bind(9, static_cast<int64_t>(e.status))
+        .bind(10, e.prompt_tokens)
+        .bind(11, e.completion_tokens)
+        .bind_double(12, e.latency_ms)
+        .bind_double(13, e.first_token_ms)
+        .bind_double(14, e.energy_kwh)
+        .bind_double(15, e.co2_g);
     SOCLE_RETURN_IF_ERROR(st.run());
   }
   return Status::ok();
@@ -213,12 +136,10 @@ Result<std::vector<UsageEntry>> SqliteUsageStore::list(const Actor& actor, const
   if (q.limit < 1) return invalid_argument("a usage page holds at least one record", "limit");
   std::lock_guard lock(c_.mu);
   SOCLE_ASSIGN_OR_RETURN(
-      UsageStmt s,
-      UsageStmt::prepare(c_.db, std::string("SELECT ") + ENTRY_COLUMNS + " FROM usage_records" +
-                                    WHERE_VISIBLE_AND_MATCHING +
-                                    " AND id > ?11 ORDER BY id LIMIT ?12"));
+      Stmt s, c_.db.prepare(std::string("SELECT ") + ENTRY_COLUMNS + " FROM usage_records" +
+                            WHERE_VISIBLE_AND_MATCHING + " AND id > ?11 ORDER BY id LIMIT ?12"));
   bind_filters(s, actor, q);
-  s.bind_int(11, q.after_id).bind_int(12, q.limit);
+  s.bind(11, q.after_id).bind(12, q.limit);
   std::vector<UsageEntry> out;
   while (true) {
     SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
@@ -244,7 +165,7 @@ Result<std::vector<UsageTotal>> SqliteUsageStore::totals(const Actor& actor, con
                     WHERE_VISIBLE_AND_MATCHING;
   if (!keys.empty()) sql += " GROUP BY " + keys + " ORDER BY " + keys;
   std::lock_guard lock(c_.mu);
-  SOCLE_ASSIGN_OR_RETURN(UsageStmt s, UsageStmt::prepare(c_.db, sql));
+  SOCLE_ASSIGN_OR_RETURN(Stmt s, c_.db.prepare(sql));
   bind_filters(s, actor, q);
   std::vector<UsageTotal> out;
   const int first_sum = static_cast<int>(group_by.size());
@@ -272,8 +193,8 @@ Result<std::vector<UsageTotal>> SqliteUsageStore::totals(const Actor& actor, con
     t.errors = s.column_int(first_sum + 1);
     t.prompt_tokens = s.column_int(first_sum + 2);
     t.completion_tokens = s.column_int(first_sum + 3);
-    t.energy_kwh = s.column_real(first_sum + 4);
-    t.co2_g = s.column_real(first_sum + 5);
+    t.energy_kwh = s.column_double(first_sum + 4);
+    t.co2_g = s.column_double(first_sum + 5);
     out.push_back(std::move(t));
   }
   return out;
@@ -286,9 +207,8 @@ Result<int64_t> SqliteUsageStore::remove_before(const Actor& actor, int64_t befo
   }
   // Not configuration either: the change counter stays where it is.
   std::lock_guard lock(c_.mu);
-  SOCLE_ASSIGN_OR_RETURN(UsageStmt s,
-                         UsageStmt::prepare(c_.db, "DELETE FROM usage_records WHERE time < ?1"));
-  SOCLE_RETURN_IF_ERROR(s.bind_int(1, before).run());
+  SOCLE_ASSIGN_OR_RETURN(Stmt s, c_.db.prepare("DELETE FROM usage_records WHERE time < ?1"));
+  SOCLE_RETURN_IF_ERROR(s.bind(1, before).run());
   return c_.db.changes();
 }
 

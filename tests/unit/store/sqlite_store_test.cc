@@ -1,10 +1,17 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <limits>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "base/clock.h"
 #include "base/hash.h"
+#include "store/sqlite/db.h"
 #include "store/store.h"
 #include "store_fixture.h"
 
@@ -129,6 +136,95 @@ TEST_F(StoreTest, TwoConnectionsSeeEachOthersWrites) {
   ASSERT_TRUE((*other)->users().set_disabled(sys_, alice_.id, true).is_ok());
   EXPECT_GT(*store_->change_counter(), before);
   EXPECT_TRUE(store_->users().get(sys_, alice_.id)->disabled);
+}
+
+// Stmt on its own, over a private in-memory database: no store, no files.
+class StmtTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = sqlite::Db::open(":memory:");
+    ASSERT_TRUE(db.is_ok()) << db.status().message();
+    db_.emplace(std::move(db).value());
+    ASSERT_TRUE(db_->exec("CREATE TABLE t (n INTEGER, x REAL, s TEXT)").is_ok());
+  }
+  sqlite::Stmt prepare(std::string_view sql) {
+    auto st = db_->prepare(sql);
+    SOCLE_CHECK(st.is_ok(), "the test's SQL is valid");
+    return std::move(st).value();
+  }
+  std::optional<sqlite::Db> db_;
+};
+
+TEST_F(StmtTest, DoublesRoundTripExactlyAsReal) {
+  // Bit-exact: SQLite stores REAL as an IEEE 754 double. 2.0 must stay REAL, not become an
+  // INTEGER, or typeof() would say so.
+  const std::vector<double> values = {0.1,
+                                      -2.5,
+                                      2.0,
+                                      3.141592653589793,
+                                      1e-300,
+                                      std::numeric_limits<double>::max(),
+                                      std::numeric_limits<double>::denorm_min()};
+  sqlite::Stmt ins = prepare("INSERT INTO t (n, x) VALUES (?1, ?2)");
+  for (size_t i = 0; i < values.size(); ++i) {
+    ins.reset();
+    ASSERT_TRUE(ins.bind(1, static_cast<int64_t>(i)).bind_double(2, values[i]).run().is_ok());
+  }
+  sqlite::Stmt sel = prepare("SELECT x, typeof(x) FROM t ORDER BY n");
+  for (double expected : values) {
+    auto row = sel.step();
+    ASSERT_TRUE(row.is_ok()) << row.status().message();
+    ASSERT_TRUE(*row);
+    EXPECT_EQ(sel.column_double(0), expected);
+    EXPECT_EQ(sel.column_text(1), "real");
+  }
+  EXPECT_FALSE(*sel.step());
+}
+
+TEST_F(StmtTest, ResetRerunsTheStatementWithFreshBindings) {
+  sqlite::Stmt ins = prepare("INSERT INTO t (n, x, s) VALUES (?1, ?2, ?3)");
+  constexpr int64_t ROWS = 5;
+  for (int64_t n = 0; n < ROWS; ++n) {
+    ins.reset();
+    ins.bind(1, n).bind_double(2, static_cast<double>(n) + 0.5);
+    // Odd rows leave ?3 unbound: reset must have set it back to NULL, not kept the last text.
+    if (n % 2 == 0) ins.bind_opt_text(3, "row " + std::to_string(n));
+    ASSERT_TRUE(ins.run().is_ok());
+  }
+  ins.reset();
+  ASSERT_TRUE(ins.bind(1, ROWS).bind_opt_text(3, std::nullopt).run().is_ok());
+
+  sqlite::Stmt sel = prepare("SELECT n, x, s FROM t ORDER BY n");
+  for (int64_t n = 0; n <= ROWS; ++n) {
+    ASSERT_TRUE(*sel.step()) << "row " << n;
+    EXPECT_EQ(sel.column_int(0), n);
+    if (n == ROWS) {
+      EXPECT_TRUE(sel.column_is_null(1)) << "reset clears a REAL binding too";
+    } else {
+      EXPECT_EQ(sel.column_double(1), static_cast<double>(n) + 0.5);
+    }
+    if (n % 2 == 0 && n != ROWS) {
+      EXPECT_EQ(sel.column_text(2), "row " + std::to_string(n));
+    } else {
+      EXPECT_TRUE(sel.column_is_null(2)) << "row " << n;
+    }
+  }
+  EXPECT_FALSE(*sel.step());
+}
+
+TEST_F(StmtTest, ABindErrorIsReportedByStepAndClearedByReset) {
+  sqlite::Stmt ins = prepare("INSERT INTO t (n) VALUES (?1)");
+  // There is no parameter 2: SQLITE_RANGE, remembered until step.
+  auto failed = ins.bind(1, int64_t{1}).bind_double(2, 1.5).step();
+  ASSERT_FALSE(failed.is_ok());
+  EXPECT_NE(failed.status().message().find("INSERT INTO t"), std::string::npos)
+      << failed.status().message();
+  ins.reset();
+  ASSERT_TRUE(ins.bind(1, int64_t{2}).run().is_ok());
+  sqlite::Stmt count = prepare("SELECT COUNT(*), MIN(n) FROM t");
+  ASSERT_TRUE(*count.step());
+  EXPECT_EQ(count.column_int(0), 1) << "the failed bind inserted nothing";
+  EXPECT_EQ(count.column_int(1), 2);
 }
 
 }  // namespace
