@@ -41,8 +41,10 @@ test-slow: build
 	ctest --test-dir build/release -L slow --output-on-failure $(CTEST_ARGS)
 
 bench: build
+	cmake --build --preset release -j $(JOBS) --target tokenizer_bench
 	bench/http/run build/release/src/cli/socle
 	bench/gateway/run build/release/src/cli/socle
+	bench/tokenizer/run build/release/bench/tokenizer_bench
 
 SOURCES = $(shell git ls-files '*.cc' '*.h')
 
@@ -58,7 +60,7 @@ lint: build
 
 # libFuzzer targets (clang), kept out of the default run. FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= safetensors hf_config multipart gguf
+FUZZ_TARGETS ?= safetensors hf_config multipart gguf gguf_tokenizer
 fuzz: deps
 	CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=Debug \
 	  -DSOCLE_SANITIZE=ON -DSOCLE_FUZZ=ON -DSOCLE_BUILD_TESTS=OFF -DSOCLE_BUILD_BENCH=OFF \

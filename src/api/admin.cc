@@ -253,6 +253,35 @@ Result<http::Response> patch_limit(Services& s, const http::Request& req, const 
 
 }  // namespace
 
+http::Handler admin_get_route(
+    Services& s, std::string_view permission, const char* what,
+    std::function<Result<boost::json::object>(const store::Actor&, Id)> get) {
+  return with_actor(s, permission,
+                    [what, get = std::move(get)](http::Request& req,
+                                                 const store::Actor& a) -> Result<http::Response> {
+                      SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), what));
+                      SOCLE_ASSIGN_OR_RETURN(boost::json::object o, get(a, id));
+                      return json_response(200, o);
+                    });
+}
+
+http::Handler admin_delete_route(Services& s, std::string_view permission, const char* what,
+                                 const char* object,
+                                 std::function<Status(const store::Actor&, Id)> remove) {
+  return with_actor(s, permission,
+                    [&s, what, object, remove = std::move(remove)](
+                        http::Request& req, const store::Actor& a) -> Result<http::Response> {
+                      SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), what));
+                      SOCLE_RETURN_IF_ERROR(apply_audited(
+                          s, a, [&] { return remove(a, id); },
+                          [&] {
+                            return tenancy::audit_event(std::string(object) + ".delete", object, id,
+                                                        {{"via", "api"}});
+                          }));
+                      return json_response(200, deleted_json(id, object));
+                    });
+}
+
 void register_admin_routes(http::Router& router, Services& s) {
   const std::string_view admin = tenancy::PERM_ADMIN;
   router.add(
@@ -269,28 +298,19 @@ void register_admin_routes(http::Router& router, Services& s) {
                return create_org(s, req, a);
              }));
   router.add("GET", "/v1/admin/organisations/{id}",
-             with_actor(s, admin,
-                        [&s](http::Request& req, const store::Actor& a) -> Result<http::Response> {
-                          SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "organisation"));
-                          SOCLE_ASSIGN_OR_RETURN(auto org, s.store.orgs().get(a, id));
-                          return json_response(200, organisation_json(org));
-                        }));
+             admin_get_route(s, admin, "organisation",
+                             [&s](const store::Actor& a, Id id) -> Result<boost::json::object> {
+                               SOCLE_ASSIGN_OR_RETURN(auto org, s.store.orgs().get(a, id));
+                               return organisation_json(org);
+                             }));
   router.add("PATCH", "/v1/admin/organisations/{id}",
              with_actor(s, admin, [&s](http::Request& req, const store::Actor& a) {
                return patch_org(s, req, a);
              }));
   router.add("DELETE", "/v1/admin/organisations/{id}",
-             with_actor(s, admin,
-                        [&s](http::Request& req, const store::Actor& a) -> Result<http::Response> {
-                          SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "organisation"));
-                          SOCLE_RETURN_IF_ERROR(apply_audited(
-                              s, a, [&] { return s.store.orgs().remove(a, id); },
-                              [&] {
-                                return tenancy::audit_event("organisation.delete", "organisation",
-                                                            id, {{"via", "api"}});
-                              }));
-                          return json_response(200, deleted_json(id, "organisation"));
-                        }));
+             admin_delete_route(
+                 s, admin, "organisation", "organisation",
+                 [&s](const store::Actor& a, Id id) { return s.store.orgs().remove(a, id); }));
 
   const std::string_view managers = tenancy::PERM_MANAGE_USERS;
   router.add("GET", "/v1/admin/roles",
@@ -303,12 +323,11 @@ void register_admin_routes(http::Router& router, Services& s) {
                           return list_response(std::move(data));
                         }));
   router.add("GET", "/v1/admin/roles/{id}",
-             with_actor(s, managers,
-                        [&s](http::Request& req, const store::Actor& a) -> Result<http::Response> {
-                          SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "role"));
-                          SOCLE_ASSIGN_OR_RETURN(auto role, s.store.roles().get(a, id));
-                          return json_response(200, role_json(role));
-                        }));
+             admin_get_route(s, managers, "role",
+                             [&s](const store::Actor& a, Id id) -> Result<boost::json::object> {
+                               SOCLE_ASSIGN_OR_RETURN(auto role, s.store.roles().get(a, id));
+                               return role_json(role);
+                             }));
   router.add("POST", "/v1/admin/roles",
              with_actor(s, admin, [&s](http::Request& req, const store::Actor& a) {
                return create_role(s, req, a);
@@ -317,18 +336,10 @@ void register_admin_routes(http::Router& router, Services& s) {
              with_actor(s, admin, [&s](http::Request& req, const store::Actor& a) {
                return patch_role(s, req, a);
              }));
-  router.add(
-      "DELETE", "/v1/admin/roles/{id}",
-      with_actor(s, admin,
-                 [&s](http::Request& req, const store::Actor& a) -> Result<http::Response> {
-                   SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "role"));
-                   SOCLE_RETURN_IF_ERROR(apply_audited(
-                       s, a, [&] { return s.store.roles().remove(a, id); },
-                       [&] {
-                         return tenancy::audit_event("role.delete", "role", id, {{"via", "api"}});
-                       }));
-                   return json_response(200, deleted_json(id, "role"));
-                 }));
+  router.add("DELETE", "/v1/admin/roles/{id}",
+             admin_delete_route(s, admin, "role", "role", [&s](const store::Actor& a, Id id) {
+               return s.store.roles().remove(a, id);
+             }));
 
   router.add(
       "GET", "/v1/admin/limits",
@@ -354,28 +365,19 @@ void register_admin_routes(http::Router& router, Services& s) {
                return create_limit(s, req, a);
              }));
   router.add("GET", "/v1/admin/limits/{id}",
-             with_actor(s, admin,
-                        [&s](http::Request& req, const store::Actor& a) -> Result<http::Response> {
-                          SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "limit"));
-                          SOCLE_ASSIGN_OR_RETURN(auto rule, s.store.limits().get(a, id));
-                          return json_response(200, limit_json(rule));
-                        }));
+             admin_get_route(s, admin, "limit",
+                             [&s](const store::Actor& a, Id id) -> Result<boost::json::object> {
+                               SOCLE_ASSIGN_OR_RETURN(auto rule, s.store.limits().get(a, id));
+                               return limit_json(rule);
+                             }));
   router.add("PATCH", "/v1/admin/limits/{id}",
              with_actor(s, admin, [&s](http::Request& req, const store::Actor& a) {
                return patch_limit(s, req, a);
              }));
-  router.add(
-      "DELETE", "/v1/admin/limits/{id}",
-      with_actor(s, admin,
-                 [&s](http::Request& req, const store::Actor& a) -> Result<http::Response> {
-                   SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "limit"));
-                   SOCLE_RETURN_IF_ERROR(apply_audited(
-                       s, a, [&] { return s.store.limits().remove(a, id); },
-                       [&] {
-                         return tenancy::audit_event("limit.delete", "limit", id, {{"via", "api"}});
-                       }));
-                   return json_response(200, deleted_json(id, "limit"));
-                 }));
+  router.add("DELETE", "/v1/admin/limits/{id}",
+             admin_delete_route(s, admin, "limit", "limit", [&s](const store::Actor& a, Id id) {
+               return s.store.limits().remove(a, id);
+             }));
 }
 
 }  // namespace socle::api

@@ -293,28 +293,17 @@ void register_admin_user_routes(http::Router& router, Services& s) {
                return create_user(s, req, p);
              }));
   router.add("GET", "/v1/admin/users/{id}",
-             with_actor(s, perm,
-                        [&s](http::Request& req, const store::Actor& a) -> Result<http::Response> {
-                          SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "user"));
-                          SOCLE_ASSIGN_OR_RETURN(boost::json::object o, user_with_groups(s, a, id));
-                          return json_response(200, o);
-                        }));
+             admin_get_route(s, perm, "user", [&s](const store::Actor& a, Id id) {
+               return user_with_groups(s, a, id);
+             }));
   router.add("PATCH", "/v1/admin/users/{id}",
              with_key(s, perm, [&s](http::Request& req, const tenancy::Principal& p) {
                return patch_user(s, req, p);
              }));
-  router.add(
-      "DELETE", "/v1/admin/users/{id}",
-      with_actor(s, perm,
-                 [&s](http::Request& req, const store::Actor& a) -> Result<http::Response> {
-                   SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "user"));
-                   SOCLE_RETURN_IF_ERROR(apply_audited(
-                       s, a, [&] { return s.store.users().remove(a, id); },
-                       [&] {
-                         return tenancy::audit_event("user.delete", "user", id, {{"via", "api"}});
-                       }));
-                   return json_response(200, deleted_json(id, "user"));
-                 }));
+  router.add("DELETE", "/v1/admin/users/{id}",
+             admin_delete_route(s, perm, "user", "user", [&s](const store::Actor& a, Id id) {
+               return s.store.users().remove(a, id);
+             }));
 
   router.add(
       "GET", "/v1/admin/groups",
@@ -340,18 +329,10 @@ void register_admin_user_routes(http::Router& router, Services& s) {
              with_actor(s, perm, [&s](http::Request& req, const store::Actor& a) {
                return patch_group(s, req, a);
              }));
-  router.add(
-      "DELETE", "/v1/admin/groups/{id}",
-      with_actor(s, perm,
-                 [&s](http::Request& req, const store::Actor& a) -> Result<http::Response> {
-                   SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "group"));
-                   SOCLE_RETURN_IF_ERROR(apply_audited(
-                       s, a, [&] { return s.store.groups().remove(a, id); },
-                       [&] {
-                         return tenancy::audit_event("group.delete", "group", id, {{"via", "api"}});
-                       }));
-                   return json_response(200, deleted_json(id, "group"));
-                 }));
+  router.add("DELETE", "/v1/admin/groups/{id}",
+             admin_delete_route(s, perm, "group", "group", [&s](const store::Actor& a, Id id) {
+               return s.store.groups().remove(a, id);
+             }));
   router.add("PUT", "/v1/admin/groups/{id}/members/{user_id}",
              with_actor(s, perm, [&s](http::Request& req, const store::Actor& a) {
                return change_member(s, req, a, true);

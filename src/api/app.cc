@@ -4,11 +4,13 @@
 #include <optional>
 #include <thread>
 
+#include "api/embedder.h"
 #include "api/metrics.h"
 #include "api/services.h"
 #include "api/usage_log.h"
 #include "base/log.h"
 #include "http/client.h"
+#include "http/io_pool.h"
 #include "providers/health.h"
 #include "providers/registry.h"
 #include "tenancy/change_watcher.h"
@@ -39,9 +41,20 @@ Status split_listen(const std::string& listen, std::string* host, uint16_t* port
   return Status::ok();
 }
 
+namespace {
+
+// The server's loops: the configured count, else one per core and at least 2.
+int io_threads_of(const Config& c) {
+  return c.io_threads > 0 ? static_cast<int>(c.io_threads)
+                          : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+}
+
+}  // namespace
+
 // Members in construction order; destroyed in reverse. The limiter and the usage sinks come
-// before the client: relays that the client's threads still hold at shutdown settle their
-// admissions and record their usage into them.
+// before the I/O pool: relays that its loops still hold at shutdown settle their admissions
+// and record their usage into them when the pool is destroyed. The server and the client
+// run on the pool and go before it, once it has stopped (~Parts).
 struct App::Parts {
   Parts(const Config& c, store::Store& s, tenancy::AuditLog& a, const Clock& k,
         std::vector<providers::ModelSpec> specs, const tenancy::UsageWriterSettings& writer)
@@ -60,8 +73,19 @@ struct App::Parts {
             writer),
         usage_log(metrics),
         usage({&usage_log, &usage_writer}),
-        client(http::HttpClient::create({})),
-        services{c, s, keys, k, metrics, registry, *client, usage, a, limiter} {}
+        io(io_threads_of(c)),
+        client(http::HttpClient::create({}, &io)),
+        embedder(registry, *client, c.gateway_max_attempts),
+        rag(s, c.data_dir, embedder, rag::RagOptions{}),
+        services{c, s, keys, k, metrics, registry, *client, usage, a, limiter} {
+    services.rag = &rag;
+  }
+  ~Parts() {
+    // Nothing runs on the loops any more while the server and the client go away.
+    io.stop();
+  }
+  Parts(const Parts&) = delete;
+  Parts& operator=(const Parts&) = delete;
 
   const Config& config;
   store::Store& store;
@@ -73,7 +97,11 @@ struct App::Parts {
   HttpMetrics metrics;
   UsageLog usage_log;
   tenancy::UsageFanout usage;
+  http::IoPool io;  // the server's connections and their relays
   std::unique_ptr<http::HttpClient> client;
+  // After the client, which its embedding calls use.
+  RegistryEmbedder embedder;
+  rag::Rag rag;
   Services services;
   http::Router router;
   std::unique_ptr<http::Server> server;
@@ -98,13 +126,11 @@ Result<std::unique_ptr<App>> App::create(const Config& config, store::Store& sto
   SOCLE_RETURN_IF_ERROR(parts->keys.reload());
   SOCLE_RETURN_IF_ERROR(tenancy::load_limit_rules(store, parts->limiter));
   register_routes(parts->router, parts->services);
+  SOCLE_RETURN_IF_ERROR(parts->rag.start());
 
   http::ServerOptions opts;
   opts.host = host;
   opts.port = port;
-  opts.io_threads = config.io_threads > 0
-                        ? static_cast<int>(config.io_threads)
-                        : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
   opts.max_header_bytes = config.http_max_header_bytes;
   opts.max_body_bytes = config.http_max_body_bytes;
   opts.idle_timeout_ms = config.http_idle_timeout_ms;
@@ -112,10 +138,13 @@ Result<std::unique_ptr<App>> App::create(const Config& config, store::Store& sto
   opts.write_timeout_ms = config.http_write_timeout_ms;
   opts.max_connections = config.http_max_connections;
   opts.shutdown_grace_ms = config.shutdown_grace_ms;
-  SOCLE_ASSIGN_OR_RETURN(parts->server,
-                         http::Server::create(opts, parts->router, server_hooks(parts->services)));
+  SOCLE_ASSIGN_OR_RETURN(
+      parts->server,
+      http::Server::create(opts, parts->router, server_hooks(parts->services), &parts->io));
   http::Server* server = parts->server.get();
   parts->services.open_connections = [server] { return server->open_connections(); };
+  tenancy::UsageWriter* writer_ptr = &parts->usage_writer;
+  parts->services.usage_counters = [writer_ptr] { return writer_ptr->counters(); };
   return std::unique_ptr<App>(new App(std::move(parts)));
 }
 
@@ -154,6 +183,7 @@ void App::run(bool handle_signals) {
     p.server->run(handle_signals);
   }
   // Nothing accepted is lost: what is still queued reaches the store before the process ends.
+  p.rag.stop();
   p.usage_writer.stop();
 }
 

@@ -18,7 +18,7 @@ void register_health_routes(http::Router& router, Services& s) {
              }));
 
   auto metrics = [&s](http::Request&) -> Result<http::Response> {
-    return http::Response::text(200, s.metrics.render(s.open_connections()),
+    return http::Response::text(200, s.metrics.render(s.open_connections(), s.usage_counters()),
                                 "text/plain; version=0.0.4; charset=utf-8");
   };
   if (s.config.metrics_public) {

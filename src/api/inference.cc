@@ -5,6 +5,7 @@
 // against the limits before it is relayed and settled with the upstream's token counts.
 #include "api/auth.h"
 #include "api/errors.h"
+#include "api/rag_views.h"
 #include "base/json.h"
 #include "http/multipart.h"
 #include "providers/relay.h"
@@ -94,14 +95,34 @@ http::Response refusal_response(const tenancy::Verdict& v) {
   return r;
 }
 
-void start(Services& s, const InferenceRoute& route, http::Request& req,
+// The reason label of socle_admission_refusals_total.
+std::string_view refusal_reason(tenancy::Refusal refusal) {
+  switch (refusal) {
+    case tenancy::Refusal::NO_ACCESS:
+      return ADMISSION_REASON_NO_ACCESS;
+    case tenancy::Refusal::RESERVATION_TOO_LARGE:
+      return ADMISSION_REASON_TOO_LARGE;
+    case tenancy::Refusal::LIMIT_REACHED:
+      return ADMISSION_REASON_RATE_LIMITED;
+    case tenancy::Refusal::NONE:
+      break;
+  }
+  SOCLE_CHECK(false, "a refused verdict names why it was refused");
+  return ADMISSION_REASON_RATE_LIMITED;
+}
+
+// Admits the request against the caller's limits and relays it. `decorate` adds to the relay
+// what a route needs beyond the upstream's answer (chat with documents' sources).
+void start(Services& s, const InferenceRoute& route, const std::string& request_id,
            const tenancy::Principal& p, providers::Model* model, int64_t tokens,
-           std::unique_ptr<providers::RequestAdapter> adapter, http::ResponderPtr out) {
+           std::unique_ptr<providers::RequestAdapter> adapter, http::ResponderPtr out,
+           const std::function<void(providers::RelayRequest&)>& decorate = {}) {
   providers::RelayRequest r;
   r.model = model;
   r.adapter = std::move(adapter);
   r.endpoint = route.purpose;
-  r.request_id = req.request_id;
+  r.request_id = request_id;
+  if (decorate) decorate(r);
   r.user_id = p.user_id;
   r.key_id = p.key_id;
   r.org_id = p.org_id;
@@ -111,6 +132,7 @@ void start(Services& s, const InferenceRoute& route, http::Request& req,
       tenancy::AdmissionRequest{p.user_id, p.org_id, p.role_id, model->spec().name, tokens});
   if (!v.admitted) {
     http::Response refused = refusal_response(v);
+    s.metrics.observe_refusal(model->spec().name, refusal_reason(v.refusal));
     tenancy::UsageRecord u;
     u.time_ms = r.arrived_ms;
     u.request_id = r.request_id;
@@ -137,6 +159,139 @@ void start(Services& s, const InferenceRoute& route, http::Request& req,
   providers::start_relay(std::move(r), ctx, std::move(out));
 }
 
+// The text of the last user message: its string content, or its text parts joined.
+std::string last_user_text(const boost::json::object& body) {
+  const boost::json::value* messages = body.if_contains("messages");
+  if (messages == nullptr || !messages->is_array()) return "";
+  const auto& list = messages->as_array();
+  for (auto it = list.rbegin(); it != list.rend(); ++it) {
+    const auto* m = it->if_object();
+    if (m == nullptr || !m->contains("role") || m->at("role") != "user") continue;
+    const boost::json::value* content = m->if_contains("content");
+    if (content == nullptr) return "";
+    if (content->is_string()) return std::string(content->as_string());
+    std::string out;
+    if (content->is_array()) {
+      for (const auto& part : content->as_array()) {
+        const auto* po = part.if_object();
+        if (po && po->contains("text") && po->at("text").is_string()) {
+          if (!out.empty()) out += "\n";
+          out += po->at("text").as_string();
+        }
+      }
+    }
+    return out;
+  }
+  return "";
+}
+
+// The sources as the model sees them (docs/rag.md documents this template).
+std::string sources_prompt(const std::vector<rag::SearchHit>& hits) {
+  std::string out =
+      "Answer with the help of the numbered sources below. Cite the sources you use as [1], "
+      "[2], ... If they do not hold the answer, say so.\n";
+  for (size_t i = 0; i < hits.size(); ++i) {
+    const auto& h = hits[i];
+    out += "\n[" + std::to_string(i + 1) + "] " + h.document_name;
+    if (h.chunk.page_start > 0) {
+      out += ", page " + std::to_string(h.chunk.page_start);
+      if (h.chunk.page_end > h.chunk.page_start) out += "-" + std::to_string(h.chunk.page_end);
+    }
+    if (!h.chunk.heading_path.empty()) {
+      out += " (";
+      for (size_t j = 0; j < h.chunk.heading_path.size(); ++j)
+        out += (j ? " > " : "") + h.chunk.heading_path[j];
+      out += ")";
+    }
+    out += "\n" + h.chunk.text + "\n";
+  }
+  return out;
+}
+
+// Puts the sources in a system message: appended to the first one when it is text, else a
+// new one first.
+void add_sources(boost::json::object& body, const std::string& sources) {
+  auto& messages = body["messages"].as_array();
+  if (!messages.empty() && messages[0].is_object()) {
+    auto& first = messages[0].as_object();
+    if (first.contains("role") && first.at("role") == "system" && first.contains("content") &&
+        first.at("content").is_string()) {
+      first["content"] = std::string(first.at("content").as_string()) + "\n\n" + sources;
+      return;
+    }
+  }
+  messages.insert(messages.begin(), boost::json::object{{"role", "system"}, {"content", sources}});
+}
+
+// Chat with documents: retrieves from the `search` field's collections on a RAG thread, adds
+// the numbered sources to the prompt, relays, and returns the sources as `search_results`
+// (in the answer object, or in a first chunk with no choices when streaming).
+void chat_with_documents(Services& s, const InferenceRoute& route, const std::string& request_id,
+                         const tenancy::Principal& p, providers::Model* model,
+                         boost::json::object body, http::ResponderPtr out) {
+  if (s.rag == nullptr) {
+    refuse(unavailable("RAG is not enabled on this server"), out);
+    return;
+  }
+  const boost::json::value* search = body.if_contains("search");
+  if (!search->is_object()) {
+    refuse(invalid_argument("'search' must be an object: {\"collections\": [ids], \"k\", "
+                            "\"method\"}",
+                            "search"),
+           out);
+    return;
+  }
+  if (refuse(json::check_keys(search->as_object(), {"collections", "method", "k", "rrf_k", "rff_k",
+                                                    "score_threshold", "filters"}),
+             out)) {
+    return;
+  }
+  Result<rag::SearchRequest> sr = parse_search(search->as_object(), true);
+  if (refuse(sr.status_or_ok(), out)) return;
+  sr->query = last_user_text(body);
+  if (sr->query.empty()) {
+    refuse(invalid_argument("chat with documents needs a user message with text to search for",
+                            "messages"),
+           out);
+    return;
+  }
+  body.erase("search");
+  store::Actor actor = store::Actor::user(p.user_id, p.org_id);
+  s.rag->search_async(
+      actor, std::move(sr).value(),
+      [&s, &route, request_id, principal = p, model, body = std::move(body),
+       out](Result<std::vector<rag::SearchHit>> hits) mutable {
+        if (refuse(hits.status_or_ok(), out)) return;
+        boost::json::array results;
+        for (const auto& h : *hits)
+          results.emplace_back(search_hit_json(h));
+        if (!hits->empty()) add_sources(body, sources_prompt(*hits));
+        std::string serialized = json::dump(body);
+        int64_t tokens = reservation(s, model->spec(), body, serialized.size(), true);
+        bool stream = body.contains("stream") && body.at("stream") == true;
+        auto adapter = providers::json_adapter(route.path, std::move(body));
+        start(s, route, request_id, principal, model, tokens, std::move(adapter), std::move(out),
+              [stream, results = std::move(results), model](providers::RelayRequest& r) {
+                if (stream) {
+                  boost::json::object first{{"id", "search"},
+                                            {"object", "chat.completion.chunk"},
+                                            {"created", 0},
+                                            {"model", model->spec().name},
+                                            {"choices", boost::json::array()},
+                                            {"search_results", results}};
+                  r.first_event = "data: " + json::dump(first) + "\n\n";
+                } else {
+                  r.rewrite_body = [results](std::string upstream) {
+                    Result<boost::json::value> v = json::parse(upstream);
+                    if (!v.is_ok() || !v->is_object()) return upstream;
+                    v->as_object()["search_results"] = results;
+                    return json::dump(*v);
+                  };
+                }
+              });
+      });
+}
+
 void relay_json(Services& s, const InferenceRoute& route, http::Request& req,
                 const tenancy::Principal& p, http::ResponderPtr out) {
   Result<boost::json::object> body = json_body(req);
@@ -149,6 +304,11 @@ void relay_json(Services& s, const InferenceRoute& route, http::Request& req,
   }
   Result<providers::Model*> model = find_model(s, route, *name);
   if (refuse(model.status_or_ok(), out)) return;
+  if (std::string_view(route.path) == "/chat/completions" && body->contains("search")) {
+    chat_with_documents(s, route, req.request_id, p, *model, std::move(body).value(),
+                        std::move(out));
+    return;
+  }
   bool generates = route.kinds.front() == ModelKind::CHAT;  // chat and completions
   int64_t tokens = reservation(s, (*model)->spec(), *body, req.body.size(), generates);
   std::unique_ptr<providers::RequestAdapter> adapter;
@@ -159,7 +319,7 @@ void relay_json(Services& s, const InferenceRoute& route, http::Request& req,
   } else {
     adapter = providers::json_adapter(route.path, std::move(body).value());
   }
-  start(s, route, req, p, *model, tokens, std::move(adapter), std::move(out));
+  start(s, route, req.request_id, p, *model, tokens, std::move(adapter), std::move(out));
 }
 
 void relay_multipart(Services& s, const InferenceRoute& route, http::Request& req,
@@ -179,7 +339,7 @@ void relay_multipart(Services& s, const InferenceRoute& route, http::Request& re
   Result<providers::Model*> model = find_model(s, route, model_field->data);
   if (refuse(model.status_or_ok(), out)) return;
   // Audio and images are not text: only the request counts until the answer's usage does.
-  start(s, route, req, p, *model, 0,
+  start(s, route, req.request_id, p, *model, 0,
         providers::multipart_adapter(route.path, std::move(form).value()), std::move(out));
 }
 

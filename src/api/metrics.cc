@@ -3,11 +3,15 @@
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
+#include <prometheus/metric_family.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
 #include <mutex>
 #include <unordered_map>
+#include <vector>
+
+#include "tenancy/usage_writer.h"
 
 namespace socle::api {
 
@@ -42,6 +46,20 @@ std::string series_key(std::initializer_list<std::string_view> parts) {
     key += '\x1f';  // a unit separator: no label value holds it
   }
   return key;
+}
+
+// One unlabelled series whose value another part owns and which is read at scrape time:
+// prometheus-cpp's Counter can only be incremented, so such counters are not registered but
+// added to what the registry collects.
+prometheus::MetricFamily scraped(const char* name, const char* help, prometheus::MetricType type,
+                                 int64_t value) {
+  prometheus::ClientMetric m;
+  if (type == prometheus::MetricType::Counter) {
+    m.counter.value = static_cast<double>(value);
+  } else {
+    m.gauge.value = static_cast<double>(value);
+  }
+  return {name, help, type, {m}};
 }
 
 }  // namespace
@@ -84,6 +102,13 @@ struct HttpMetrics::Impl {
       prometheus::BuildHistogram()
           .Name("socle_model_time_to_first_token_seconds")
           .Help("Time to the first streamed byte, by public model")
+          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& refusals =
+      prometheus::BuildCounter()
+          .Name("socle_admission_refusals_total")
+          .Help(
+              "Model requests refused by admission, by public model and reason (no_access, "
+              "too_large, rate_limited)")
           .Register(*registry);
 };
 
@@ -151,9 +176,35 @@ void HttpMetrics::observe_model(std::string_view model, std::string_view provide
       .Observe(first_token_seconds);
 }
 
-std::string HttpMetrics::render(size_t open_connections) {
+void HttpMetrics::observe_refusal(std::string_view model, std::string_view reason) {
+  std::string m(model);
+  impl_->counters
+      .get(series_key({"refusal", m, reason}),
+           [&]() -> prometheus::Counter& {
+             return impl_->refusals.Add({{"model", m}, {"reason", std::string(reason)}});
+           })
+      .Increment();
+}
+
+std::string HttpMetrics::render(size_t open_connections,
+                                const tenancy::UsageWriterCounters& usage) {
   impl_->open_gauge.Set(static_cast<double>(open_connections));
-  return prometheus::TextSerializer().Serialize(impl_->registry->Collect());
+  std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
+  using prometheus::MetricType;
+  families.push_back(scraped("socle_usage_records_written_total",
+                             "Usage records stored by the usage writer", MetricType::Counter,
+                             usage.written));
+  families.push_back(
+      scraped("socle_usage_records_dropped_total",
+              "Usage records lost: queue full, store down at shutdown, or writer stopped",
+              MetricType::Counter, usage.dropped));
+  families.push_back(scraped("socle_usage_records_pending",
+                             "Usage records queued or being written now", MetricType::Gauge,
+                             usage.pending));
+  families.push_back(scraped("socle_usage_store_failures_total",
+                             "Usage store appends that failed (each is retried)",
+                             MetricType::Counter, usage.failed_appends));
+  return prometheus::TextSerializer().Serialize(families);
 }
 
 }  // namespace socle::api

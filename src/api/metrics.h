@@ -1,5 +1,6 @@
 // Prometheus metrics of the HTTP service: requests by route, method and status, a latency
-// histogram by route, and open connections. Rendered in the text exposition format.
+// histogram by route, open connections, model requests, admission refusals, and the usage
+// writer's counters. Rendered in the text exposition format.
 #pragma once
 
 #include <cstdint>
@@ -8,7 +9,16 @@
 #include <string>
 #include <string_view>
 
+namespace socle::tenancy {
+struct UsageWriterCounters;
+}
+
 namespace socle::api {
+
+// The values of socle_admission_refusals_total's `reason` label.
+inline constexpr std::string_view ADMISSION_REASON_NO_ACCESS = "no_access";  // a limit of 0
+inline constexpr std::string_view ADMISSION_REASON_TOO_LARGE = "too_large";  // reservation alone
+inline constexpr std::string_view ADMISSION_REASON_RATE_LIMITED = "rate_limited";  // full counter
 
 class HttpMetrics {
  public:
@@ -24,8 +34,13 @@ class HttpMetrics {
   void observe_model(std::string_view model, std::string_view provider, int status,
                      int64_t prompt_tokens, int64_t completion_tokens, double seconds,
                      double first_token_seconds);
-  // The text format, with the open-connections gauge read at scrape time.
-  std::string render(size_t open_connections);
+  // One request refused by admission, for a configured model (never a name the client made
+  // up: unbounded labels). `reason` is one of ADMISSION_REASON_*.
+  void observe_refusal(std::string_view model, std::string_view reason);
+  // The text format. What other parts own is read at scrape time and passed in: the open
+  // connections, and the usage writer's counters (socle_usage_records_written_total,
+  // _dropped_total, socle_usage_records_pending, socle_usage_store_failures_total).
+  std::string render(size_t open_connections, const tenancy::UsageWriterCounters& usage);
 
  private:
   struct Impl;

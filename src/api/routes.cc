@@ -16,6 +16,9 @@ void register_routes(http::Router& router, Services& services) {
   register_key_routes(router, services);
   register_admin_routes(router, services);
   register_admin_user_routes(router, services);
+  register_collection_routes(router, services);
+  register_document_routes(router, services);
+  register_search_routes(router, services);
 }
 
 Status apply_audited(Services& services, const store::Actor& actor,

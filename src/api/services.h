@@ -2,6 +2,7 @@
 // metrics and the audit log. Built once by `socle serve` and handed to each register_*_routes().
 #pragma once
 
+#include <boost/json/object.hpp>
 #include <cstddef>
 #include <functional>
 
@@ -12,11 +13,13 @@
 #include "http/router.h"
 #include "http/server.h"
 #include "providers/registry.h"
+#include "rag/service.h"
 #include "store/store.h"
 #include "tenancy/audit.h"
 #include "tenancy/key_cache.h"
 #include "tenancy/limits.h"
 #include "tenancy/usage.h"
+#include "tenancy/usage_writer.h"
 
 namespace socle::api {
 
@@ -33,8 +36,14 @@ struct Services {
   tenancy::AuditLog& audit;
   // Admission against the limit rules; reload_caches() gives it new rules.
   tenancy::Limiter& limiter;
+  // RAG: ingestion and search; nullptr where a server runs without it (some tests).
+  rag::Rag* rag = nullptr;
   // Open client connections; set once the server exists.
   std::function<size_t()> open_connections = [] { return size_t{0}; };
+  // The usage writer's counters, for /metrics; set with the writer.
+  std::function<tenancy::UsageWriterCounters()> usage_counters = [] {
+    return tenancy::UsageWriterCounters{};
+  };
 };
 
 // Makes a control-plane change take effect on this node at once: reloads the key cache and
@@ -46,6 +55,15 @@ void reload_caches(Services& services);
 Status apply_audited(Services& services, const store::Actor& actor,
                      const std::function<Status()>& change,
                      const std::function<tenancy::AuditEvent()>& event);
+
+// GET /v1/admin/<what>/{id} and DELETE ..., gated by `permission`, as the principal's actor
+// for it; the deletion is audited as "<object>.delete".
+http::Handler admin_get_route(
+    Services& s, std::string_view permission, const char* what,
+    std::function<Result<boost::json::object>(const store::Actor&, store::Id)> get);
+http::Handler admin_delete_route(Services& s, std::string_view permission, const char* what,
+                                 const char* object,
+                                 std::function<Status(const store::Actor&, store::Id)> remove);
 
 // Checks a user's name and email as the API accepts them (also for PATCH /v1/me).
 Status check_user_fields(const store::UserUpdate& update);
@@ -66,5 +84,8 @@ void register_usage_routes(http::Router& router, Services& services);
 void register_key_routes(http::Router& router, Services& services);
 void register_admin_routes(http::Router& router, Services& services);
 void register_admin_user_routes(http::Router& router, Services& services);
+void register_collection_routes(http::Router& router, Services& services);
+void register_document_routes(http::Router& router, Services& services);
+void register_search_routes(http::Router& router, Services& services);
 
 }  // namespace socle::api

@@ -17,6 +17,7 @@
 #include "base/file.h"
 #include "base/json.h"
 #include "cli/commands.h"
+#include "cli/data_dir.h"
 #include "tenancy/audit_key.h"
 
 namespace socle::cli {
@@ -41,18 +42,9 @@ struct Opened {
 
 // The data directory's store, which must exist already: these commands inspect, never create.
 Result<Opened> open_existing(const AuditFlags& f) {
-  ConfigSources sources;
-  sources.config_file = f.config;
-  sources.env = socle_environment();
-  if (!f.data.empty()) sources.flags["data"] = f.data;
-  SOCLE_ASSIGN_OR_RETURN(Config config, load_config(sources));
-  std::string db = (std::filesystem::path(config.data_dir) / "socle.db").string();
-  std::error_code ec;
-  if (!std::filesystem::exists(db, ec)) {
-    return not_found("no store at " + db + "; is " + config.data_dir + " a socle data directory?");
-  }
-  Opened o{config.data_dir, sources.env, nullptr};
-  SOCLE_ASSIGN_OR_RETURN(o.store, store::open_sqlite_store(db, SystemClock::instance()));
+  SOCLE_ASSIGN_OR_RETURN(Config config, load_command_config(f.config, f.data));
+  Opened o{config.data_dir, socle_environment(), nullptr};
+  SOCLE_ASSIGN_OR_RETURN(o.store, open_existing_store(config.data_dir));
   return o;
 }
 

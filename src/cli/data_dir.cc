@@ -28,4 +28,21 @@ Result<DataDir> open_data_dir(const std::string& dir,
   return out;
 }
 
+Result<Config> load_command_config(const std::string& config_file, const std::string& data) {
+  ConfigSources sources;
+  sources.config_file = config_file;
+  sources.env = socle_environment();
+  if (!data.empty()) sources.flags["data"] = data;
+  return load_config(sources);
+}
+
+Result<std::unique_ptr<store::Store>> open_existing_store(const std::string& data_dir) {
+  std::string db = (std::filesystem::path(data_dir) / "socle.db").string();
+  std::error_code ec;
+  if (!std::filesystem::exists(db, ec)) {
+    return not_found("no store at " + db + "; is " + data_dir + " a socle data directory?");
+  }
+  return store::open_sqlite_store(db, SystemClock::instance());
+}
+
 }  // namespace socle::cli

@@ -1,6 +1,6 @@
-// socle tokenize | detokenize | template: the engine's tokenizer and chat templates from
-// the command line, on the files models ship (tokenizer.json, tokenizer_config.json, or the
-// folder holding them).
+// socle tokenize | detokenize | template | tokenizer-gguf: the engine's tokenizer and chat
+// templates from the command line, on the files models ship (tokenizer.json and
+// tokenizer_config.json, a GGUF file, or the folder holding them), and the GGUF writer.
 #include <CLI/CLI.hpp>
 #include <boost/json/array.hpp>
 #include <cstdio>
@@ -9,7 +9,9 @@
 #include "base/file.h"
 #include "base/json.h"
 #include "cli/commands.h"
+#include "engine/format/gguf.h"
 #include "engine/template/chat_template.h"
+#include "engine/tokenizer/gguf_vocab.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace socle::cli {
@@ -26,6 +28,9 @@ struct TokenizeFlags {
   std::string messages;
   std::string tools;
   bool no_generation_prompt = false;
+  std::string out;
+  std::string architecture;
+  std::string name;
 };
 
 int fail(const std::string& what, const Status& s) {
@@ -93,12 +98,22 @@ Result<boost::json::value> read_json_file(const std::string& path, const char* w
   return v;
 }
 
-int run_template(const TokenizeFlags& f) {
-  std::string config_path = f.config;
+// tokenizer_config.json's text, from that file, the folder holding it, or a GGUF file (whose
+// tokenizer.chat_template and special token ids say the same).
+Result<std::string> tokenizer_config_text(const std::string& path) {
+  std::string config_path = path;
   if (std::filesystem::is_directory(config_path)) {
     config_path = (std::filesystem::path(config_path) / "tokenizer_config.json").string();
   }
-  Result<std::string> config = read_file(config_path);
+  if (std::filesystem::path(config_path).extension() != ".gguf") return read_file(config_path);
+  SOCLE_ASSIGN_OR_RETURN(engine::GgufFile gguf, engine::GgufFile::open(config_path));
+  SOCLE_ASSIGN_OR_RETURN(boost::json::object config,
+                         engine::tokenizer::gguf_tokenizer_config(gguf));
+  return json::dump(config);
+}
+
+int run_template(const TokenizeFlags& f) {
+  Result<std::string> config = tokenizer_config_text(f.config);
   if (!config.is_ok()) return fail("template", config.status());
   auto tmpl = engine::jinja::ChatTemplate::from_tokenizer_config(*config);
   if (!tmpl.is_ok()) return fail("template", tmpl.status());
@@ -120,11 +135,23 @@ int run_template(const TokenizeFlags& f) {
   return EXIT_OK;
 }
 
+int run_tokenizer_gguf(const TokenizeFlags& f) {
+  auto keys = engine::tokenizer::gguf_tokenizer_metadata_from_path(f.tokenizer);
+  if (!keys.is_ok()) return fail("tokenizer-gguf", keys.status());
+  std::string name = f.name;
+  if (name.empty()) name = std::filesystem::path(f.out).stem().string();
+  Status written = engine::tokenizer::gguf_write_tokenizer(f.out, *keys, f.architecture, name);
+  if (!written.is_ok()) return fail("tokenizer-gguf", written);
+  return EXIT_OK;
+}
+
 }  // namespace
 
 void add_tokenizer_commands(CLI::App& app, int* exit_code) {
   auto f = std::make_shared<TokenizeFlags>();
-  const char* path_help = "tokenizer.json, or the model folder holding it";
+  const char* path_help =
+      "tokenizer.json, a GGUF file, or the model folder holding one (tokenizer.json first, "
+      "else its only .gguf file)";
 
   CLI::App* tok = app.add_subcommand("tokenize", "Print the token ids of a text as a JSON array");
   tok->add_option("--tokenizer", f->tokenizer, path_help)->required();
@@ -144,13 +171,24 @@ void add_tokenizer_commands(CLI::App& app, int* exit_code) {
 
   CLI::App* tmpl = app.add_subcommand("template", "Render a conversation with a chat template");
   tmpl->add_option("--tokenizer-config", f->config,
-                   "tokenizer_config.json, or the model folder holding it")
+                   "tokenizer_config.json, the model folder holding it, or a GGUF file")
       ->required();
   tmpl->add_option("--messages", f->messages, "a JSON file: an array of messages")->required();
   tmpl->add_option("--tools", f->tools, "a JSON file: an array of tool definitions");
   tmpl->add_flag("--no-generation-prompt", f->no_generation_prompt,
                  "do not end with the assistant's turn header");
   tmpl->callback([f, exit_code] { *exit_code = run_template(*f); });
+
+  CLI::App* gguf = app.add_subcommand(
+      "tokenizer-gguf", "Write a Hugging Face tokenizer as a vocabulary-only GGUF file");
+  gguf->add_option("--tokenizer", f->tokenizer, "tokenizer.json, or the model folder holding it")
+      ->required();
+  gguf->add_option("--out", f->out, "the GGUF file to write")->required();
+  gguf->add_option("--architecture", f->architecture,
+                   "general.architecture (llama.cpp needs one it knows to load the file)")
+      ->default_val("llama");
+  gguf->add_option("--name", f->name, "general.name (default: the file name without .gguf)");
+  gguf->callback([f, exit_code] { *exit_code = run_tokenizer_gguf(*f); });
 }
 
 }  // namespace socle::cli

@@ -1,5 +1,6 @@
 // The one translation unit with Boost.Beast's client side and Asio's TLS. Each call is a
-// coroutine on the strand of the connection it uses.
+// coroutine on one single-threaded loop (an IoPool's), and so are its connections: the
+// idle connections are kept per loop and touched only by that loop's thread, without locks.
 #include "http/client.h"
 
 #include <openssl/ssl.h>
@@ -8,12 +9,10 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -24,7 +23,6 @@
 #include <future>
 #include <map>
 #include <mutex>
-#include <thread>
 #include <unordered_map>
 #include <variant>
 
@@ -85,6 +83,7 @@ std::chrono::milliseconds ms(int64_t v) {
 // One connection to one upstream, plain or TLS, with the bytes read past the last response.
 struct Conn {
   std::string pool_key;
+  std::string chunk;  // where body bytes are read, READ_CHUNK_BYTES once allocated
   std::variant<std::unique_ptr<TcpStream>, std::unique_ptr<TlsStream>> stream;
   beast::flat_buffer buffer;
   std::chrono::steady_clock::time_point idle_since;
@@ -102,33 +101,34 @@ std::string pool_key_of(const Endpoint& e) {
 
 class CallState;
 
-class ClientImpl final : public HttpClient, public std::enable_shared_from_this<ClientImpl> {
+// Idle keep-alive connections of one loop, by pool key. Touched on that loop's thread only.
+using IdleConns = std::unordered_map<std::string, std::vector<std::unique_ptr<Conn>>>;
+
+class ClientImpl final : public HttpClient {
  public:
-  explicit ClientImpl(ClientOptions options)
-      : options_(options), work_(asio::make_work_guard(ioc_)) {
-    for (int i = 0; i < std::max(1, options_.io_threads); ++i) {
-      threads_.emplace_back([this] { ioc_.run(); });
-    }
+  ClientImpl(ClientOptions options, IoPool* shared)
+      : options_(options),
+        shared_(shared),
+        own_(std::make_unique<IoPool>(shared != nullptr ? 1 : options.io_threads)) {
+    idle_.resize(static_cast<size_t>(shared_loops() + own_->size()));
   }
   ~ClientImpl() override {
-    work_.reset();
-    {
-      std::lock_guard lock(pool_mu_);
-      idle_.clear();
-    }
-    ioc_.stop();
-    for (auto& t : threads_)
-      t.join();
+    SOCLE_CHECK(shared_ == nullptr || shared_->stopped(),
+                "a client on a shared pool is destroyed after the pool stopped");
+    // No handler may run while the idle connections and this object go away.
+    own_->stop();
   }
 
   std::shared_ptr<ClientCall> start(ClientRequest request,
                                     std::shared_ptr<ClientHandler> handler) override;
+  Result<ClientReply> fetch(ClientRequest request) override;
 
-  // A pooled connection for the endpoint, if a fresh enough one is idle.
-  std::unique_ptr<Conn> take_idle(const std::string& key) {
-    std::lock_guard lock(pool_mu_);
-    auto it = idle_.find(key);
-    if (it == idle_.end()) return nullptr;
+  // A pooled connection of loop `slot` for the endpoint, if a fresh enough one is idle.
+  // On that loop's thread.
+  std::unique_ptr<Conn> take_idle(int slot, const std::string& key) {
+    IdleConns& idle = idle_[static_cast<size_t>(slot)];
+    auto it = idle.find(key);
+    if (it == idle.end()) return nullptr;
     auto now = std::chrono::steady_clock::now();
     while (!it->second.empty()) {
       std::unique_ptr<Conn> c = std::move(it->second.back());
@@ -138,10 +138,10 @@ class ClientImpl final : public HttpClient, public std::enable_shared_from_this<
     return nullptr;
   }
 
-  void give_back(std::unique_ptr<Conn> c) {
+  // On loop `slot`'s thread, which the connection belongs to.
+  void give_back(int slot, std::unique_ptr<Conn> c) {
     c->idle_since = std::chrono::steady_clock::now();
-    std::lock_guard lock(pool_mu_);
-    auto& list = idle_[c->pool_key];
+    auto& list = idle_[static_cast<size_t>(slot)][c->pool_key];
     if (list.size() < options_.max_idle_per_host) list.push_back(std::move(c));
   }
 
@@ -165,23 +165,29 @@ class ClientImpl final : public HttpClient, public std::enable_shared_from_this<
     return ctx;
   }
 
-  asio::io_context& ioc() { return ioc_; }
-
  private:
+  int shared_loops() const { return shared_ != nullptr ? shared_->size() : 0; }
+  // Starts a call on loop `slot`: the shared pool's loops first, then the client's own.
+  std::shared_ptr<ClientCall> start_on(int slot, ClientRequest request,
+                                       std::shared_ptr<ClientHandler> handler);
+
   ClientOptions options_;
-  asio::io_context ioc_;
-  asio::executor_work_guard<asio::io_context::executor_type> work_;
-  std::vector<std::thread> threads_;
-  std::mutex pool_mu_;
-  std::unordered_map<std::string, std::vector<std::unique_ptr<Conn>>> idle_;  // guarded
+  IoPool* shared_;
+  std::unique_ptr<IoPool> own_;  // before the connections that live on its loops
+  std::vector<IdleConns> idle_;  // per slot
   std::mutex tls_mu_;
   std::map<std::string, std::shared_ptr<ssl::context>> tls_;  // by CA file; guarded
 };
 
 class CallState final : public ClientCall, public std::enable_shared_from_this<CallState> {
  public:
-  CallState(ClientImpl& client, ClientRequest request, std::shared_ptr<ClientHandler> handler)
-      : client_(client), req_(std::move(request)), handler_(std::move(handler)) {}
+  CallState(ClientImpl& client, int slot, asio::io_context& loop, ClientRequest request,
+            std::shared_ptr<ClientHandler> handler)
+      : client_(client),
+        slot_(slot),
+        executor_(loop.get_executor()),
+        req_(std::move(request)),
+        handler_(std::move(handler)) {}
 
   void cancel() override {
     cancelled_ = true;
@@ -191,11 +197,10 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
     });
   }
 
-  void begin(std::unique_ptr<Conn> pooled) {
-    executor_ = pooled ? pooled->executor() : asio::make_strand(client_.ioc());
+  void begin() {
     deadline_ = std::chrono::steady_clock::now() + ms(req_.total_timeout_ms);
     // The coroutine holds the call alive: callers may drop their reference at once.
-    asio::co_spawn(executor_, run(shared_from_this(), std::move(pooled)), asio::detached);
+    asio::co_spawn(executor_, run(shared_from_this()), asio::detached);
   }
 
  private:
@@ -205,10 +210,10 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
         .count();
   }
 
-  asio::awaitable<Result<std::unique_ptr<Conn>>> connect() {
+  asio::awaitable<Result<std::unique_ptr<Conn>>> connect(std::string pool_key) {
     const Endpoint& e = req_.endpoint;
     auto conn = std::make_unique<Conn>();
-    conn->pool_key = pool_key_of(e);
+    conn->pool_key = std::move(pool_key);
     tcp::resolver resolver(executor_);
     auto [rec, results] =
         co_await resolver.async_resolve(e.host, std::to_string(e.port), USE_NOTHROW);
@@ -251,19 +256,9 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
   // One attempt on one connection. Sets *retry when the failure happened on a reused
   // connection before any response byte: the upstream had closed it while idle.
   template <typename Stream>
-  asio::awaitable<Status> exchange(Conn& conn, Stream& stream, bool reused, bool* retry,
-                                   bool* reusable) {
-    bhttp::request<bhttp::string_body> r;
-    r.version(11);
-    r.method_string(req_.method);
-    r.target(req_.target);
-    r.set(bhttp::field::host, req_.endpoint.host);
-    for (const auto& [k, v] : req_.headers)
-      r.set(k, v);
-    r.keep_alive(true);
-    r.body() = req_.body;
-    r.prepare_payload();
-
+  asio::awaitable<Status> exchange(Conn& conn, Stream& stream,
+                                   const bhttp::request<bhttp::string_body>& r, bool reused,
+                                   bool* retry, bool* reusable) {
     conn.tcp().expires_after(ms(remaining_ms()));
     auto [wec, wn] = co_await bhttp::async_write(stream, r, USE_NOTHROW);
     if (wec) {
@@ -293,7 +288,8 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
     }
     handler_->on_head(static_cast<int>(parser.get().result_int()), std::move(headers));
 
-    std::string chunk(READ_CHUNK_BYTES, '\0');
+    std::string& chunk = conn.chunk;
+    if (chunk.size() != READ_CHUNK_BYTES) chunk.resize(READ_CHUNK_BYTES);
     while (!parser.is_done()) {
       parser.get().body().data = chunk.data();
       parser.get().body().size = chunk.size();
@@ -302,7 +298,7 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
       auto [bec, bn] = co_await bhttp::async_read_some(stream, conn.buffer, parser, USE_NOTHROW);
       if (bec == bhttp::error::need_buffer) bec = {};
       size_t got = chunk.size() - parser.get().body().size;
-      if (got > 0 && !handler_->on_body(chunk.substr(0, got))) {
+      if (got > 0 && !handler_->on_body(std::string_view(chunk.data(), got))) {
         co_return Status(StatusCode::CANCELLED, "the receiver stopped reading");
       }
       if (bec) co_return failure("reading the response body", bec);
@@ -321,13 +317,27 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
                        ec.message());
   }
 
-  asio::awaitable<void> run(std::shared_ptr<CallState> /*self*/, std::unique_ptr<Conn> pooled) {
+  asio::awaitable<void> run(std::shared_ptr<CallState> /*self*/) {
+    // Built once: a retry on a fresh connection sends the same bytes.
+    bhttp::request<bhttp::string_body> r;
+    r.version(11);
+    r.method_string(req_.method);
+    r.target(req_.target);
+    r.set(bhttp::field::host, req_.endpoint.host);
+    for (const auto& [k, v] : req_.headers)
+      r.set(k, v);
+    r.keep_alive(true);
+    r.body() = std::move(req_.body);
+    r.prepare_payload();
+
+    std::string key = pool_key_of(req_.endpoint);
+    std::unique_ptr<Conn> pooled = client_.take_idle(slot_, key);
     Status result;
     for (int attempt = 0; attempt < 2; ++attempt) {
       bool reused = pooled != nullptr;
       std::unique_ptr<Conn> conn = std::move(pooled);
       if (!conn) {
-        Result<std::unique_ptr<Conn>> made = co_await connect();
+        Result<std::unique_ptr<Conn>> made = co_await connect(key);
         if (!made.is_ok()) {
           result =
               cancelled_ ? Status(StatusCode::CANCELLED, "the call was cancelled") : made.status();
@@ -339,15 +349,15 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
       bool retry = false;
       bool reusable = false;
       if (auto* p = std::get_if<std::unique_ptr<TcpStream>>(&conn->stream)) {
-        result = co_await exchange(*conn, **p, reused, &retry, &reusable);
+        result = co_await exchange(*conn, **p, r, reused, &retry, &reusable);
       } else {
-        result = co_await exchange(*conn, *std::get<std::unique_ptr<TlsStream>>(conn->stream),
+        result = co_await exchange(*conn, *std::get<std::unique_ptr<TlsStream>>(conn->stream), r,
                                    reused, &retry, &reusable);
       }
       active_ = nullptr;
       if (result.is_ok() && reusable && !cancelled_) {
         conn->tcp().expires_never();
-        client_.give_back(std::move(conn));
+        client_.give_back(slot_, std::move(conn));
       }
       if (!retry) break;
     }
@@ -356,21 +366,31 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
   }
 
   ClientImpl& client_;
+  int slot_;  // which loop, and which of the client's idle lists
+  asio::any_io_executor executor_;
   ClientRequest req_;
   std::shared_ptr<ClientHandler> handler_;
-  asio::any_io_executor executor_;
   std::chrono::steady_clock::time_point deadline_;
   std::shared_ptr<ssl::context> tls_context_;
   Conn* active_ = nullptr;  // the connection in use; touched on executor_ only
   std::atomic<bool> cancelled_{false};
 };
 
+std::shared_ptr<ClientCall> ClientImpl::start_on(int slot, ClientRequest request,
+                                                 std::shared_ptr<ClientHandler> handler) {
+  int shared = shared_loops();
+  asio::io_context& loop = slot < shared ? shared_->loop(slot) : own_->loop(slot - shared);
+  auto call =
+      std::make_shared<CallState>(*this, slot, loop, std::move(request), std::move(handler));
+  call->begin();
+  return call;
+}
+
 std::shared_ptr<ClientCall> ClientImpl::start(ClientRequest request,
                                               std::shared_ptr<ClientHandler> handler) {
-  std::unique_ptr<Conn> pooled = take_idle(pool_key_of(request.endpoint));
-  auto call = std::make_shared<CallState>(*this, std::move(request), std::move(handler));
-  call->begin(std::move(pooled));
-  return call;
+  int slot = shared_ != nullptr ? shared_->current_loop() : -1;
+  if (slot < 0) slot = shared_loops() + own_->next_loop();
+  return start_on(slot, std::move(request), std::move(handler));
 }
 
 // Collects a whole response for fetch().
@@ -380,7 +400,7 @@ class CollectingHandler final : public ClientHandler {
     reply_.status = status;
     reply_.headers = std::move(headers);
   }
-  bool on_body(std::string chunk) override {
+  bool on_body(std::string_view chunk) override {
     reply_.body += chunk;
     return true;
   }
@@ -398,17 +418,18 @@ class CollectingHandler final : public ClientHandler {
   std::promise<Result<ClientReply>> done_;
 };
 
-}  // namespace
-
-std::unique_ptr<HttpClient> HttpClient::create(ClientOptions options) {
-  return std::make_unique<ClientImpl>(options);
-}
-
-Result<ClientReply> HttpClient::fetch(ClientRequest request) {
+Result<ClientReply> ClientImpl::fetch(ClientRequest request) {
+  // Never on the caller's loop: it waits below, and the call would wait for it.
   auto handler = std::make_shared<CollectingHandler>();
   auto future = handler->future();
-  start(std::move(request), handler);
+  start_on(shared_loops() + own_->next_loop(), std::move(request), handler);
   return future.get();
+}
+
+}  // namespace
+
+std::unique_ptr<HttpClient> HttpClient::create(ClientOptions options, IoPool* shared) {
+  return std::make_unique<ClientImpl>(options, shared);
 }
 
 }  // namespace socle::http

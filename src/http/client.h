@@ -1,7 +1,11 @@
 // The HTTP/1.1 client (Boost.Beast on Asio, in client.cc alone): connection pools per
-// upstream, TLS with certificate and host-name verification (the system store or a given
-// CA file), keep-alive, and connect, first-byte and total timeouts. Responses stream to a
-// handler as they arrive, so that a relay never buffers a whole answer.
+// upstream and per loop, TLS with certificate and host-name verification (the system store
+// or a given CA file), keep-alive, and connect, first-byte and total timeouts. Responses
+// stream to a handler as they arrive, so that a relay never buffers a whole answer.
+//
+// Where calls run: a call started from a thread of the shared IoPool (the server's) runs on
+// that thread's loop, so that a relay never leaves its connection's thread; every other
+// call (health checks, background work, fetch()) runs on the client's own loops.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +14,7 @@
 #include <string_view>
 
 #include "base/status.h"
+#include "http/io_pool.h"
 #include "http/message.h"
 
 namespace socle::http {
@@ -39,14 +44,15 @@ struct ClientRequest {
   int64_t total_timeout_ms = 600'000;      // the whole exchange
 };
 
-// Receives one response. Calls come from the client's I/O threads, in order: on_head at most
-// once, on_body zero or more times, then on_done exactly once, also after cancel().
+// Receives one response. Calls come from the loop the call runs on, in order: on_head at
+// most once, on_body zero or more times, then on_done exactly once, also after cancel().
 class ClientHandler {
  public:
   virtual ~ClientHandler() = default;
   virtual void on_head(int status, Headers headers) = 0;
-  // Returns false to stop reading: the call then ends with CANCELLED.
-  virtual bool on_body(std::string chunk) = 0;
+  // Returns false to stop reading: the call then ends with CANCELLED. `chunk` is valid
+  // during the call only.
+  virtual bool on_body(std::string_view chunk) = 0;
   // OK when the whole response arrived. UNAVAILABLE: could not connect, TLS failed, the
   // peer closed or sent a malformed response; DEADLINE_EXCEEDED: a timeout; CANCELLED.
   virtual void on_done(Status status) = 0;
@@ -60,7 +66,7 @@ class ClientCall {
 };
 
 struct ClientOptions {
-  int io_threads = 2;
+  int io_threads = 2;                // loops of the client's own pool; 1 beside a shared pool
   size_t max_idle_per_host = 64;     // idle keep-alive connections kept per upstream
   int64_t idle_timeout_ms = 30'000;  // an idle pooled connection older than this is dropped
 };
@@ -73,15 +79,18 @@ struct ClientReply {
 
 class HttpClient {
  public:
-  static std::unique_ptr<HttpClient> create(ClientOptions options);
+  // With `shared` (the server's pool), calls started on its threads run there; the pool
+  // must then outlive the client and be stopped before the client is destroyed.
+  static std::unique_ptr<HttpClient> create(ClientOptions options, IoPool* shared = nullptr);
   virtual ~HttpClient() = default;
 
   virtual std::shared_ptr<ClientCall> start(ClientRequest request,
                                             std::shared_ptr<ClientHandler> handler) = 0;
 
-  // Blocks until the whole response arrived (health checks, tests). Never call it from one
-  // of the client's own callbacks.
-  Result<ClientReply> fetch(ClientRequest request);
+  // Blocks until the whole response arrived (health checks, embeddings, tests). It runs on
+  // the client's own loops, so a thread of the shared pool may call it (and waits meanwhile);
+  // never call it from a ClientHandler.
+  virtual Result<ClientReply> fetch(ClientRequest request) = 0;
 };
 
 }  // namespace socle::http

@@ -1,5 +1,6 @@
 // The one translation unit that includes Boost.Beast's server side (it is slow to compile:
-// keep it here). Each connection is a C++20 coroutine on its own strand.
+// keep it here). Each connection is a C++20 coroutine on one of the IoPool's loops, which
+// is single-threaded: no strand is needed.
 #include "http/server.h"
 
 #include <atomic>
@@ -18,10 +19,10 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <list>
 #include <mutex>
-#include <thread>
 
 #include "base/json.h"
 #include "base/log.h"
@@ -204,14 +205,26 @@ struct Connection {
 
 class ServerImpl final : public Server {
  public:
-  ServerImpl(ServerOptions options, const Router& router, ServerHooks hooks)
+  ServerImpl(ServerOptions options, const Router& router, ServerHooks hooks, IoPool* shared)
       : options_(std::move(options)),
         router_(router),
         hooks_(std::move(hooks)),
-        control_(asio::make_strand(ioc_)),
+        own_pool_(shared != nullptr ? nullptr : std::make_unique<IoPool>(options_.io_threads)),
+        pool_(shared != nullptr ? *shared : *own_pool_),
+        control_(asio::make_strand(pool_.loop(0))),
         acceptor_(control_),
         grace_timer_(control_) {
     if (!hooks_.error_body) hooks_.error_body = default_error_body;
+  }
+
+  ~ServerImpl() override {
+    // No handler may run while the acceptor, the timers and this object go away.
+    if (own_pool_) {
+      own_pool_->stop();
+    } else {
+      SOCLE_CHECK(!started_ || pool_.stopped(),
+                  "a server on a shared pool is destroyed after the pool stopped");
+    }
   }
 
   Status listen() {
@@ -235,6 +248,7 @@ class ServerImpl final : public Server {
   size_t open_connections() const override { return open_.load(); }
 
   void run(bool handle_signals) override {
+    started_ = true;
     if (handle_signals) {
       signals_.emplace(control_, SIGINT, SIGTERM);
       signals_->async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -244,12 +258,8 @@ class ServerImpl final : public Server {
       });
     }
     asio::co_spawn(control_, accept_loop(), asio::detached);
-    std::vector<std::thread> threads;
-    for (int i = 1; i < options_.io_threads; ++i)
-      threads.emplace_back([this] { ioc_.run(); });
-    ioc_.run();
-    for (auto& t : threads)
-      t.join();
+    std::unique_lock lock(done_mu_);
+    done_cv_.wait(lock, [this] { return done_; });
   }
 
   void stop() override {
@@ -278,24 +288,40 @@ class ServerImpl final : public Server {
         if (!c->busy) c->stream.cancel();
       });
     }
-    if (open_.load() == 0) return;
+    if (open_.load() == 0) {
+      finish();
+      return;
+    }
     grace_timer_.expires_after(ms(options_.shutdown_grace_ms));
     grace_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
       log::warn("shutdown grace period over, dropping the remaining connections",
                 {{"open_connections", static_cast<uint64_t>(open_.load())}});
-      ioc_.stop();
+      finish();
     });
   }
 
   // Runs on control_, when a connection ends.
   void connection_closed() {
-    if (open_.fetch_sub(1) == 1 && draining_.load()) grace_timer_.cancel();
+    if (open_.fetch_sub(1) == 1 && draining_.load()) {
+      grace_timer_.cancel();
+      finish();
+    }
+  }
+
+  // Lets run() return. Runs on control_.
+  void finish() {
+    {
+      std::lock_guard lock(done_mu_);
+      done_ = true;
+    }
+    done_cv_.notify_all();
   }
 
   asio::awaitable<void> accept_loop() {
     while (acceptor_.is_open()) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(ioc_), USE_NOTHROW);
+      auto [ec, socket] = co_await acceptor_.async_accept(
+          pool_.loop(pool_.next_loop()).get_executor(), USE_NOTHROW);
       if (ec) {
         if (!acceptor_.is_open() || ec == asio::error::operation_aborted) co_return;
         // Out of file descriptors and the like: say so, breathe, carry on.
@@ -665,7 +691,8 @@ class ServerImpl final : public Server {
   ServerOptions options_;
   const Router& router_;
   ServerHooks hooks_;
-  asio::io_context ioc_;
+  std::unique_ptr<IoPool> own_pool_;  // when no pool was given; before the objects on it
+  IoPool& pool_;
   Strand control_;  // the acceptor, the signals, the drain and the grace timer live here
   tcp::acceptor acceptor_;
   asio::steady_timer grace_timer_;
@@ -673,6 +700,10 @@ class ServerImpl final : public Server {
   uint16_t port_ = 0;
   std::atomic<bool> draining_{false};
   std::atomic<size_t> open_{0};
+  bool started_ = false;  // run() was called
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  bool done_ = false;  // guarded by done_mu_: run() may return
   std::mutex conns_mu_;
   std::list<std::weak_ptr<Connection>> conns_;  // guarded by conns_mu_
 };
@@ -680,8 +711,8 @@ class ServerImpl final : public Server {
 }  // namespace
 
 Result<std::unique_ptr<Server>> Server::create(ServerOptions options, const Router& router,
-                                               ServerHooks hooks) {
-  auto server = std::make_unique<ServerImpl>(std::move(options), router, std::move(hooks));
+                                               ServerHooks hooks, IoPool* pool) {
+  auto server = std::make_unique<ServerImpl>(std::move(options), router, std::move(hooks), pool);
   SOCLE_RETURN_IF_ERROR(server->listen());
   return std::unique_ptr<Server>(std::move(server));
 }

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "base/status.h"
+#include "http/io_pool.h"
 #include "http/message.h"
 #include "http/router.h"
 
@@ -23,7 +24,7 @@ namespace socle::http {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 picks a free port
-  int io_threads = 2;
+  int io_threads = 2;    // loops of the server's own IoPool; unused on a shared pool
   int64_t max_header_bytes = int64_t{16} * 1024;
   int64_t max_body_bytes = int64_t{16} * 1024 * 1024;
   int64_t idle_timeout_ms = 60'000;
@@ -51,9 +52,13 @@ struct ServerHooks {
 
 class Server {
  public:
-  // Binds and listens; fails with UNAVAILABLE if the address cannot be bound.
+  // Binds and listens; fails with UNAVAILABLE if the address cannot be bound. Connections
+  // run on `pool`'s loops when given (share it with the HttpClient that handlers use, so
+  // that a relay stays on its connection's thread); the pool must then outlive the server
+  // and be stopped before the server is destroyed. Without it the server makes its own pool
+  // of io_threads loops and stops it when destroyed.
   static Result<std::unique_ptr<Server>> create(ServerOptions options, const Router& router,
-                                                ServerHooks hooks);
+                                                ServerHooks hooks, IoPool* pool = nullptr);
   virtual ~Server() = default;
 
   // The port actually bound (useful with port 0).
@@ -62,7 +67,8 @@ class Server {
 
   // Serves until stop() or, if `handle_signals`, SIGTERM/SIGINT; then stops accepting, lets
   // in-flight requests finish for up to shutdown_grace_ms, closes idle connections and
-  // returns. Blocks the calling thread, which becomes one of the I/O threads.
+  // returns. Blocks the calling thread meanwhile (the pool's threads do the work); call once.
+  // Connections still open when the grace period ends are dropped when the pool stops.
   virtual void run(bool handle_signals) = 0;
   // Starts the graceful shutdown; thread-safe, returns at once.
   virtual void stop() = 0;

@@ -16,7 +16,7 @@ class CheckHandler final : public http::ClientHandler {
   CheckHandler(Provider& provider, std::mutex& mu, std::condition_variable& cv, int& pending)
       : provider_(provider), mu_(mu), cv_(cv), pending_(pending) {}
   void on_head(int status, http::Headers) override { status_ = status; }
-  bool on_body(std::string) override { return true; }
+  bool on_body(std::string_view) override { return true; }
   void on_done(Status s) override {
     bool healthy = s.is_ok() && status_ >= 200 && status_ < 300;
     std::string error = !s.is_ok()

@@ -50,10 +50,11 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
                          {"x-accel-buffering", "no"}};
       h.insert(h.end(), req_.response_headers.begin(), req_.response_headers.end());
       out_->start_stream(200, std::move(h));
+      if (!req_.first_event.empty()) out_->write(req_.first_event);
     }
   }
 
-  bool on_body(std::string chunk) override {
+  bool on_body(std::string_view chunk) override {
     if (committed_ && stream_) {
       if (first_byte_ms_ == 0) first_byte_ms_ = ctx_.clock.monotonic_ms();
       std::string forward;
@@ -225,6 +226,9 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
     http::Response r;
     r.status = upstream_status_;
     r.body = std::move(buffer_);
+    if (req_.rewrite_body && r.status >= 200 && r.status < 300) {
+      r.body = req_.rewrite_body(std::move(r.body));
+    }
     std::string type = "application/json";
     for (const auto& [k, v] : upstream_headers_) {
       if (k == "content-type") type = v;

@@ -35,6 +35,10 @@ struct RelayRequest {
   // Called once with the request's usage record, on the client's threads, before the
   // usage sink gets it (the admission's settlement).
   std::function<void(const tenancy::UsageRecord&)> on_record;
+  // For answers socle adds to (chat with documents): an SSE event sent first in a stream,
+  // and a rewrite of a 2xx non-streaming body. Empty: the upstream's answer as it is.
+  std::string first_event;
+  std::function<std::string(std::string)> rewrite_body;
 };
 
 struct RelayContext {

@@ -8,6 +8,7 @@
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
+#include <cmath>
 #include <memory>
 #include <string>
 #include <thread>
@@ -343,6 +344,62 @@ TEST_F(AdmissionTest, UsageIsReadableByItsOwnerAndByReadersOfItsOrganisation) {
   HttpReply bad = get(reader_key_, "/v1/admin/usage?group_by=colour");
   EXPECT_EQ(bad.status, 400);
   EXPECT_NE(bad.body.find("group_by"), std::string::npos) << bad.body;
+}
+
+// The value of one series in Prometheus text (`name{labels} value` at the start of a line),
+// or NaN when the series is absent.
+double scraped_value(const std::string& text, const std::string& series) {
+  std::string padded = "\n" + text;  // so that the first line starts after a newline too
+  std::string line_start = "\n" + series + " ";
+  size_t at = padded.find(line_start);
+  if (at == std::string::npos) return std::nan("");
+  return std::stod(padded.substr(at + line_start.size()));
+}
+
+TEST_F(AdmissionTest, RefusalsAndTheUsageWriterAreCountedInMetrics) {
+  store::LimitValues none;
+  none.requests_per_day = 0;
+  limit(store::LimitScope::USER, bob_, "chat", none);
+  store::LimitValues one;
+  one.requests_per_minute = 1;
+  limit(store::LimitScope::USER, alice_, "chat", one);
+  store::LimitValues few_tokens;
+  few_tokens.tokens_per_minute = 100;
+  limit(store::LimitScope::USER, alice_, "stream-chat", few_tokens);
+  config_.metrics_public = true;
+  start();
+
+  EXPECT_EQ(chat(bob_key_, chat_body("chat", false)).status, 403);
+  EXPECT_EQ(chat(alice_key_, chat_body("chat", false)).status, 200);
+  EXPECT_EQ(chat(alice_key_, chat_body("chat", false)).status, 429);
+  EXPECT_EQ(chat(alice_key_, chat_body("chat", false)).status, 429);
+  HttpReply big = chat(alice_key_, chat_body("stream-chat", false, 1000));
+  EXPECT_EQ(big.status, 429);
+  EXPECT_NE(big.body.find("request_too_large"), std::string::npos) << big.body;
+  // Each answer's usage record is queued before the answer is sent.
+  ASSERT_TRUE(app_->usage_writer().flush().is_ok());
+
+  HttpReply r = http_request(app_->port(), "GET", "/metrics");
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(
+      scraped_value(r.body, R"(socle_admission_refusals_total{model="chat",reason="no_access"})"),
+      1);
+  EXPECT_EQ(scraped_value(r.body,
+                          R"(socle_admission_refusals_total{model="chat",reason="rate_limited"})"),
+            2);
+  EXPECT_EQ(
+      scraped_value(r.body,
+                    R"(socle_admission_refusals_total{model="stream-chat",reason="too_large"})"),
+      1);
+  EXPECT_TRUE(std::isnan(
+      scraped_value(r.body, R"(socle_admission_refusals_total{model="chat",reason="too_large"})")))
+      << "no series for what did not happen";
+  EXPECT_EQ(scraped_value(r.body, "socle_usage_records_written_total"), 5) << r.body;
+  EXPECT_EQ(scraped_value(r.body, "socle_usage_records_dropped_total"), 0);
+  EXPECT_EQ(scraped_value(r.body, "socle_usage_records_pending"), 0);
+  EXPECT_EQ(scraped_value(r.body, "socle_usage_store_failures_total"), 0);
+  EXPECT_NE(r.body.find("# TYPE socle_usage_records_written_total counter"), std::string::npos);
+  EXPECT_NE(r.body.find("# TYPE socle_usage_records_pending gauge"), std::string::npos);
 }
 
 }  // namespace

@@ -25,12 +25,6 @@ std::map<std::string, std::string> bearer(const std::string& key) {
   return {{"Authorization", "Bearer " + key}};
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
 std::vector<std::string> actions_of(const boost::json::array& data) {
   std::vector<std::string> out;
   for (const auto& e : data)

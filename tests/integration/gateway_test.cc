@@ -22,12 +22,6 @@ namespace {
 using boost::json::object;
 using boost::json::parse;
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
 std::unique_ptr<ServerProcess> start_upstream(const std::string& name,
                                               const std::vector<std::string>& extra = {}) {
   std::vector<std::string> args{std::string(SOCLE_SOURCE_DIR) + "/tests/support/fake_upstream.mjs",

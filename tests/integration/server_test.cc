@@ -40,12 +40,6 @@ std::map<std::string, std::string> bearer(const std::string& key) {
   return {{"Authorization", "Bearer " + key}};
 }
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
 class ServerTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

@@ -17,12 +17,6 @@ namespace {
 
 using boost::json::object;
 
-std::string trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
 class TenancyApiTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include "support/server_process.h"
@@ -65,6 +66,85 @@ TEST(TokenizeCli, BadInputIsAUsageError) {
   EXPECT_EQ(run_socle({"detokenize", "--tokenizer", dir, "--ids", "[1,"}, &out), 2);
   EXPECT_EQ(run_socle({"detokenize", "--tokenizer", dir, "--ids", "[99999999]"}, &out), 2);
   EXPECT_NE(run_socle({"tokenize", "--tokenizer", "/nonexistent", "--text", "x"}, &out), 0);
+}
+
+// A GGUF file that socle writes from a tokenizer.json tokenizes and detokenizes as that
+// tokenizer.json does (the library is checked against @lenml/tokenizers and llama.cpp on the
+// whole corpus in unit_engine_tokenizer; Llama 2's is the small one).
+TEST(TokenizeCli, GgufFileWorksLikeTokenizerJson) {
+  TempDir dir;
+  std::string gguf = dir.path() + "/llama2.gguf";
+  std::string out;
+  ASSERT_EQ(
+      run_socle({"tokenizer-gguf", "--tokenizer", package_models("llama2"), "--out", gguf}, &out),
+      0);
+  for (const std::string text : {"Bonjour, je souhaite renouveler ma carte nationale.",
+                                 "<s>[INST] Quelle heure est-il ? [/INST] Midi.</s>"}) {
+    for (bool special : {false, true}) {
+      std::vector<std::string> args{"tokenize", "--tokenizer", package_models("llama2"), "--text",
+                                    text};
+      if (special) args.push_back("--special");
+      std::string want;
+      ASSERT_EQ(run_socle(args, &want), 0);
+      args[2] = gguf;
+      ASSERT_EQ(run_socle(args, &out), 0);
+      EXPECT_EQ(out, want) << text << " special " << special;
+      std::string folder_out;
+      args[2] = dir.path();  // the folder's only .gguf file
+      ASSERT_EQ(run_socle(args, &folder_out), 0);
+      EXPECT_EQ(folder_out, want);
+    }
+    std::string ids;
+    ASSERT_EQ(run_socle({"tokenize", "--tokenizer", gguf, "--text", text}, &ids), 0);
+    ids.pop_back();  // the newline
+    std::string want;
+    ASSERT_EQ(
+        run_socle({"detokenize", "--tokenizer", package_models("llama2"), "--ids", ids}, &want), 0);
+    ASSERT_EQ(run_socle({"detokenize", "--tokenizer", gguf, "--ids", ids}, &out), 0);
+    EXPECT_EQ(out, want);
+  }
+  // A tokenizer.json that no llama.cpp pre-tokenizer name stands for is refused, naming why.
+  std::string bad = dir.path() + "/bad";
+  std::filesystem::create_directories(bad);
+  std::ofstream(bad + "/tokenizer.json")
+      << R"({"model":{"type":"BPE","vocab":{"a":0},"merges":[]},)"
+      << R"("pre_tokenizer":{"type":"Whitespace"},"decoder":null})";
+  EXPECT_EQ(
+      run_socle({"tokenizer-gguf", "--tokenizer", bad, "--out", dir.path() + "/bad.gguf"}, &out),
+      2);
+}
+
+// socle template reads the chat template and special tokens of a GGUF file: the same
+// rendering as from the tokenizer_config.json it was written from.
+TEST(TemplateCli, RendersFromAGgufFile) {
+  TempDir dir;
+  // A small byte-level tokenizer with Llama 3's pipeline and special tokens, and Llama 3's
+  // tokenizer_config.json (its chat template, BOS and EOS).
+  std::string folder = dir.path() + "/tiny";
+  std::filesystem::create_directories(folder);
+  std::ofstream(folder + "/tokenizer.json")
+      << R"({"model":{"type":"BPE","ignore_merges":true,"vocab":{"a":0,"b":1,"ab":2},)"
+      << R"("merges":["a b"]},"pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Split",)"
+      << R"("pattern":{"Regex":"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|)"
+      << R"(\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|)"
+      << R"(\\s+"},"behavior":"Isolated","invert":false},{"type":"ByteLevel",)"
+      << R"("add_prefix_space":false,"trim_offsets":true,"use_regex":false}]},)"
+      << R"("decoder":{"type":"ByteLevel"},"added_tokens":[)"
+      << R"({"id":3,"content":"<|begin_of_text|>","special":true},)"
+      << R"({"id":4,"content":"<|end_of_text|>","special":true}]})";
+  std::filesystem::copy_file(package_models("llama3") + "/tokenizer_config.json",
+                             folder + "/tokenizer_config.json");
+  std::string gguf = dir.path() + "/tiny.gguf";
+  std::string out;
+  ASSERT_EQ(run_socle({"tokenizer-gguf", "--tokenizer", folder, "--out", gguf}, &out), 0);
+  std::string messages = dir.path() + "/messages.json";
+  std::ofstream(messages) << R"([{"role":"user","content":"Bonjour"}])";
+  std::string want;
+  ASSERT_EQ(run_socle({"template", "--tokenizer-config", folder, "--messages", messages}, &want),
+            0);
+  ASSERT_EQ(run_socle({"template", "--tokenizer-config", gguf, "--messages", messages}, &out), 0);
+  EXPECT_EQ(out, want);
+  EXPECT_NE(out.find("<|begin_of_text|>"), std::string::npos);
 }
 
 TEST(TemplateCli, RendersLikePythonJinja2) {

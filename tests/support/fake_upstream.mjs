@@ -4,7 +4,8 @@
 //   node fake_upstream.mjs --port-file FILE --name NAME [--tls-cert F --tls-key F]
 //
 // Routes: GET /v1/models (the health check), POST /v1/chat/completions, /v1/completions,
-// /v1/embeddings, /v1/rerank. Control: POST /__mode {"mode": M, "delay_ms": N}; GET /__stats.
+// /v1/embeddings, /v1/rerank. Control: POST /__mode {"mode": M, "delay_ms": N}; GET /__stats;
+// GET /__last_chat (the last chat request's body).
 // Modes: ok, slow_first_byte (wait delay_ms before the head), drop_mid_stream (two chunks,
 // then the socket is destroyed), error_500, error_429 (Retry-After: 7), malformed_json,
 // hang_up (close the socket without an answer), unhealthy (GET /v1/models answers 503).
@@ -36,7 +37,25 @@ function readBody(req) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The last chat request as received, for tests that check what socle sent (GET /__last_chat).
+let lastChat = null;
+
+// A bag-of-words embedding for models named "bow*": 64 buckets of lowercased, accent-folded
+// words, so that texts sharing words are close. A test double, not a model.
+function bagOfWords(text) {
+  const v = new Array(64).fill(0);
+  const words = text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().match(/[a-z0-9]+/g) ?? [];
+  for (const w of words) {
+    let h = 2166136261;
+    for (const ch of w) h = Math.imul(h ^ ch.charCodeAt(0), 16777619) >>> 0;
+    v[h % 64] += 1;
+  }
+  if (words.length === 0) v[0] = 1;
+  return v;
+}
+
 async function chat(req, res, body, completions) {
+  lastChat = body;
   const usage = { prompt_tokens: 11, completion_tokens: 3, total_tokens: 14 };
   const words = ["Hello", " from", ` ${name}`];
   const object = completions ? "text_completion" : "chat.completion";
@@ -82,6 +101,10 @@ async function handle(req, res) {
   }
   if (url.pathname === "/__stats") {
     send(res, 200, stats);
+    return;
+  }
+  if (url.pathname === "/__last_chat") {
+    send(res, 200, lastChat ?? {});
     return;
   }
   if (url.pathname === "/v1/models" && req.method === "GET") {
@@ -150,7 +173,8 @@ async function handle(req, res) {
       return chat(req, res, body, true);
     case "/v1/embeddings": {
       const inputs = Array.isArray(body.input) ? body.input : [body.input];
-      const data = inputs.map((text, index) => ({ object: "embedding", index, embedding: [text.length, index, 0.5] }));
+      const bow = typeof body.model === "string" && body.model.startsWith("bow");
+      const data = inputs.map((text, index) => ({ object: "embedding", index, embedding: bow ? bagOfWords(text) : [text.length, index, 0.5] }));
       send(res, 200, { object: "list", data, model: body.model, usage: { prompt_tokens: inputs.length * 2, total_tokens: inputs.length * 2 } });
       return;
     }

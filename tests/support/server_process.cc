@@ -86,6 +86,12 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
+std::string trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
+  return s;
+}
+
 ServerProcess::ServerProcess(const std::string& data_dir,
                              const std::map<std::string, std::string>& env,
                              const std::vector<std::string>& extra_args)

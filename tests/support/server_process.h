@@ -94,4 +94,7 @@ HttpReply http_request(int port, const std::string& method, const std::string& p
 
 std::string read_text_file(const std::string& path);
 
+// `s` without trailing newlines and spaces (a key file's contents, a command's output).
+std::string trim(std::string s);
+
 }  // namespace socle::testing

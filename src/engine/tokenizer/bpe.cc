@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <queue>
 
+#include "base/check.h"
 #include "engine/tokenizer/config_fields.h"
 #include "engine/tokenizer/unicode.h"
 
@@ -40,11 +41,74 @@ struct Candidate {
   }
 };
 
+// Fibonacci hashing: the high bits of the key times 2^64 / golden ratio.
+constexpr uint64_t FIBONACCI_MULTIPLIER = 0x9E3779B97F4A7C15ULL;
+// The table is kept at most half full, so that probe sequences stay short.
+constexpr size_t MAX_LOAD_DIVISOR = 2;
+constexpr int MIN_CAPACITY_BITS = 4;
+constexpr size_t MIN_CAPACITY = size_t{1} << MIN_CAPACITY_BITS;
+
 }  // namespace
 
+size_t Bpe::MergeTable::index(uint64_t key) const {
+  return static_cast<size_t>((key * FIBONACCI_MULTIPLIER) >> shift_);
+}
+
+void Bpe::MergeTable::reserve(size_t n) {
+  size_t capacity = MIN_CAPACITY;
+  int bits = MIN_CAPACITY_BITS;
+  while (capacity < n * MAX_LOAD_DIVISOR + 1) {
+    capacity <<= 1;
+    ++bits;
+  }
+  if (capacity <= slots_.size()) return;
+  std::vector<Slot> old = std::move(slots_);
+  slots_.assign(capacity, Slot{EMPTY, {}});
+  shift_ = 64 - bits;
+  size_ = 0;
+  for (const Slot& s : old) {
+    if (s.key != EMPTY) {
+      insert_or_assign(static_cast<int32_t>(s.key >> 32), static_cast<int32_t>(s.key & 0xFFFFFFFFU),
+                       s.merge);
+    }
+  }
+}
+
+void Bpe::MergeTable::insert_or_assign(int32_t left, int32_t right, Merge merge) {
+  SOCLE_CHECK(left >= 0 && right >= 0, "merge ids come from the vocabulary");
+  if ((size_ + 1) * MAX_LOAD_DIVISOR > slots_.size()) reserve(size_ * 2 + 1);
+  uint64_t key = pair_key(left, right);
+  size_t mask = slots_.size() - 1;
+  for (size_t i = index(key);; i = (i + 1) & mask) {
+    if (slots_[i].key == key) {
+      slots_[i].merge = merge;
+      return;
+    }
+    if (slots_[i].key == EMPTY) {
+      slots_[i] = Slot{key, merge};
+      ++size_;
+      return;
+    }
+  }
+}
+
+const Bpe::Merge* Bpe::MergeTable::find(int32_t left, int32_t right) const {
+  if (slots_.empty()) return nullptr;
+  uint64_t key = pair_key(left, right);
+  size_t mask = slots_.size() - 1;
+  for (size_t i = index(key);; i = (i + 1) & mask) {
+    if (slots_[i].key == key) return &slots_[i].merge;
+    if (slots_[i].key == EMPTY) return nullptr;
+  }
+}
+
 Result<std::unique_ptr<Bpe>> Bpe::create(
-    Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges,
-    BpeOptions options) {
+    Vocab vocab, const std::vector<std::pair<std::string, std::string>>& merges, BpeOptions options,
+    std::span<const int32_t> ranks) {
+  if (!ranks.empty() && ranks.size() != merges.size()) {
+    return invalid_argument("tokenizer model BPE: " + std::to_string(ranks.size()) + " ranks for " +
+                            std::to_string(merges.size()) + " merges");
+  }
   std::unique_ptr<Bpe> bpe(new Bpe(std::move(vocab), std::move(options)));
   if (bpe->options_.unk_token) bpe->unk_id_ = bpe->vocab_.find(*bpe->options_.unk_token);
   bpe->merges_.reserve(merges.size());
@@ -58,8 +122,8 @@ Result<std::unique_ptr<Bpe>> Bpe::create(
                               "' '" + b + "') uses a token that is not in the vocabulary");
     }
     // A pair listed twice keeps its last rank, as both reference implementations do.
-    bpe->merges_.insert_or_assign(pair_key(*left, *right),
-                                  Merge{static_cast<int32_t>(rank), *result});
+    int32_t priority = ranks.empty() ? static_cast<int32_t>(rank) : ranks[rank];
+    bpe->merges_.insert_or_assign(*left, *right, Merge{priority, *result});
   }
   bpe->byte_ids_.assign(BYTE_VALUES, -1);
   for (size_t b = 0; b < BYTE_VALUES; ++b) {
@@ -72,8 +136,7 @@ Result<std::unique_ptr<Bpe>> Bpe::create(
 
 const Bpe::Merge* Bpe::find_merge(int32_t left, int32_t right) const {
   if (left < 0 || right < 0) return nullptr;
-  auto it = merges_.find(pair_key(left, right));
-  return it == merges_.end() ? nullptr : &it->second;
+  return merges_.find(left, right);
 }
 
 Status Bpe::emit_unknown(std::string_view text, std::vector<int32_t>& out) const {

@@ -72,6 +72,18 @@ Result<Regex> pattern_from_json(const boost::json::value& v, std::string_view wh
                           ": 'pattern' must be {\"String\": ...} or {\"Regex\": ...}");
 }
 
+std::optional<std::string> config_token(const boost::json::object& config, std::string_view key) {
+  const auto* v = config.if_contains(key);
+  if (v == nullptr) return std::nullopt;
+  if (v->is_string()) return std::string(v->as_string());
+  if (v->is_object()) {
+    if (const auto* c = v->as_object().if_contains("content"); c != nullptr && c->is_string()) {
+      return std::string(c->as_string());
+    }
+  }
+  return std::nullopt;
+}
+
 Status unsupported_component(std::string_view what, std::string_view type) {
   return invalid_argument("tokenizer " + std::string(what) + " of type '" + std::string(type) +
                           "' is not supported by socle; refusing to tokenize with it rather "

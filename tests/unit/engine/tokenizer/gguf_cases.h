@@ -1,0 +1,31 @@
+// The npm tokenizers (npm_oracle.h) written to GGUF files by socle and read back, once per
+// test binary: the GGUF tests share them, since the large ones take seconds to convert under
+// the sanitizers.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/tokenizer/gguf_vocab.h"
+#include "engine/tokenizer/tokenizer.h"
+
+namespace socle::engine::tokenizer {
+
+struct GgufCase {
+  GgufMetadata keys;     // as gguf_tokenizer_metadata wrote them
+  std::string path;      // the GGUF file, kept until the test binary exits
+  Tokenizer* tokenizer;  // Tokenizer::load(path)
+};
+
+// NAME is an npm tokenizer name; "NAME-scores" is the same file without tokenizer.ggml.merges
+// (SentencePiece files as llama.cpp's converter writes them, merged by score). Fails the
+// test and stops when the file cannot be written or read.
+const GgufCase& gguf_case(const std::string& name);
+
+// The cases of the default run (a SentencePiece and a byte-level tokenizer, small enough
+// for the sanitizers) and of the slow one (the others).
+inline const std::vector<std::string> GGUF_QUICK_CASES = {"llama2", "qwen3"};
+inline const std::vector<std::string> GGUF_FULL_CASES = {"llama3", "gpt4o", "deepseek_v3",
+                                                         "gemma3"};
+
+}  // namespace socle::engine::tokenizer
