@@ -106,7 +106,9 @@ class RagTest : public ::testing::Test {
     wait_ready(alice_key_, docx_);
   }
   static void TearDownTestSuite() {
-    if (server_) EXPECT_EQ(server_->stop(), 0) << server_->stderr_text();
+    if (server_) {
+      EXPECT_EQ(server_->stop(), 0) << server_->stderr_text();
+    }
     server_.reset();
     upstream_.reset();
     dir_.reset();
