@@ -24,6 +24,9 @@ namespace {
 constexpr int32_t SENTENCEPIECE_DEFAULT_BOS = 1;
 constexpr int32_t SENTENCEPIECE_DEFAULT_EOS = 2;
 constexpr int32_t SENTENCEPIECE_DEFAULT_UNK = 0;
+// A UTF-8 continuation byte is 10xxxxxx.
+constexpr unsigned char UTF8_CONTINUATION_MASK = 0xC0;
+constexpr unsigned char UTF8_CONTINUATION_BITS = 0x80;
 
 Status bad_key(std::string_view key, const std::string& why) {
   return invalid_argument("GGUF tokenizer: " + std::string(key) + " " + why);
@@ -178,7 +181,10 @@ void merges_from_scores(const Vocab& vocab, const std::vector<float>& scores,
     if (!text) continue;
     for (size_t cut = 1; cut < text->size(); ++cut) {
       // Only at character boundaries: no UTF-8 continuation byte starts the right part.
-      if ((static_cast<unsigned char>((*text)[cut]) & 0xC0) == 0x80) continue;
+      if ((static_cast<unsigned char>((*text)[cut]) & UTF8_CONTINUATION_MASK) ==
+          UTF8_CONTINUATION_BITS) {
+        continue;
+      }
       std::string_view left = text->substr(0, cut);
       std::string_view right = text->substr(cut);
       if (vocab.contains(left) && vocab.contains(right)) {
@@ -186,6 +192,9 @@ void merges_from_scores(const Vocab& vocab, const std::vector<float>& scores,
       }
     }
   }
+  distinct.reserve(found.size());
+  ranks.reserve(found.size());
+  merges.reserve(found.size());
   for (const auto& f : found)
     distinct.push_back(f.first);
   std::sort(distinct.begin(), distinct.end(), std::greater<>());

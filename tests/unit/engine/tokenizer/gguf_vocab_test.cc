@@ -12,6 +12,7 @@
 #include "engine/tokenizer/bpe.h"
 #include "engine/tokenizer/byte_level.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "engine/tokenizer/unicode.h"
 #include "gguf_cases.h"
 #include "npm_oracle.h"
 #include "unit/engine/temp_dir.h"
@@ -127,6 +128,30 @@ TEST_P(GgufRoundTrip, DecodeMatchesTransformersJs) {
   EXPECT_EQ(mismatches, 0);
 }
 
+// Byte-level tokenizers lose nothing: decoding without clean-up gives the text back (in NFC
+// for Qwen 3, whose normalizer composes characters), from the GGUF file as from tokenizer.json.
+class GgufByteLevel : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(GgufByteLevel, DecodeGivesTheTextBack) {
+  const NpmOracle& o = npm_oracle();
+  ASSERT_FALSE(o.strings.empty());
+  const Tokenizer& tok = gguf_tokenizer(GetParam());
+  DecodeOptions no_clean_up;
+  no_clean_up.clean_up_tokenization_spaces = false;
+  int mismatches = 0;
+  for (const std::string& s : o.strings) {
+    auto ids = tok.encode(s, false);
+    ASSERT_TRUE(ids.is_ok());
+    std::string want = GetParam() == "qwen3" ? unicode_normalize(s, NormalForm::NFC) : s;
+    std::string got = tok.decode(*ids, no_clean_up);
+    if (got != want && ++mismatches <= MAX_REPORTED_MISMATCHES) {
+      ADD_FAILURE() << GetParam() << ": " << json::quoted(s) << " came back as "
+                    << json::quoted(got);
+    }
+  }
+  EXPECT_EQ(mismatches, 0);
+}
+
 // The keys llama.cpp reads, with the values its converter gives these models.
 TEST_P(GgufRoundTrip, WritesLlamaCppKeys) {
   const GgufMetadata* keys = &gguf_case(GetParam()).keys;
@@ -154,6 +179,11 @@ TEST_P(GgufRoundTrip, WritesLlamaCppKeys) {
 INSTANTIATE_TEST_SUITE_P(Quick, GgufRoundTrip, ::testing::ValuesIn(GGUF_QUICK_CASES),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 INSTANTIATE_TEST_SUITE_P(Full, GgufRoundTrip, ::testing::ValuesIn(GGUF_FULL_CASES),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+// The byte-level ones (SentencePiece decoding drops the prefix space and is lossy).
+INSTANTIATE_TEST_SUITE_P(Quick, GgufByteLevel, ::testing::Values("qwen3"),
+                         [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Full, GgufByteLevel, ::testing::Values("llama3", "gpt4o", "deepseek_v3"),
                          [](const ::testing::TestParamInfo<std::string>& p) { return p.param; });
 
 TEST(GgufVocab, SpecificKeysOfKnownModels) {
