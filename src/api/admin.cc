@@ -27,10 +27,6 @@ Status check_name(const std::optional<std::string>& name, const char* what) {
   return Status::ok();
 }
 
-http::Response list_response(boost::json::array data) {
-  return json_response(200, boost::json::object{{"object", "list"}, {"data", std::move(data)}});
-}
-
 // --- organisations ---------------------------------------------------------------------
 
 Result<http::Response> create_org(Services& s, const http::Request& req, const store::Actor& a) {
@@ -288,10 +284,7 @@ void register_admin_routes(http::Router& router, Services& s) {
       "GET", "/v1/admin/organisations",
       with_actor(s, admin, [&s](http::Request&, const store::Actor& a) -> Result<http::Response> {
         SOCLE_ASSIGN_OR_RETURN(auto orgs, s.store.orgs().list(a));
-        boost::json::array data;
-        for (const auto& o : orgs)
-          data.emplace_back(organisation_json(o));
-        return list_response(std::move(data));
+        return list_response(orgs, organisation_json);
       }));
   router.add("POST", "/v1/admin/organisations",
              with_actor(s, admin, [&s](http::Request& req, const store::Actor& a) {
@@ -317,10 +310,7 @@ void register_admin_routes(http::Router& router, Services& s) {
              with_actor(s, managers,
                         [&s](http::Request&, const store::Actor& a) -> Result<http::Response> {
                           SOCLE_ASSIGN_OR_RETURN(auto roles, s.store.roles().list(a));
-                          boost::json::array data;
-                          for (const auto& r : roles)
-                            data.emplace_back(role_json(r));
-                          return list_response(std::move(data));
+                          return list_response(roles, role_json);
                         }));
   router.add("GET", "/v1/admin/roles/{id}",
              admin_get_route(s, managers, "role",

@@ -78,7 +78,7 @@ Result<http::Response> list_users(Services& s, const http::Request& req,
     if (disabled && u.disabled != (*disabled == "true")) continue;
     data.emplace_back(user_json(u));
   }
-  return json_response(200, boost::json::object{{"object", "list"}, {"data", std::move(data)}});
+  return list_response(std::move(data));
 }
 
 Result<http::Response> create_user(Services& s, const http::Request& req,
@@ -309,11 +309,7 @@ void register_admin_user_routes(http::Router& router, Services& s) {
       "GET", "/v1/admin/groups",
       with_actor(s, perm, [&s](http::Request&, const store::Actor& a) -> Result<http::Response> {
         SOCLE_ASSIGN_OR_RETURN(auto groups, s.store.groups().list(a));
-        boost::json::array data;
-        for (const auto& g : groups)
-          data.emplace_back(group_json(g));
-        return json_response(200,
-                             boost::json::object{{"object", "list"}, {"data", std::move(data)}});
+        return list_response(groups, group_json);
       }));
   router.add("POST", "/v1/admin/groups",
              with_actor(s, perm, [&s](http::Request& req, const store::Actor& a) {

@@ -121,4 +121,8 @@ http::Response json_response(int status, const boost::json::value& v) {
   return http::Response::json(status, json::dump(v));
 }
 
+http::Response list_response(boost::json::array data) {
+  return json_response(200, boost::json::object{{"object", "list"}, {"data", std::move(data)}});
+}
+
 }  // namespace socle::api

@@ -1,6 +1,7 @@
 // Authentication and body checks shared by the endpoints.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <functional>
 #include <memory>
@@ -49,5 +50,18 @@ Result<boost::json::object> json_body(const http::Request& req);
 
 // A JSON response from a Boost.JSON value.
 http::Response json_response(int status, const boost::json::value& v);
+
+// 200 with {"object": "list", "data": data}: every unpaged list has this shape.
+http::Response list_response(boost::json::array data);
+
+// The same from `items` and the function that gives each one's JSON.
+template <typename Items, typename View>
+http::Response list_response(const Items& items, View view) {
+  boost::json::array data;
+  data.reserve(items.size());
+  for (const auto& item : items)
+    data.emplace_back(view(item));
+  return list_response(std::move(data));
+}
 
 }  // namespace socle::api

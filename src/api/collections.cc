@@ -221,11 +221,7 @@ void register_collection_routes(http::Router& router, Services& s) {
                [&s](http::Request& req, const tenancy::Principal& p) -> Result<http::Response> {
                  SOCLE_RETURN_IF_ERROR(check_param_names(req.query, {}));
                  SOCLE_ASSIGN_OR_RETURN(auto list, s.store.collections().list(self(p)));
-                 boost::json::array data;
-                 for (const auto& c : list)
-                   data.emplace_back(collection_json(c));
-                 return json_response(
-                     200, boost::json::object{{"object", "list"}, {"data", std::move(data)}});
+                 return list_response(list, collection_json);
                }));
   router.add(
       "GET", "/v1/collections/{id}",

@@ -214,11 +214,7 @@ void register_document_routes(http::Router& router, Services& s) {
                [&s](http::Request& req, const tenancy::Principal& p) -> Result<http::Response> {
                  SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "document"));
                  SOCLE_ASSIGN_OR_RETURN(auto chunks, s.store.documents().chunks(self(p), id));
-                 boost::json::array data;
-                 for (const auto& c : chunks)
-                   data.emplace_back(chunk_json(c));
-                 return json_response(
-                     200, boost::json::object{{"object", "list"}, {"data", std::move(data)}});
+                 return list_response(chunks, chunk_json);
                }));
 }
 

@@ -19,10 +19,7 @@ constexpr size_t MAX_KEY_NAME_CHARS = 100;
 
 Result<http::Response> list_keys(Services& s, const store::Actor& actor, store::Id user_id) {
   SOCLE_ASSIGN_OR_RETURN(std::vector<store::ApiKey> keys, s.store.keys().list(actor, user_id));
-  boost::json::array data;
-  for (const auto& k : keys)
-    data.emplace_back(key_json(k));
-  return json_response(200, boost::json::object{{"object", "list"}, {"data", std::move(data)}});
+  return list_response(keys, key_json);
 }
 
 Result<http::Response> create_key(Services& s, const http::Request& req, const store::Actor& actor,

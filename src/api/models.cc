@@ -36,7 +36,7 @@ Result<http::Response> list_models(Services& s) {
                                                   : boost::json::value(nullptr);
     data.emplace_back(std::move(o));
   }
-  return json_response(200, boost::json::object{{"object", "list"}, {"data", std::move(data)}});
+  return list_response(std::move(data));
 }
 
 Result<http::Response> health_models(Services& s) {

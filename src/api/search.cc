@@ -99,19 +99,14 @@ void search(Services& s, const http::Request& req, const tenancy::Principal& p,
   if (!keys.is_ok()) return fail(keys);
   Result<rag::SearchRequest> r = parse_search(*body, false);
   if (!r.is_ok()) return fail(r.status());
-  s.rag->search_async(
-      store::Actor::user(p.user_id, p.org_id), std::move(r).value(),
-      [out](Result<std::vector<rag::SearchHit>> hits) {
-        if (!hits.is_ok()) {
-          out->send(error_response(hits.status()));
-          return;
-        }
-        boost::json::array data;
-        for (const auto& h : *hits)
-          data.emplace_back(search_hit_json(h));
-        out->send(
-            json_response(200, boost::json::object{{"object", "list"}, {"data", std::move(data)}}));
-      });
+  s.rag->search_async(store::Actor::user(p.user_id, p.org_id), std::move(r).value(),
+                      [out](Result<std::vector<rag::SearchHit>> hits) {
+                        if (!hits.is_ok()) {
+                          out->send(error_response(hits.status()));
+                          return;
+                        }
+                        out->send(list_response(*hits, search_hit_json));
+                      });
 }
 
 }  // namespace

@@ -168,7 +168,8 @@ const std::vector<OptionSpec>& config_options() {
                     "Data directory: the SQLite store, the admin key file, indexes.",
                     &Config::data_dir),
       int_option("io_threads", "SOCLE_IO_THREADS",
-                 "Threads serving HTTP connections; 0 means one per core, at least 2.",
+                 "Threads serving HTTP connections and the upstream calls they relay; 0 means one "
+                 "per core, at least 2.",
                  &Config::io_threads, 0),
       int_option("http.max_header_bytes", "SOCLE_HTTP_MAX_HEADER_BYTES",
                  "Largest request line plus headers; larger requests get 431.",

@@ -5,6 +5,7 @@
 
 #include <openssl/ssl.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,6 +15,7 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -21,6 +23,7 @@
 #include <boost/url/parse.hpp>
 #include <chrono>
 #include <future>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -72,6 +75,8 @@ using tcp = asio::ip::tcp;
 constexpr auto USE_NOTHROW = asio::as_tuple(asio::use_awaitable);
 // Body bytes read per on_body call at most.
 constexpr size_t READ_CHUNK_BYTES = size_t{16} * 1024;
+// Room for a request's line and headers, so that writing them does not reallocate.
+constexpr size_t REQUEST_HEAD_RESERVE = 256;
 
 using TcpStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
@@ -110,7 +115,7 @@ class ClientImpl final : public HttpClient {
       : options_(options),
         shared_(shared),
         own_(std::make_unique<IoPool>(shared != nullptr ? 1 : options.io_threads)) {
-    idle_.resize(static_cast<size_t>(shared_loops() + own_->size()));
+    idle_.resize(static_cast<size_t>(shared_loops()) + static_cast<size_t>(own_->size()));
   }
   ~ClientImpl() override {
     SOCLE_CHECK(shared_ == nullptr || shared_->stopped(),
@@ -256,11 +261,11 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
   // One attempt on one connection. Sets *retry when the failure happened on a reused
   // connection before any response byte: the upstream had closed it while idle.
   template <typename Stream>
-  asio::awaitable<Status> exchange(Conn& conn, Stream& stream,
-                                   const bhttp::request<bhttp::string_body>& r, bool reused,
+  asio::awaitable<Status> exchange(Conn& conn, Stream& stream, const std::string& head, bool reused,
                                    bool* retry, bool* reusable) {
     conn.tcp().expires_after(ms(remaining_ms()));
-    auto [wec, wn] = co_await bhttp::async_write(stream, r, USE_NOTHROW);
+    std::array<asio::const_buffer, 2> request{asio::buffer(head), asio::buffer(req_.body)};
+    auto [wec, wn] = co_await asio::async_write(stream, request, USE_NOTHROW);
     if (wec) {
       *retry = reused && !cancelled_;
       co_return failure("sending the request", wec);
@@ -280,6 +285,7 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
       co_return failure("reading the response head", hec);
     }
     Headers headers;
+    headers.reserve(static_cast<size_t>(std::distance(parser.get().begin(), parser.get().end())));
     for (const auto& f : parser.get()) {
       std::string name(f.name_string());
       for (char& c : name)
@@ -317,18 +323,32 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
                        ec.message());
   }
 
+  // The request line and headers as Beast would write them (Host without the port,
+  // Content-Length unless a GET-like request has no body), by hand: Beast's message and
+  // serializer cost several allocations a request. Built once: a retry sends the same bytes.
+  std::string request_head() const {
+    std::string head;
+    head.reserve(REQUEST_HEAD_RESERVE);
+    head.append(req_.method).append(" ").append(req_.target).append(" HTTP/1.1\r\n");
+    head.append("Host: ").append(req_.endpoint.host).append("\r\n");
+    append_header_lines(&head, req_.headers,
+                        {"host", "content-length", "transfer-encoding", "connection"});
+    bool sized = !req_.body.empty() || req_.method == "POST" || req_.method == "PUT" ||
+                 req_.method == "OPTIONS";
+    if (sized) head.append("Content-Length: ").append(std::to_string(req_.body.size()));
+    head.append(sized ? "\r\n\r\n" : "\r\n");
+    return head;
+  }
+
   asio::awaitable<void> run(std::shared_ptr<CallState> /*self*/) {
-    // Built once: a retry on a fresh connection sends the same bytes.
-    bhttp::request<bhttp::string_body> r;
-    r.version(11);
-    r.method_string(req_.method);
-    r.target(req_.target);
-    r.set(bhttp::field::host, req_.endpoint.host);
-    for (const auto& [k, v] : req_.headers)
-      r.set(k, v);
-    r.keep_alive(true);
-    r.body() = std::move(req_.body);
-    r.prepare_payload();
+    // The handler may hold this call (a relay holds it to cancel it): release it however the
+    // coroutine ends, also when a stopped loop destroys it unfinished at shutdown, or the
+    // two would keep each other alive.
+    struct ReleaseHandler {
+      CallState& call;
+      ~ReleaseHandler() { call.handler_.reset(); }
+    } release{*this};
+    const std::string head = request_head();
 
     std::string key = pool_key_of(req_.endpoint);
     std::unique_ptr<Conn> pooled = client_.take_idle(slot_, key);
@@ -349,9 +369,9 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
       bool retry = false;
       bool reusable = false;
       if (auto* p = std::get_if<std::unique_ptr<TcpStream>>(&conn->stream)) {
-        result = co_await exchange(*conn, **p, r, reused, &retry, &reusable);
+        result = co_await exchange(*conn, **p, head, reused, &retry, &reusable);
       } else {
-        result = co_await exchange(*conn, *std::get<std::unique_ptr<TlsStream>>(conn->stream), r,
+        result = co_await exchange(*conn, *std::get<std::unique_ptr<TlsStream>>(conn->stream), head,
                                    reused, &retry, &reusable);
       }
       active_ = nullptr;
@@ -362,7 +382,6 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
       if (!retry) break;
     }
     handler_->on_done(std::move(result));
-    handler_.reset();  // the handler may hold this call: break the cycle
   }
 
   ClientImpl& client_;

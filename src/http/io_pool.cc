@@ -4,6 +4,8 @@
 #include <atomic>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -14,15 +16,36 @@ namespace {
 
 namespace asio = boost::asio;
 
+// How far ahead each loop keeps a timer pending. Asio re-arms its timerfd (a system call)
+// whenever a new timer becomes the earliest; the HTTP timeouts (seconds to minutes) are
+// armed several times a request, and without an earlier timer each arm would be the
+// earliest whenever few requests are in flight: five calls a relayed request at one
+// connection. The floor costs one wake-up and one re-arm a second per loop.
+constexpr auto TIMER_FLOOR = std::chrono::seconds(1);
+
 // An io_context for one thread. The concurrency hint 1 lets a handler's posts to its own
 // loop go to a thread-private queue, without the lock and the wake-up of the general
 // path; posts from other threads still take the locked path and are safe.
 class Loop : public asio::io_context {
  public:
-  Loop() : asio::io_context(1) {}
+  Loop() : asio::io_context(1), floor_(*this) { hold_timer_floor(); }
   // Destroys the pending handlers (and the coroutines they hold) while the object lives,
   // so that one loop's handlers may still post to another during teardown.
   using asio::execution_context::shutdown;
+
+ private:
+  void hold_timer_floor() {
+    floor_.expires_after(TIMER_FLOOR);
+    floor_.async_wait([this](const boost::system::error_code& ec) {
+      if (!ec) hold_timer_floor();
+    });
+  }
+
+  // On this loop's own executor type: no type-erased executor to compare on each wait.
+  asio::basic_waitable_timer<std::chrono::steady_clock,
+                             asio::wait_traits<std::chrono::steady_clock>,
+                             asio::io_context::executor_type>
+      floor_;  // always pending, TIMER_FLOOR ahead at most
 };
 
 // Which pool and loop the calling thread runs, if any.
@@ -56,6 +79,9 @@ IoPool::IoPool(int threads) : impl_(std::make_unique<Impl>()) {
 
 IoPool::~IoPool() {
   stop();
+  // Destroys every loop's pending handlers first, then the loops: a handler destroyed here
+  // may post to its own loop (the same pass destroys that too) or to a loop not torn down
+  // yet. Socle's handlers post across loops only what owns no I/O object.
   for (auto& loop : impl_->loops)
     loop->shutdown();
   impl_->loops.clear();

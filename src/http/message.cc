@@ -9,6 +9,20 @@ std::optional<std::string_view> find_header(const Headers& headers, std::string_
   return std::nullopt;
 }
 
+void append_header_lines(std::string* out, const Headers& headers,
+                         std::initializer_list<std::string_view> skip) {
+  auto unsafe = [](std::string_view s) {
+    return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
+  };
+  for (const auto& [k, v] : headers) {
+    bool skipped = k.empty() || unsafe(k) || unsafe(v);
+    for (std::string_view name : skip)
+      skipped = skipped || k == name;
+    if (skipped) continue;
+    out->append(k).append(": ").append(v).append("\r\n");
+  }
+}
+
 std::string_view Request::param(std::string_view name) const {
   for (const PathParam& p : params) {
     if (p.name == name) return p.value;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,5 +58,11 @@ struct Response {
 
 // Percent-decodes `s` ('+' stays '+'); false on a malformed escape.
 bool percent_decode(std::string_view s, std::string* out);
+
+// For the server's and the client's writers: appends "name: value\r\n" for each header
+// except those named in `skip` (lowercase; the writer sets them itself) and those whose name
+// is empty or whose name or value holds CR, LF or NUL (they would split the head).
+void append_header_lines(std::string* out, const Headers& headers,
+                         std::initializer_list<std::string_view> skip);
 
 }  // namespace socle::http

@@ -52,8 +52,15 @@ class Router {
   const std::vector<std::unique_ptr<Route>>& routes() const { return routes_; }
 
  private:
+  // One segment of a route's pattern: literal text, or a parameter's name.
+  struct Segment {
+    std::string text;
+    bool param = false;
+  };
+  static bool more_specific(const std::vector<Segment>& a, const std::vector<Segment>& b);
   void add_route(std::unique_ptr<Route> route);
   std::vector<std::unique_ptr<Route>> routes_;
+  std::vector<std::vector<Segment>> segments_;  // routes_[i]'s pattern, split
 };
 
 }  // namespace socle::http

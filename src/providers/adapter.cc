@@ -2,13 +2,141 @@
 
 #include <algorithm>
 #include <boost/json/array.hpp>
+#include <boost/json/basic_parser_impl.hpp>
 #include <boost/json/serialize.hpp>
+#include <optional>
 
 #include "base/json.h"
 #include "providers/relay.h"
 
 namespace socle::providers {
 namespace {
+
+// Checks that a whole text is one JSON value and reads the usage that read_usage() would
+// read from it, without building a document: every non-streamed answer passes here, and a
+// document costs an allocation per member. Handler of Boost.JSON's basic_parser.
+class UsageScan {
+ public:
+  // The names basic_parser requires; no limits beyond json::parse's.
+  // NOLINTBEGIN(readability-identifier-naming)
+  static constexpr size_t max_array_size = static_cast<size_t>(-1);
+  static constexpr size_t max_object_size = static_cast<size_t>(-1);
+  static constexpr size_t max_string_size = static_cast<size_t>(-1);
+  static constexpr size_t max_key_size = static_cast<size_t>(-1);
+  // NOLINTEND(readability-identifier-naming)
+
+  // True if `text` is one valid JSON value (json::parse's grammar and depth limit), with
+  // nothing after it but whitespace.
+  static bool scan(std::string_view text, UsageScan* out) {
+    boost::json::parse_options opts;
+    opts.max_depth = json::MAX_DEPTH;
+    boost::json::basic_parser<UsageScan> p(opts);
+    boost::system::error_code ec;
+    size_t used = p.write_some(false, text.data(), text.size(), ec);
+    if (ec || !p.done()) return false;
+    if (text.find_first_not_of(" \t\r\n", used) != std::string_view::npos) return false;
+    *out = p.handler();
+    return true;
+  }
+
+  bool is_object() const { return is_object_; }
+  // As read_usage(): set only when present as an integer in a top-level "usage" object.
+  void read(int64_t* prompt, int64_t* completion) const {
+    if (prompt_ && prompt != nullptr) *prompt = *prompt_;
+    if (completion_ && completion != nullptr) *completion = *completion_;
+  }
+
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_object_begin(boost::system::error_code&) {
+    value(true, std::nullopt);
+    ++depth_;
+    return true;
+  }
+  bool on_object_end(size_t, boost::system::error_code&) {
+    if (--depth_ == 1) in_usage_ = false;
+    return true;
+  }
+  bool on_array_begin(boost::system::error_code&) {
+    value(false, std::nullopt);
+    ++depth_;
+    return true;
+  }
+  bool on_array_end(size_t, boost::system::error_code&) {
+    --depth_;
+    return true;
+  }
+  bool on_key_part(boost::json::string_view s, size_t, boost::system::error_code&) {
+    key_.append(s.data(), s.size());
+    return true;
+  }
+  bool on_key(boost::json::string_view s, size_t, boost::system::error_code&) {
+    key_.append(s.data(), s.size());
+    if (depth_ == 1) {
+      usage_key_ = key_ == "usage";
+      // A repeated key replaces the earlier value in a document: so here.
+      if (usage_key_) prompt_ = completion_ = std::nullopt;
+    } else if (depth_ == 2 && in_usage_) {
+      field_ = key_ == "prompt_tokens"       ? Field::PROMPT
+               : key_ == "completion_tokens" ? Field::COMPLETION
+                                             : Field::OTHER;
+    }
+    key_.clear();
+    return true;
+  }
+  bool on_string_part(boost::json::string_view, size_t, boost::system::error_code&) { return true; }
+  bool on_string(boost::json::string_view, size_t, boost::system::error_code&) {
+    value(false, std::nullopt);
+    return true;
+  }
+  bool on_number_part(boost::json::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(int64_t i, boost::json::string_view, boost::system::error_code&) {
+    value(false, i);
+    return true;
+  }
+  bool on_uint64(uint64_t, boost::json::string_view, boost::system::error_code&) {
+    value(false, std::nullopt);
+    return true;
+  }
+  bool on_double(double, boost::json::string_view, boost::system::error_code&) {
+    value(false, std::nullopt);
+    return true;
+  }
+  bool on_bool(bool, boost::system::error_code&) {
+    value(false, std::nullopt);
+    return true;
+  }
+  bool on_null(boost::system::error_code&) {
+    value(false, std::nullopt);
+    return true;
+  }
+  bool on_comment_part(boost::json::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(boost::json::string_view, boost::system::error_code&) { return true; }
+
+ private:
+  enum class Field { OTHER, PROMPT, COMPLETION };
+
+  // A value starts at the current depth: an object, or an integer, or anything else.
+  void value(bool object, std::optional<int64_t> integer) {
+    if (depth_ == 0) {
+      is_object_ = object;
+    } else if (depth_ == 1) {
+      in_usage_ = usage_key_ && object;
+    } else if (depth_ == 2 && in_usage_) {
+      if (field_ == Field::PROMPT) prompt_ = integer;
+      if (field_ == Field::COMPLETION) completion_ = integer;
+    }
+  }
+
+  size_t depth_ = 0;
+  bool is_object_ = false;
+  bool usage_key_ = false;  // the last top-level key was "usage"
+  bool in_usage_ = false;   // inside the top-level "usage" object
+  Field field_ = Field::OTHER;
+  std::string key_;  // the key being read, across parts
+  std::optional<int64_t> prompt_;
+  std::optional<int64_t> completion_;
+};
 
 // The OpenAI path of `route` on `provider`: TEI's root serves the OpenAI embeddings under /v1.
 std::string openai_path(const ProviderSpec& provider, const std::string& route) {
@@ -44,11 +172,11 @@ class JsonAdapter final : public RequestAdapter {
   }
   Result<std::string> answer(const ProviderSpec&, std::string upstream_body, int64_t* prompt,
                              int64_t* completion) override {
-    Result<boost::json::value> v = json::parse(upstream_body);
-    if (!v.is_ok() || !v->is_object()) {
+    UsageScan scan;
+    if (!UsageScan::scan(upstream_body, &scan) || !scan.is_object()) {
       return unavailable("the upstream answered 2xx with malformed JSON");
     }
-    read_usage(v->as_object(), prompt, completion);
+    scan.read(prompt, completion);
     return upstream_body;
   }
 
@@ -158,8 +286,8 @@ class MultipartAdapter final : public RequestAdapter {
   Result<std::string> answer(const ProviderSpec&, std::string upstream_body, int64_t* prompt,
                              int64_t* completion) override {
     // Transcriptions may answer text, srt or vtt: only JSON answers carry usage.
-    Result<boost::json::value> v = json::parse(upstream_body);
-    if (v.is_ok() && v->is_object()) read_usage(v->as_object(), prompt, completion);
+    UsageScan scan;
+    if (UsageScan::scan(upstream_body, &scan) && scan.is_object()) scan.read(prompt, completion);
     return upstream_body;
   }
 

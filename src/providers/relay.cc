@@ -28,7 +28,8 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
       : req_(std::move(request)), ctx_(context), out_(std::move(responder)) {
     stream_ = req_.adapter->stream();
     client_wants_usage_ = req_.adapter->client_wants_usage();
-    sse_ = std::make_unique<SseUsageParser>(client_wants_usage_);
+    // Only streams read server-sent events (on_body and finish_stream need committed_).
+    if (stream_) sse_ = std::make_unique<SseUsageParser>(client_wants_usage_);
     start_ms_ = ctx_.clock.monotonic_ms();
   }
 

@@ -301,8 +301,16 @@ Status Rag::ingest(store::Id document_id) {
     }
     SOCLE_RETURN_IF_ERROR(ix->dense->save());
   }
+  // One transaction for the whole document.
+  std::vector<std::string> texts;
+  texts.reserve(stored.size());
   for (const auto& c : stored)
-    SOCLE_RETURN_IF_ERROR(ix->lexical->add(c.id, indexed_text(c)));
+    texts.push_back(indexed_text(c));
+  std::vector<LexicalEntry> entries;
+  entries.reserve(stored.size());
+  for (size_t i = 0; i < stored.size(); ++i)
+    entries.push_back({stored[i].id, texts[i]});
+  SOCLE_RETURN_IF_ERROR(ix->lexical->add(entries));
 
   // Ready only now: every chunk is in every index.
   d.status = store::DocumentStatus::READY;

@@ -41,6 +41,23 @@ TEST(Router, LiteralAndParameterRoutes) {
   EXPECT_EQ(m.allowed, "GET, DELETE");
 }
 
+TEST(Router, PathsDeeperThanEveryRouteAndEqualSpecificity) {
+  Router r;
+  r.add("GET", "/a/{x}/c", ok);
+  r.add("GET", "/a/{y}/c/{z}", ok);
+  r.add("GET", "/{p}/b/c", ok);
+  std::string deep;
+  for (int i = 0; i < 40; ++i)
+    deep += "/a";
+  EXPECT_EQ(r.match("GET", deep).kind, MatchKind::NOT_FOUND);
+  EXPECT_EQ(r.match("GET", "/a/b/c/d").route->pattern, "/a/{y}/c/{z}");
+  // "/a/{x}/c" wins over "/{p}/b/c": its first segment is literal.
+  Match m = r.match("GET", "/a/b/c");
+  EXPECT_EQ(m.route->pattern, "/a/{x}/c");
+  EXPECT_EQ(m.params[0].name, "x");
+  EXPECT_EQ(m.params[0].value, "b");
+}
+
 TEST(Message, QueryParameters) {
   Request req;
   req.query = "a=1&b=hello+world&c=%C3%A9&flag&d=%zz";
