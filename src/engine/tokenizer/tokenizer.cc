@@ -209,6 +209,10 @@ Result<std::vector<int32_t>> Tokenizer::encode(std::string_view text,
   return post_processor_->process(ids, nullptr, add_special_tokens);
 }
 
+void Tokenizer::clear_cache() const {
+  model_->clear_cache();
+}
+
 Result<std::vector<int32_t>> Tokenizer::encode_pair(std::string_view a, std::string_view b,
                                                     bool add_special_tokens) const {
   std::vector<int32_t> ids_a;

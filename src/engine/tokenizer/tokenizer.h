@@ -73,6 +73,9 @@ class Tokenizer {
   // Token ids of a pair of texts (a query and a passage for a cross-encoder).
   Result<std::vector<int32_t>> encode_pair(std::string_view a, std::string_view b,
                                            bool add_special_tokens) const;
+  // Empties the model's word cache (BPE keeps the ids of recent pieces); the ids do not
+  // depend on it. For benchmarks that measure encoding without the cache.
+  void clear_cache() const;
 
   // The text of `ids`, always valid UTF-8 (ill-formed bytes become U+FFFD). Ids that no
   // token has are left out.

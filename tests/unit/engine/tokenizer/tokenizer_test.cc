@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "engine/tokenizer/stream_decoder.h"
 #include "engine/tokenizer/unicode.h"
+#include "engine/tokenizer/word_cache.h"
 
 namespace socle::engine::tokenizer {
 namespace {
@@ -38,6 +41,62 @@ TEST(Tokenizer, MergesByRank) {
   ASSERT_TRUE(ids.is_ok());
   EXPECT_EQ(*ids, (std::vector<int32_t>{3, 4, 4, 1}));
   EXPECT_EQ(tok->decode(*ids), "ab ab abb");
+}
+
+TEST(WordCache, KeepsFindsEvictsAndClears) {
+  WordCache cache(32);  // two pieces a shard
+  std::vector<int32_t> out = {7};
+  EXPECT_FALSE(cache.find("word", out));
+  cache.insert("word", std::vector<int32_t>{1, 2, 3});
+  ASSERT_TRUE(cache.find("word", out));
+  EXPECT_EQ(out, (std::vector<int32_t>{7, 1, 2, 3}));  // appended
+  cache.insert(std::string(WordCache::MAX_PIECE_BYTES + 1, 'x'), std::vector<int32_t>{4});
+  EXPECT_FALSE(cache.find(std::string(WordCache::MAX_PIECE_BYTES + 1, 'x'), out));
+  for (int i = 0; i < 1000; ++i)
+    cache.insert("w" + std::to_string(i), std::vector<int32_t>{i});
+  EXPECT_LE(cache.size(), size_t{32});  // full shards start over
+  cache.clear();
+  EXPECT_EQ(cache.size(), size_t{0});
+  WordCache none(0);
+  none.insert("word", std::vector<int32_t>{1});
+  EXPECT_FALSE(none.find("word", out));
+}
+
+// Threads encoding at once through one tokenizer get the ids one thread gets alone, with
+// the cache empty, filling and full.
+TEST(Tokenizer, ConcurrentEncodesAgreeWithTheCacheEmptyOrFull) {
+  auto tok = Tokenizer::from_json(byte_level_json(), "");
+  ASSERT_TRUE(tok.is_ok()) << tok.status().to_string();
+  std::vector<std::string> texts;
+  for (int i = 0; i < 200; ++i) {
+    std::string s;
+    for (int j = 0; j <= i % 7; ++j)
+      s += (i + j) % 3 == 0 ? "abab " : "ab b ";
+    texts.push_back(s);
+  }
+  std::vector<std::vector<int32_t>> want;
+  for (const auto& t : texts) {
+    tok->clear_cache();
+    auto ids = tok->encode(t, false);
+    ASSERT_TRUE(ids.is_ok());
+    want.push_back(*ids);
+  }
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < mismatches.size(); ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 20; ++round) {
+        for (size_t i = 0; i < texts.size(); ++i) {
+          auto ids = tok->encode(texts[(i + t * 50) % texts.size()], false);
+          if (!ids.is_ok() || *ids != want[(i + t * 50) % texts.size()]) ++mismatches[t];
+        }
+        if (t == 0 && round % 5 == 0) tok->clear_cache();
+      }
+    });
+  }
+  for (auto& th : threads)
+    th.join();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 TEST(Tokenizer, RefusesUnsupportedComponentsByName) {
