@@ -2,6 +2,7 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <memory>
 
@@ -190,6 +191,16 @@ std::vector<char32_t> utf8_decode(std::string_view s) {
 
 std::string unicode_normalize(std::string_view s, NormalForm form) {
   if (s.empty()) return {};
+  // Every code point below U+0300 (the first combining mark) is NFC_Quick_Check=Yes, and no
+  // character that could combine with it follows when there is no other: such text is its
+  // own NFC. In UTF-8 those are the bytes below 0xCC (U+0300 is CC 80). Most prose, French
+  // included, takes this path and skips utf8proc's decomposition and recomposition.
+  constexpr unsigned char FIRST_COMBINING_LEAD_BYTE = 0xCC;
+  if (form == NormalForm::NFC && std::all_of(s.begin(), s.end(), [](char c) {
+        return static_cast<unsigned char>(c) < FIRST_COMBINING_LEAD_BYTE;
+      })) {
+    return std::string(s);
+  }
   int options = UTF8PROC_STABLE;
   switch (form) {
     case NormalForm::NFC:

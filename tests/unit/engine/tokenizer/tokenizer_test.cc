@@ -3,7 +3,10 @@
 #include "engine/tokenizer/tokenizer.h"
 
 #include <gtest/gtest.h>
+#include <utf8proc.h>
 
+#include <cstdlib>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -138,6 +141,35 @@ TEST(Tokenizer, RefusesInvalidUtf8) {
   auto tok = Tokenizer::from_json(byte_level_json(), "");
   ASSERT_TRUE(tok.is_ok());
   EXPECT_FALSE(tok->encode("a\xC3", false).is_ok());
+}
+
+// utf8proc's own NFC, for comparing socle's shortcut with it.
+std::string utf8proc_nfc(const std::string& s) {
+  std::unique_ptr<utf8proc_uint8_t, decltype(&std::free)> out(
+      utf8proc_NFC(reinterpret_cast<const utf8proc_uint8_t*>(s.c_str())), &std::free);
+  return reinterpret_cast<const char*>(out.get());
+}
+
+// NFC takes a shortcut for text below U+0300: it must agree with utf8proc's full path on
+// every such code point, alone, after a letter, and before the combining marks that follow;
+// and past the bound (U+0340 and U+0341 are their own NFC's exceptions) the full path runs.
+TEST(Unicode, NfcShortcutAgreesWithUtf8proc) {
+  std::string all;
+  for (char32_t cp = 1; cp < 0x380; ++cp) {
+    std::string one;
+    utf8_append(one, cp);
+    EXPECT_EQ(unicode_normalize(one, NormalForm::NFC), utf8proc_nfc(one))
+        << "U+" << std::hex << static_cast<uint32_t>(cp);
+    all += "a" + one;
+    for (char32_t mark : {U'\u0300', U'\u0301', U'\u0323', U'\u0327'}) {
+      std::string marked = one;
+      utf8_append(marked, mark);
+      EXPECT_EQ(unicode_normalize(marked, NormalForm::NFC), utf8proc_nfc(marked))
+          << "U+" << std::hex << static_cast<uint32_t>(cp) << " U+" << static_cast<uint32_t>(mark);
+    }
+  }
+  EXPECT_EQ(unicode_normalize(all, NormalForm::NFC), utf8proc_nfc(all));
+  EXPECT_EQ(unicode_normalize("e\xCC\x81", NormalForm::NFC), "\xC3\xA9");  // e U+0301: é
 }
 
 TEST(Unicode, CompletePrefixAndSanitize) {
