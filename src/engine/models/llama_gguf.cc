@@ -2,6 +2,7 @@
 
 #include <cstring>
 #include <deque>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -114,6 +115,35 @@ Status tensor_error(const std::string& dir, const std::string& name, const std::
   return invalid_argument(dir + ": tensor '" + name + "' " + what);
 }
 
+constexpr std::string_view TOKENIZER_PREFIX = "tokenizer.";
+constexpr std::string_view TOKENIZER_TOKENS = "tokenizer.ggml.tokens";
+
+// llama.cpp sizes the output layer by the vocabulary (llama_vocab::n_tokens) and refuses a
+// file whose token_embd or output rows differ, so a mismatch is caught here, not there.
+Status check_tokenizer_keys(const std::vector<std::pair<std::string, GgufValue>>& keys,
+                            int64_t vocab_size) {
+  const GgufValue* tokens = nullptr;
+  for (const auto& [name, value] : keys) {
+    if (name.rfind(TOKENIZER_PREFIX, 0) != 0) {
+      return invalid_argument("tokenizer key '" + name +
+                              "' is not a tokenizer.* key; the converter writes the others");
+    }
+    if (name == TOKENIZER_TOKENS) tokens = &value;
+  }
+  if (tokens == nullptr || tokens->type != GgufType::ARRAY ||
+      tokens->array_type != GgufType::STRING) {
+    return invalid_argument(std::string("the tokenizer keys have no ") +
+                            std::string(TOKENIZER_TOKENS) + " list of strings");
+  }
+  if (static_cast<int64_t>(tokens->array.size()) != vocab_size) {
+    return invalid_argument("the tokenizer has " + std::to_string(tokens->array.size()) +
+                            " tokens but the model's vocab_size is " + std::to_string(vocab_size) +
+                            "; llama.cpp loads a model only with a tokenizer of exactly its "
+                            "vocabulary");
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 std::optional<std::string> llama_gguf_name(const std::string& hf_name) {
@@ -208,11 +238,16 @@ Result<HfConfig> llama_config_from_gguf(const GgufFile& file) {
   return c;
 }
 
-Status llama_convert_to_gguf(const std::string& dir, const std::string& out, DType type) {
+Status llama_convert_to_gguf(const std::string& dir, const std::string& out, DType type,
+                             const std::vector<std::pair<std::string, GgufValue>>& tokenizer_keys) {
   SOCLE_ASSIGN_OR_RETURN(HfConfig c, hf_config_read(dir));
   if (!model_family_is_decoder(c.family)) {
     return invalid_argument(dir + " holds a " + model_family_name(c.family) +
                             " model, not a llama-family decoder");
+  }
+  if (!tokenizer_keys.empty()) {
+    Status s = check_tokenizer_keys(tokenizer_keys, c.vocab_size);
+    if (!s.is_ok()) return invalid_argument(dir + ": " + s.message());
   }
   if (c.sliding_window > 0) {
     return invalid_argument(dir + ": llama.cpp's llama architecture has no sliding window");
@@ -244,6 +279,7 @@ Status llama_convert_to_gguf(const std::string& dir, const std::string& out, DTy
     meta.emplace_back(key(arch, "rope.scaling.factor"),
                       GgufValue::f32(static_cast<float>(c.rope.factor)));
   }
+  meta.insert(meta.end(), tokenizer_keys.begin(), tokenizer_keys.end());
   std::deque<std::string> storage;  // the bytes `tensors` views; a deque never moves them
   std::vector<GgufTensorData> tensors;
   for (const std::string& name : model.names()) {

@@ -7,6 +7,8 @@
 
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/status.h"
 #include "engine/format/dtype.h"
@@ -33,6 +35,15 @@ Result<HfConfig> llama_config_from_gguf(const GgufFile& file);
 // Converts the Hugging Face folder `dir` to a GGUF file at `out`: matrices in `type` (each
 // falling back per quant_type_for_row when its rows do not fit the type's blocks), vectors in
 // F32, as llama.cpp does.
-Status llama_convert_to_gguf(const std::string& dir, const std::string& out, DType type);
+//
+// `tokenizer_keys` are the tokenizer.* keys to write after the model's (those that
+// tokenizer::gguf_tokenizer_metadata makes, a tokenizer::GgufMetadata): llama.cpp loads no
+// model without a vocabulary, and requires it to hold exactly vocab_size tokens. Empty
+// writes none: socle still loads the file, llama.cpp does not. INVALID_ARGUMENT when a key
+// is outside tokenizer.*, tokenizer.ggml.tokens is missing, or its count is not the model's
+// vocab_size.
+Status llama_convert_to_gguf(
+    const std::string& dir, const std::string& out, DType type,
+    const std::vector<std::pair<std::string, GgufValue>>& tokenizer_keys = {});
 
 }  // namespace socle::engine
