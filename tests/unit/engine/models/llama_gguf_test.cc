@@ -17,6 +17,7 @@
 #include "engine/models/llama.h"
 #include "unit/engine/golden.h"
 #include "unit/engine/kernels/random.h"
+#include "unit/engine/random_llama.h"
 #include "unit/engine/temp_dir.h"
 
 namespace socle::engine {
@@ -168,59 +169,13 @@ TEST(LlamaGgufQuantised, MatchesTheSameWeightsDequantised) {
   }
 }
 
-// A random one-layer llama whose rows (256 and 512 values) fit the K-quants' super-blocks, so
-// that Q4_K and Q6_K run in the model, not their fallbacks.
-void write_random_llama(const std::string& dir) {
-  constexpr int64_t HIDDEN = 256, FFN = 512, VOCAB = 64, HEADS = 4, KV_HEADS = 2, HEAD_DIM = 64;
-  std::string config = R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama",
-    "vocab_size": 64, "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 1,
-    "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128,
-    "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "hidden_act": "silu",
-    "tie_word_embeddings": false})";
-  ASSERT_TRUE(write_file_atomic(dir + "/config.json", config).is_ok());
-  const std::pair<const char*, std::vector<int64_t>> shapes[] = {
-      {"model.embed_tokens.weight", {VOCAB, HIDDEN}},
-      {"lm_head.weight", {VOCAB, HIDDEN}},
-      {"model.norm.weight", {HIDDEN}},
-      {"model.layers.0.input_layernorm.weight", {HIDDEN}},
-      {"model.layers.0.post_attention_layernorm.weight", {HIDDEN}},
-      {"model.layers.0.self_attn.q_proj.weight", {HEADS * HEAD_DIM, HIDDEN}},
-      {"model.layers.0.self_attn.k_proj.weight", {KV_HEADS * HEAD_DIM, HIDDEN}},
-      {"model.layers.0.self_attn.v_proj.weight", {KV_HEADS * HEAD_DIM, HIDDEN}},
-      {"model.layers.0.self_attn.o_proj.weight", {HIDDEN, HEADS * HEAD_DIM}},
-      {"model.layers.0.mlp.gate_proj.weight", {FFN, HIDDEN}},
-      {"model.layers.0.mlp.up_proj.weight", {FFN, HIDDEN}},
-      {"model.layers.0.mlp.down_proj.weight", {HIDDEN, FFN}},
-  };
-  std::deque<std::vector<float>> values;
-  std::vector<TensorData> tensors;
-  uint32_t seed = 77;
-  for (const auto& [name, shape] : shapes) {
-    size_t n = 1;
-    for (int64_t d : shape)
-      n *= static_cast<size_t>(d);
-    // Unit-variance outputs: weights of scale 1/sqrt(cols); norms around 1.
-    float scale = shape.size() == 2 ? 1.0f / std::sqrt(static_cast<float>(shape[1])) : 0.1f;
-    values.push_back(testing::random_floats(n, seed++, scale));
-    if (shape.size() == 1) {
-      for (float& v : values.back())
-        v += 1.0f;
-    }
-    tensors.push_back({name,
-                       DType::F32,
-                       shape,
-                       {reinterpret_cast<const char*>(values.back().data()), n * sizeof(float)}});
-  }
-  ASSERT_TRUE(safetensors_write(dir + "/model.safetensors", tensors).is_ok());
-}
-
 // On unit-scale random weights the activations' rounding is the ~0.5% of each input
 // estimated above, through one layer and the head: 2% per row is a few times that.
 constexpr double K_QUANT_ACTIVATION_TOLERANCE = 0.02;
 
 TEST(LlamaGgufQuantised, KQuantsRunInTheModel) {
   testing::TempDir dir;
-  write_random_llama(dir.path());
+  testing::write_random_llama(dir.path(), testing::RandomLlama{});
   std::vector<int32_t> ids = {1, 5, 9, 63, 0, 17, 17, 2};
   for (DType type : {DType::Q4_K, DType::Q6_K}) {
     std::string path = dir.file(std::string(dtype_name(type)) + ".gguf");

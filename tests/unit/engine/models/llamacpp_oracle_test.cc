@@ -38,6 +38,7 @@
 #include "engine/tokenizer/tokenizer.h"
 #include "unit/engine/golden.h"
 #include "unit/engine/kernels/random.h"
+#include "unit/engine/random_llama.h"
 #include "unit/engine/temp_dir.h"
 
 namespace socle::engine {
@@ -334,53 +335,10 @@ std::string nibble_swapped_copy(const std::string& path, const testing::TempDir&
 // The golden models' rows (64 and 160 values) split into no K-quant's 256-value super-block,
 // so their Q4_K files fall back to Q8_0 throughout. This random one-layer llama has rows of
 // 256 and 512 values, so that llama.cpp reads socle's Q4_K and Q6_K blocks themselves.
+// Its head is scaled by 4, so that the next-token distribution has peaks as a trained
+// model's has.
 constexpr int64_t RANDOM_VOCAB = 512;
-void write_random_llama(const std::string& dir) {
-  constexpr int64_t HIDDEN = 256, FFN = 512, HEADS = 4, KV_HEADS = 2, HEAD_DIM = 64;
-  std::string config = R"({"architectures": ["LlamaForCausalLM"], "model_type": "llama",
-    "vocab_size": 512, "hidden_size": 256, "intermediate_size": 512, "num_hidden_layers": 1,
-    "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 128,
-    "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "hidden_act": "silu",
-    "tie_word_embeddings": false})";
-  ASSERT_TRUE(write_file_atomic(dir + "/config.json", config).is_ok());
-  const std::pair<const char*, std::vector<int64_t>> shapes[] = {
-      {"model.embed_tokens.weight", {RANDOM_VOCAB, HIDDEN}},
-      {"lm_head.weight", {RANDOM_VOCAB, HIDDEN}},
-      {"model.norm.weight", {HIDDEN}},
-      {"model.layers.0.input_layernorm.weight", {HIDDEN}},
-      {"model.layers.0.post_attention_layernorm.weight", {HIDDEN}},
-      {"model.layers.0.self_attn.q_proj.weight", {HEADS * HEAD_DIM, HIDDEN}},
-      {"model.layers.0.self_attn.k_proj.weight", {KV_HEADS * HEAD_DIM, HIDDEN}},
-      {"model.layers.0.self_attn.v_proj.weight", {KV_HEADS * HEAD_DIM, HIDDEN}},
-      {"model.layers.0.self_attn.o_proj.weight", {HIDDEN, HEADS * HEAD_DIM}},
-      {"model.layers.0.mlp.gate_proj.weight", {FFN, HIDDEN}},
-      {"model.layers.0.mlp.up_proj.weight", {FFN, HIDDEN}},
-      {"model.layers.0.mlp.down_proj.weight", {HIDDEN, FFN}},
-  };
-  // Unit-variance outputs (weights of scale 1/sqrt(cols), norms around 1), but logits of
-  // scale 4, so that the next-token distribution has peaks as a trained model's has.
-  constexpr float LOGIT_SCALE = 4.0f;
-  std::deque<std::vector<float>> values;
-  std::vector<TensorData> tensors;
-  uint32_t seed = 91;
-  for (const auto& [name, shape] : shapes) {
-    size_t n = 1;
-    for (int64_t d : shape)
-      n *= static_cast<size_t>(d);
-    float scale = shape.size() == 2 ? 1.0f / std::sqrt(static_cast<float>(shape[1])) : 0.1f;
-    if (std::string(name) == "lm_head.weight") scale *= LOGIT_SCALE;
-    values.push_back(testing::random_floats(n, seed++, scale));
-    if (shape.size() == 1) {
-      for (float& v : values.back())
-        v += 1.0f;
-    }
-    tensors.push_back({name,
-                       DType::F32,
-                       shape,
-                       {reinterpret_cast<const char*>(values.back().data()), n * sizeof(float)}});
-  }
-  ASSERT_TRUE(safetensors_write(dir + "/model.safetensors", tensors).is_ok());
-}
+const testing::RandomLlama RANDOM_LLAMA{.vocab = RANDOM_VOCAB, .seed = 91, .logit_scale = 4.0f};
 
 // Three prompts of 1, 9 and 64 seeded random ids.
 Prompts random_prompts() {
@@ -460,7 +418,7 @@ TEST_P(LlamaCppOracle, NextTokenProbabilitiesMatchLlamaCpp) {
     prompts = golden_prompts(*ref);
   } else {
     fs::create_directories(folder);
-    write_random_llama(folder);
+    testing::write_random_llama(folder, RANDOM_LLAMA);
     prompts = random_prompts();
   }
   auto config = hf_config_read(folder);
