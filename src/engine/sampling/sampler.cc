@@ -17,7 +17,7 @@ constexpr double MAX_LOGIT_BIAS = 100.0;
 constexpr double MAX_REPETITION_PENALTY = 2.0;
 
 Status out_of_range(const std::string& field, double value, const std::string& range) {
-  return invalid_argument(field + " is " + std::to_string(value) + "; it must be " + range);
+  return invalid_argument(field + " is " + std::to_string(value) + "; it must be " + range, field);
 }
 
 // Larger first; equal values by lower token id, so that every order is total.
@@ -88,12 +88,14 @@ Status validate(const SamplingParams& p, int64_t vocab_size) {
   for (const auto& [token, bias] : p.logit_bias) {
     if (token < 0 || token >= vocab_size) {
       return invalid_argument("logit_bias names token " + std::to_string(token) +
-                              ", which is not in this model's vocabulary (0 to " +
-                              std::to_string(vocab_size - 1) + ")");
+                                  ", which is not in this model's vocabulary (0 to " +
+                                  std::to_string(vocab_size - 1) + ")",
+                              "logit_bias");
     }
     if (bad(bias, -MAX_LOGIT_BIAS, MAX_LOGIT_BIAS)) {
-      return out_of_range("logit_bias of token " + std::to_string(token), bias,
-                          "between -100 and 100");
+      return invalid_argument("logit_bias of token " + std::to_string(token) + " is " +
+                                  std::to_string(bias) + "; it must be between -100 and 100",
+                              "logit_bias");
     }
   }
   return Status::ok();

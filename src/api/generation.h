@@ -1,0 +1,59 @@
+// The body of a generation request on one of socle's own models (POST /v1/chat/completions
+// and /v1/completions), read and checked: every field socle honours is checked for type and
+// range, and each error names the field. Relayed requests do not come through here: an
+// upstream engine checks its own. Checks that need the model (token ids against its
+// vocabulary, the prompt against its context) come later, at the model.
+//
+// Fields that would change the answer but that socle's engine cannot honour yet (tools,
+// tool_choice, functions, function_call, a response_format other than text) are refused
+// with 400 rather than ignored. Other unknown fields are ignored, as OpenAI-compatible
+// servers do, so that clients sending `user`, `metadata` or `store` keep working.
+#pragma once
+
+#include <boost/json/object.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "engine/sampling/sampler.h"
+
+namespace socle::api {
+
+enum class GenerationEndpoint { CHAT, COMPLETIONS };
+
+struct ChatMessage {
+  std::string role;  // system, user, assistant or tool ("developer" is read as system)
+  std::string content;
+};
+
+// The most stop strings and stop token ids a request may give.
+inline constexpr size_t MAX_STOP_STRINGS = 16;
+inline constexpr size_t MAX_STOP_TOKEN_IDS = 64;
+// The most choices a request may ask for.
+inline constexpr int32_t MAX_CHOICES = 16;
+// OpenAI's limit on the completions endpoint's integer `logprobs`.
+inline constexpr int32_t MAX_COMPLETION_LOGPROBS = 5;
+
+struct GenerationRequest {
+  std::string model;
+  std::vector<ChatMessage> messages;                // chat
+  std::vector<std::string> prompts;                 // completions, as text
+  std::vector<std::vector<int32_t>> prompt_tokens;  // completions, as token ids
+  int64_t max_tokens = 0;                           // 0: not given
+  int32_t n = 1;
+  bool stream = false;
+  bool include_usage = false;  // stream_options.include_usage
+  std::vector<std::string> stop;
+  std::vector<int32_t> stop_token_ids;
+  bool logprobs = false;  // report the chosen tokens' log-probabilities
+  bool echo = false;      // completions: the prompt is part of the text
+  engine::sampling::SamplingParams sampling;
+};
+
+// 400 (INVALID_ARGUMENT with the field as param) for a missing, mistyped or out-of-range
+// field; see the file comment for what is refused and what is ignored.
+Result<GenerationRequest> parse_generation_request(const boost::json::object& body,
+                                                   GenerationEndpoint endpoint);
+
+}  // namespace socle::api
