@@ -75,7 +75,7 @@ struct App::Parts {
         usage({&usage_log, &usage_writer}),
         io(io_threads_of(c)),
         client(http::HttpClient::create({}, &io)),
-        embedder(registry, *client, c.gateway_max_attempts),
+        embedder(registry, *client, c.gateway_max_attempts, &usage, &k),
         rag(s, c.data_dir, embedder, rag::RagOptions{}),
         services{c, s, keys, k, metrics, registry, *client, usage, a, limiter} {
     services.rag = &rag;

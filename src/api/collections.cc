@@ -30,7 +30,8 @@ store::Actor self(const tenancy::Principal& p) {
 
 }  // namespace
 
-boost::json::object collection_json(const store::Collection& c) {
+boost::json::object collection_json(const store::Collection& c,
+                                    const providers::Registry& registry) {
   boost::json::array shares;
   for (const auto& s : c.shares) {
     shares.push_back(
@@ -51,7 +52,21 @@ boost::json::object collection_json(const store::Collection& c) {
       {"documents", c.documents},
       {"created_at", c.created_at},
       {"updated_at", c.updated_at}};
-  if (!c.embedding_model.empty()) o["embedding_model"] = c.embedding_model;
+  // The unit follows the model's configuration now, as the ingestion does (rag::Rag's
+  // chunk_measure): documents uploaded after a tokenizer is added are chunked in tokens.
+  rag::ChunkUnit unit = rag::ChunkUnit::CHARACTERS;
+  if (!c.embedding_model.empty()) {
+    o["embedding_model"] = c.embedding_model;
+    const providers::Model* m = registry.find(c.embedding_model);
+    if (m != nullptr && !m->spec().tokenizer.empty()) {
+      unit = rag::ChunkUnit::TOKENS;
+    } else {
+      o["chunk_unit_note"] = "the embedding model '" + c.embedding_model +
+                             "' has no tokenizer in socle.toml: chunk sizes are counted in "
+                             "characters";
+    }
+  }
+  o["chunk_unit"] = rag::chunk_unit_name(unit);
   return o;
 }
 
@@ -141,8 +156,12 @@ Result<http::Response> create_collection(Services& s, const http::Request& req,
         "'chunk_size' must be " + std::to_string(MIN_CHUNK) + " to " + std::to_string(MAX_CHUNK),
         "chunk_size");
   }
-  if (c.chunk_overlap < 0 || c.chunk_overlap * 2 > c.chunk_size) {
-    return invalid_argument("'chunk_overlap' must be 0 to half of chunk_size", "chunk_overlap");
+  // The chunker needs room for new text after the overlap: less than half of chunk_size.
+  if (c.chunk_overlap < 0 || c.chunk_overlap * 2 >= c.chunk_size) {
+    return invalid_argument(
+        "'chunk_overlap' must be at least 0 and less than half of chunk_size (" +
+            std::to_string(c.chunk_size) + "), got " + std::to_string(c.chunk_overlap),
+        "chunk_overlap");
   }
   c.name = *name;
   c.description = description.value_or("");
@@ -153,13 +172,14 @@ Result<http::Response> create_collection(Services& s, const http::Request& req,
   SOCLE_RETURN_IF_ERROR(s.store.transaction([&]() -> Status {
     SOCLE_ASSIGN_OR_RETURN(made, s.store.collections().create(a, c));
     return s.audit
-        .append(a, tenancy::audit_event("collection.create", "collection", made.id,
-                                        {{"name", made.name},
-                                         {"visibility", collection_json(made).at("visibility")},
-                                         {"via", "api"}}))
+        .append(a, tenancy::audit_event(
+                       "collection.create", "collection", made.id,
+                       {{"name", made.name},
+                        {"visibility", collection_json(made, s.registry).at("visibility")},
+                        {"via", "api"}}))
         .status_or_ok();
   }));
-  return json_response(201, collection_json(made));
+  return json_response(201, collection_json(made, s.registry));
 }
 
 Result<http::Response> patch_collection(Services& s, const http::Request& req,
@@ -179,13 +199,13 @@ Result<http::Response> patch_collection(Services& s, const http::Request& req,
   SOCLE_RETURN_IF_ERROR(s.store.transaction([&]() -> Status {
     SOCLE_ASSIGN_OR_RETURN(c, s.store.collections().update(a, id, u));
     boost::json::object details{{"via", "api"}};
-    if (u.visibility) details["visibility"] = collection_json(c).at("visibility");
-    if (u.shares) details["shares"] = collection_json(c).at("shares");
+    if (u.visibility) details["visibility"] = collection_json(c, s.registry).at("visibility");
+    if (u.shares) details["shares"] = collection_json(c, s.registry).at("shares");
     return s.audit.append(a, tenancy::audit_event("collection.update", "collection", id, details))
         .status_or_ok();
   }));
   SOCLE_ASSIGN_OR_RETURN(c, s.store.collections().get(a, id));
-  return json_response(200, collection_json(c));
+  return json_response(200, collection_json(c, s.registry));
 }
 
 Result<http::Response> delete_collection(Services& s, const http::Request& req,
@@ -217,19 +237,20 @@ void register_collection_routes(http::Router& router, Services& s) {
              }));
   router.add(
       "GET", "/v1/collections",
-      with_key(s, "",
-               [&s](http::Request& req, const tenancy::Principal& p) -> Result<http::Response> {
-                 SOCLE_RETURN_IF_ERROR(check_param_names(req.query, {}));
-                 SOCLE_ASSIGN_OR_RETURN(auto list, s.store.collections().list(self(p)));
-                 return list_response(list, collection_json);
-               }));
+      with_key(
+          s, "", [&s](http::Request& req, const tenancy::Principal& p) -> Result<http::Response> {
+            SOCLE_RETURN_IF_ERROR(check_param_names(req.query, {}));
+            SOCLE_ASSIGN_OR_RETURN(auto list, s.store.collections().list(self(p)));
+            return list_response(
+                list, [&s](const store::Collection& c) { return collection_json(c, s.registry); });
+          }));
   router.add(
       "GET", "/v1/collections/{id}",
       with_key(s, "",
                [&s](http::Request& req, const tenancy::Principal& p) -> Result<http::Response> {
                  SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "collection"));
                  SOCLE_ASSIGN_OR_RETURN(auto c, s.store.collections().get(self(p), id));
-                 return json_response(200, collection_json(c));
+                 return json_response(200, collection_json(c, s.registry));
                }));
   router.add("PATCH", "/v1/collections/{id}",
              with_key(s, "", [&s](http::Request& req, const tenancy::Principal& p) {

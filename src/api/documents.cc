@@ -61,10 +61,13 @@ boost::json::object search_hit_json(const rag::SearchHit& h) {
   boost::json::value metadata = boost::json::object();
   if (auto m = json::parse(h.document_metadata); m.is_ok()) metadata = std::move(m).value();
   chunk["metadata"] = std::move(metadata);
-  return {{"object", "search.result"},
-          {"method", h.method},
-          {"score", h.score},
-          {"chunk", std::move(chunk)}};
+  boost::json::object out{{"object", "search.result"},
+                          {"method", h.method},
+                          {"score", h.score},
+                          {"retrieval_score", h.retrieval_score},
+                          {"chunk", std::move(chunk)}};
+  if (h.rerank_score) out["rerank_score"] = *h.rerank_score;
+  return out;
 }
 
 boost::json::object chunk_json(const store::Chunk& c) {
@@ -171,6 +174,7 @@ Result<http::Response> delete_document(Services& s, const http::Request& req,
   SOCLE_ASSIGN_OR_RETURN(std::vector<store::Chunk> chunks, s.store.documents().chunks(a, id));
   SOCLE_RETURN_IF_ERROR(s.store.documents().remove(a, id));
   std::vector<Id> chunk_ids;
+  chunk_ids.reserve(chunks.size());
   for (const auto& c : chunks)
     chunk_ids.push_back(c.id);
   if (s.rag != nullptr) {

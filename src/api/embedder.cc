@@ -2,6 +2,7 @@
 
 #include <boost/json/array.hpp>
 #include <chrono>
+#include <optional>
 
 #include "base/json.h"
 #include "providers/adapter.h"
@@ -38,10 +39,129 @@ Result<std::vector<std::vector<float>>> read_vectors(const std::string& body, si
   return out;
 }
 
+Result<std::vector<double>> read_scores(const std::string& body, size_t expected) {
+  // The rerank adapter's answer: {"results": [{"index", "relevance_score"}]}, best first.
+  SOCLE_ASSIGN_OR_RETURN(boost::json::value v, json::parse(body));
+  const boost::json::value* results =
+      v.is_object() ? v.as_object().if_contains("results") : nullptr;
+  if (results == nullptr || !results->is_array()) {
+    return unavailable("the rerank model answered without results");
+  }
+  std::vector<std::optional<double>> got(expected);
+  for (const auto& item : results->as_array()) {
+    const auto* obj = item.if_object();
+    const boost::json::value* index = obj ? obj->if_contains("index") : nullptr;
+    const boost::json::value* score = obj ? obj->if_contains("relevance_score") : nullptr;
+    if (index == nullptr || !index->is_int64() || score == nullptr || !score->is_number() ||
+        index->as_int64() < 0 || static_cast<size_t>(index->as_int64()) >= expected) {
+      return unavailable("the rerank model answered a malformed result");
+    }
+    got[static_cast<size_t>(index->as_int64())] = score->to_number<double>();
+  }
+  std::vector<double> out;
+  out.reserve(expected);
+  for (const auto& s : got) {
+    if (!s) return unavailable("the rerank model did not score every document");
+    out.push_back(*s);
+  }
+  return out;
+}
+
 }  // namespace
+
+Result<providers::Model*> find_rerank_model(const providers::Registry& registry,
+                                            const std::string& name) {
+  providers::Model* m = registry.find(name);
+  if (m == nullptr) {
+    return Status(StatusCode::NOT_FOUND,
+                  "the rerank model '" + name + "' does not exist; GET /v1/models lists the models",
+                  "rerank_model", "model_not_found");
+  }
+  if (m->spec().kind != providers::ModelKind::RERANK) {
+    return invalid_argument("'rerank_model' must name a rerank model; '" + name +
+                                "' is a model of kind " +
+                                providers::model_kind_name(m->spec().kind),
+                            "rerank_model");
+  }
+  return m;
+}
+
+Result<std::string> RegistryEmbedder::call(providers::Model& m, providers::RequestAdapter& adapter,
+                                           const rag::OnBehalf* who) {
+  const std::string& model = m.spec().name;
+  tenancy::UsageRecord u;
+  if (who != nullptr && usage_ != nullptr) {
+    u.time_ms = clock_->unix_ms();
+    u.request_id = who->request_id;
+    u.user_id = who->user_id;
+    u.key_id = who->key_id;
+    u.org_id = who->org_id;
+    u.model = model;
+    u.endpoint = who->endpoint;
+  }
+  auto start = std::chrono::steady_clock::now();
+  std::vector<const providers::Provider*> tried;
+  Status last = unavailable("no provider of '" + model + "' can take the request now");
+  Result<std::string> answer = last;
+  for (int64_t attempt = 0; attempt < max_attempts_; ++attempt) {
+    providers::Provider* p = m.pick(tried);
+    if (p == nullptr) break;
+    tried.push_back(p);
+    const providers::ProviderSpec& spec = p->spec();
+    http::ClientRequest req;
+    req.endpoint = spec.endpoint;
+    req.target = spec.endpoint.base_path + adapter.path(spec);
+    req.headers = {{"content-type", adapter.content_type()}};
+    if (!spec.api_key.empty()) req.headers.emplace_back("authorization", "Bearer " + spec.api_key);
+    req.body = adapter.body(spec);
+    req.connect_timeout_ms = spec.connect_timeout_ms;
+    req.first_byte_timeout_ms = spec.first_byte_timeout_ms;
+    req.total_timeout_ms = spec.total_timeout_ms;
+    auto sent = std::chrono::steady_clock::now();
+    Result<http::ClientReply> reply = client_.fetch(std::move(req));
+    double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    if (!reply.is_ok()) {
+      p->release(false, seconds);
+      last = reply.status();
+      continue;
+    }
+    if (reply->status < 200 || reply->status >= 300) {
+      p->release(false, seconds);
+      last = unavailable("'" + model + "' answered HTTP " + std::to_string(reply->status));
+      continue;
+    }
+    int64_t prompt = 0;
+    int64_t completion = 0;
+    answer = adapter.answer(spec, std::move(reply->body), &prompt, &completion);
+    p->release(answer.is_ok(), seconds);
+    if (!answer.is_ok()) {
+      last = answer.status();
+      continue;
+    }
+    u.provider = spec.name;
+    u.prompt_tokens = prompt;
+    u.completion_tokens = completion;
+    break;
+  }
+  if (who != nullptr && usage_ != nullptr) {
+    u.status = answer.is_ok() ? 200 : 502;
+    u.latency_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    u.first_token_s = u.latency_s;
+    u.attempts = static_cast<int>(tried.size());
+    usage_->record(u);
+  }
+  if (!answer.is_ok()) return last;
+  return answer;
+}
 
 Result<std::vector<std::vector<float>>> RegistryEmbedder::embed(
     const std::string& model, const std::vector<std::string>& texts) {
+  rag::OnBehalf nobody;
+  return embed_on_behalf(nobody, model, texts);
+}
+
+Result<std::vector<std::vector<float>>> RegistryEmbedder::embed_on_behalf(
+    const rag::OnBehalf& who, const std::string& model, const std::vector<std::string>& texts) {
   providers::Model* m = registry_.find(model);
   if (m == nullptr || m->spec().kind != providers::ModelKind::EMBEDDING) {
     return Status{StatusCode::FAILED_PRECONDITION,
@@ -51,44 +171,43 @@ Result<std::vector<std::vector<float>>> RegistryEmbedder::embed(
   boost::json::array input;
   for (const auto& t : texts)
     input.emplace_back(t);
-  std::vector<const providers::Provider*> tried;
-  Status last = unavailable("no provider of '" + model + "' can take the request now");
-  for (int64_t attempt = 0; attempt < max_attempts_; ++attempt) {
-    providers::Provider* p = m->pick(tried);
-    if (p == nullptr) break;
-    tried.push_back(p);
-    const providers::ProviderSpec& spec = p->spec();
-    auto adapter = providers::json_adapter("/embeddings",
-                                           boost::json::object{{"model", model}, {"input", input}});
-    http::ClientRequest req;
-    req.endpoint = spec.endpoint;
-    req.target = spec.endpoint.base_path + adapter->path(spec);
-    req.headers = {{"content-type", "application/json"}};
-    if (!spec.api_key.empty()) req.headers.emplace_back("authorization", "Bearer " + spec.api_key);
-    req.body = adapter->body(spec);
-    req.connect_timeout_ms = spec.connect_timeout_ms;
-    req.first_byte_timeout_ms = spec.first_byte_timeout_ms;
-    req.total_timeout_ms = spec.total_timeout_ms;
-    auto start = std::chrono::steady_clock::now();
-    Result<http::ClientReply> reply = client_.fetch(std::move(req));
-    double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!reply.is_ok()) {
-      p->release(false, seconds);
-      last = reply.status();
-      continue;
-    }
-    if (reply->status < 200 || reply->status >= 300) {
-      p->release(false, seconds);
-      last = unavailable("the embedding model answered " + std::to_string(reply->status));
-      continue;
-    }
-    Result<std::vector<std::vector<float>>> vectors = read_vectors(reply->body, texts.size());
-    p->release(vectors.is_ok(), seconds);
-    if (vectors.is_ok()) return vectors;
-    last = vectors.status();
+  auto adapter = providers::json_adapter("/embeddings",
+                                         boost::json::object{{"model", model}, {"input", input}});
+  Result<std::string> body = call(*m, *adapter, who.user_id != 0 ? &who : nullptr);
+  if (!body.is_ok()) {
+    return unavailable("the embedding model failed: " + body.status().message());
   }
-  return last;
+  return read_vectors(*body, texts.size());
+}
+
+Result<std::vector<double>> RegistryEmbedder::rerank(const rag::OnBehalf& who,
+                                                     const std::string& model,
+                                                     const std::string& query,
+                                                     const std::vector<std::string>& documents) {
+  SOCLE_ASSIGN_OR_RETURN(providers::Model * m, find_rerank_model(registry_, model));
+  if (documents.empty()) return std::vector<double>{};
+  boost::json::array docs;
+  for (const auto& d : documents)
+    docs.emplace_back(d);
+  Result<std::unique_ptr<providers::RequestAdapter>> adapter = providers::rerank_adapter(
+      m->spec().name,
+      boost::json::object{
+          {"model", m->spec().name}, {"query", query}, {"documents", std::move(docs)}});
+  if (!adapter.is_ok()) return adapter.status();
+  Result<std::string> body = call(*m, **adapter, who.user_id != 0 ? &who : nullptr);
+  Result<std::vector<double>> scores = body.is_ok() ? read_scores(*body, documents.size())
+                                                    : Result<std::vector<double>>(body.status());
+  if (!scores.is_ok()) {
+    return Status(StatusCode::UNAVAILABLE,
+                  "the rerank model '" + model + "' failed: " + scores.status().message(),
+                  "rerank_model", "upstream_error");
+  }
+  return scores;
+}
+
+std::string RegistryEmbedder::tokenizer_path(const std::string& model) const {
+  const providers::Model* m = registry_.find(model);
+  return m != nullptr ? m->spec().tokenizer : "";
 }
 
 }  // namespace socle::api

@@ -4,6 +4,7 @@
 #include <boost/json/array.hpp>
 
 #include "api/auth.h"
+#include "api/embedder.h"
 #include "api/errors.h"
 #include "api/rag_views.h"
 #include "base/json.h"
@@ -75,16 +76,27 @@ Result<rag::SearchRequest> parse_search(const boost::json::object& body, bool in
       r.metadata.emplace_back(std::string(key), json::dump(val));
     }
   }
-  if (body.contains("rerank_model")) {
-    return invalid_argument(
-        "'rerank_model' is not supported yet; rerank the results with "
-        "POST /v1/rerank",
-        "rerank_model");
+  std::optional<std::string> rerank;
+  SOCLE_RETURN_IF_ERROR(json::get_string(body, "rerank_model", false, &rerank));
+  if (rerank) {
+    if (rerank->empty()) {
+      return invalid_argument("'rerank_model' must name a rerank model of GET /v1/models",
+                              "rerank_model");
+    }
+    r.rerank_model = *rerank;
   }
   return r;
 }
 
 namespace {
+
+// A model that failed RAG's call answers 502, as a relayed request whose upstream failed.
+http::Response search_error(const Status& st) {
+  if (st.error_code() == "upstream_error") {
+    return error_response(502, st.message(), "upstream_error");
+  }
+  return error_response(st);
+}
 
 // Parses the request on the I/O thread and runs the search on a RAG thread: a query
 // embedding must not hold an I/O thread.
@@ -99,10 +111,17 @@ void search(Services& s, const http::Request& req, const tenancy::Principal& p,
   if (!keys.is_ok()) return fail(keys);
   Result<rag::SearchRequest> r = parse_search(*body, false);
   if (!r.is_ok()) return fail(r.status());
+  if (!r->rerank_model.empty()) {
+    // Checked here too, so that a bad name is answered before the search is queued.
+    Result<providers::Model*> m = find_rerank_model(s.registry, r->rerank_model);
+    if (!m.is_ok()) return fail(m.status());
+  }
+  r->key_id = p.key_id;
+  r->request_id = req.request_id;
   s.rag->search_async(store::Actor::user(p.user_id, p.org_id), std::move(r).value(),
                       [out](Result<std::vector<rag::SearchHit>> hits) {
                         if (!hits.is_ok()) {
-                          out->send(error_response(hits.status()));
+                          out->send(search_error(hits.status()));
                           return;
                         }
                         out->send(list_response(*hits, search_hit_json));

@@ -1,6 +1,7 @@
 #include "providers/model_spec.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <set>
 
 #include "base/file.h"
@@ -142,8 +143,9 @@ Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& model
     if (!models[i].is_object()) return invalid_argument(where + ": must be a table");
     const auto& o = models[i].as_object();
     SOCLE_RETURN_IF_ERROR(
-        at(where, json::check_keys(o, {"name", "aliases", "kind", "strategy", "context_length",
-                                       "default_max_tokens", "parameters_billions", "providers"})));
+        at(where, json::check_keys(
+                      o, {"name", "aliases", "kind", "strategy", "context_length",
+                          "default_max_tokens", "parameters_billions", "tokenizer", "providers"})));
     ModelSpec m;
     std::optional<std::string> s;
     SOCLE_RETURN_IF_ERROR(at(where, json::get_string(o, "name", true, &s)));
@@ -168,6 +170,22 @@ Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& model
                                 ": parameters_billions must be a positive number (e.g. 8 or 0.5)");
       }
       m.parameters_billions = params->to_number<double>();
+    }
+    SOCLE_RETURN_IF_ERROR(at(where, json::get_string(o, "tokenizer", false, &s)));
+    if (s) {
+      // Loaded by RAG when a document is chunked; checked here so that a typo stops the start.
+      if (m.kind != ModelKind::EMBEDDING) {
+        return invalid_argument(where +
+                                ": tokenizer is read for embedding models only (RAG chunk "
+                                "sizes); remove it or set kind = \"embedding\"");
+      }
+      std::error_code ec;
+      if (s->empty() || !std::filesystem::exists(*s, ec)) {
+        return invalid_argument(where + ": tokenizer '" + *s +
+                                "' does not exist; give the path of a tokenizer.json, a GGUF "
+                                "file or a folder holding one");
+      }
+      m.tokenizer = *s;
     }
     if (const auto* aliases = o.if_contains("aliases")) {
       if (!aliases->is_array()) return invalid_argument(where + ": aliases must be a list");

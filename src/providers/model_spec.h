@@ -7,6 +7,7 @@
 //   kind = "chat"                   # chat | completion | embedding | rerank | transcription | ocr
 //   strategy = "round_robin"        # round_robin | weighted | least_in_flight | lowest_latency
 //   context_length = 32768
+//   tokenizer = "/models/bge-m3/tokenizer.json"   # embedding models: RAG chunk sizes in tokens
 //   [[models.providers]]
 //   kind = "openai"                 # openai | tei | albert
 //   url = "http://10.0.0.5:8000/v1"
@@ -61,6 +62,10 @@ struct ModelSpec {
   int64_t default_max_tokens = 0;  // 0: context_length minus the prompt, else the global default
   // Active parameters, for the usage records' energy estimate; 0: unknown (no estimate).
   double parameters_billions = 0;
+  // Embedding models: the tokenizer (a Hugging Face tokenizer.json, a GGUF file, or a folder
+  // holding one) that RAG counts chunk sizes with; "" when none is configured (chunk sizes are
+  // then counted in characters).
+  std::string tokenizer;
   std::vector<ProviderSpec> providers;
 };
 

@@ -44,13 +44,14 @@ std::string indexed_text(const store::Chunk& c) {
 
 // Chunks that never span two pages of a paged document, so that a citation names one page:
 // each page is chunked on its own (sections still split chunks within a page).
-std::vector<Chunk> chunk_by_page(const ParsedDocument& doc, const ChunkSettings& settings) {
-  if (doc.page_count == 0) return chunk_document(doc, settings, character_measure());
+std::vector<Chunk> chunk_by_page(const ParsedDocument& doc, const ChunkSettings& settings,
+                                 const Measure& measure) {
+  if (doc.page_count == 0) return chunk_document(doc, settings, measure);
   std::vector<Chunk> out;
   ParsedDocument page;
   auto flush = [&] {
     if (page.blocks.empty()) return;
-    for (auto& c : chunk_document(page, settings, character_measure()))
+    for (auto& c : chunk_document(page, settings, measure))
       out.push_back(std::move(c));
     page.blocks.clear();
   };
@@ -69,7 +70,38 @@ Status fail(store::Store& store, store::Document d, std::string why) {
   return store.documents().set_status(SYSTEM, d);
 }
 
+// Whom ingestion embeds for: the document's uploader, in their organisation (the
+// collection's when the user is gone).
+OnBehalf ingestion_owner(store::Store& store, const store::Document& d,
+                         const store::Collection& col) {
+  OnBehalf who;
+  who.user_id = d.owner_id;
+  who.org_id = col.org_id;
+  if (Result<store::User> u = store.users().get(SYSTEM, d.owner_id); u.is_ok()) {
+    who.org_id = u->org_id;
+  }
+  who.request_id = "ingest-" + std::to_string(d.id);
+  who.endpoint = "rag.ingest";
+  return who;
+}
+
 }  // namespace
+
+const char* chunk_unit_name(ChunkUnit unit) {
+  return unit == ChunkUnit::TOKENS ? "tokens" : "characters";
+}
+
+int64_t rerank_candidates(int64_t k) {
+  return std::min(std::max(k * 4, MIN_RERANK_CANDIDATES), MAX_RERANK_CANDIDATES);
+}
+
+Result<Measure> Rag::chunk_measure(const store::Collection& collection) {
+  if (collection.embedding_model.empty()) return character_measure();
+  std::string path = embedder_.tokenizer_path(collection.embedding_model);
+  if (path.empty()) return character_measure();
+  SOCLE_ASSIGN_OR_RETURN(auto tokenizer, tokenizers_.get(path));
+  return token_measure(std::move(tokenizer));
+}
 
 Rag::Rag(store::Store& store, std::string data_dir, Embedder& embedder, RagOptions options)
     : store_(store), data_dir_(std::move(data_dir)), embedder_(embedder), options_(options) {}
@@ -241,7 +273,12 @@ Status Rag::ingest(store::Id document_id) {
   }
 
   ChunkSettings settings{col.chunk_size, col.chunk_overlap};
-  std::vector<Chunk> pieces = chunk_by_page(*parsed, settings);
+  if (Status valid = check_chunk_settings(settings); !valid.is_ok()) {
+    return fail(store_, d, "the collection's chunk settings are invalid: " + valid.message());
+  }
+  Result<Measure> measure = chunk_measure(col);
+  if (!measure.is_ok()) return fail(store_, d, measure.status().message());
+  std::vector<Chunk> pieces = chunk_by_page(*parsed, settings, *measure);
   std::vector<store::Chunk> rows;
   rows.reserve(pieces.size());
   for (auto& p : pieces) {
@@ -257,6 +294,7 @@ Status Rag::ingest(store::Id document_id) {
   // A resumed document may have chunks from an earlier attempt in the indexes: drop them.
   SOCLE_ASSIGN_OR_RETURN(std::vector<store::Chunk> old, store_.documents().chunks(SYSTEM, d.id));
   std::vector<int64_t> old_ids;
+  old_ids.reserve(old.size());
   for (const auto& c : old)
     old_ids.push_back(c.id);
   SOCLE_RETURN_IF_ERROR(ix->lexical->remove(old_ids));
@@ -265,6 +303,7 @@ Status Rag::ingest(store::Id document_id) {
                          store_.documents().put_chunks(SYSTEM, d.id, rows));
 
   if (!col.embedding_model.empty()) {
+    const OnBehalf who = ingestion_owner(store_, d, col);
     d.status = store::DocumentStatus::EMBEDDING;
     SOCLE_RETURN_IF_ERROR(store_.documents().set_status(SYSTEM, d));
     for (size_t start = 0; start < stored.size();
@@ -276,7 +315,8 @@ Status Rag::ingest(store::Id document_id) {
         texts.push_back(indexed_text(stored[i]));
         ids.push_back(stored[i].id);
       }
-      Result<std::vector<std::vector<float>>> vectors = embedder_.embed(col.embedding_model, texts);
+      Result<std::vector<std::vector<float>>> vectors =
+          embedder_.embed_on_behalf(who, col.embedding_model, texts);
       if (!vectors.is_ok()) {
         return fail(store_, d, "embedding failed: " + vectors.status().message());
       }
@@ -359,6 +399,10 @@ Result<std::vector<SearchHit>> Rag::search(const store::Actor& actor, const Sear
   bool want_lexical = r.method != SearchMethod::SEMANTIC;
   // More candidates than asked: metadata filters and the fusion work on them.
   int64_t pool = std::max<int64_t>(r.k * 4, 50);
+  // With a reranker, the candidates it scores are kept through the filters.
+  const int64_t keep = r.rerank_model.empty() ? r.k : rerank_candidates(r.k);
+  pool = std::max(pool, keep);
+  OnBehalf who{actor.user_id, actor.org_id, r.key_id, r.request_id, r.usage_endpoint};
 
   std::unordered_map<std::string, std::vector<float>> query_vectors;
   std::vector<Hit> dense_hits, lexical_hits;
@@ -371,7 +415,8 @@ Result<std::vector<SearchHit>> Rag::search(const store::Actor& actor, const Sear
     if (want_dense && !c.embedding_model.empty() && ix->dense) {
       auto qv = query_vectors.find(c.embedding_model);
       if (qv == query_vectors.end()) {
-        SOCLE_ASSIGN_OR_RETURN(auto v, embedder_.embed(c.embedding_model, {r.query}));
+        SOCLE_ASSIGN_OR_RETURN(auto v,
+                               embedder_.embed_on_behalf(who, c.embedding_model, {r.query}));
         qv = query_vectors.emplace(c.embedding_model, std::move(v[0])).first;
       }
       if (static_cast<int64_t>(qv->second.size()) == ix->dense->dim()) {
@@ -445,14 +490,44 @@ Result<std::vector<SearchHit>> Rag::search(const store::Actor& actor, const Sear
     }
     SearchHit h;
     h.score = score_of[c.id];
+    h.retrieval_score = h.score;
     h.method = method;
     h.document_name = d->second.name;
     h.document_metadata = d->second.metadata;
     h.chunk = std::move(c);
     out.push_back(std::move(h));
-    if (static_cast<int64_t>(out.size()) == r.k) break;
+    if (static_cast<int64_t>(out.size()) == keep) break;
   }
-  return out;
+  if (r.rerank_model.empty()) return out;
+  return rerank(actor, r, std::move(out));
+}
+
+Result<std::vector<SearchHit>> Rag::rerank(const store::Actor& actor, const SearchRequest& r,
+                                           std::vector<SearchHit> candidates) {
+  if (candidates.empty()) return candidates;
+  std::vector<std::string> texts;
+  texts.reserve(candidates.size());
+  for (const auto& h : candidates)
+    texts.push_back(indexed_text(h.chunk));  // what the embedding model saw, heading path first
+  OnBehalf who{actor.user_id, actor.org_id, r.key_id, r.request_id, "rag.rerank"};
+  SOCLE_ASSIGN_OR_RETURN(std::vector<double> scores,
+                         embedder_.rerank(who, r.rerank_model, r.query, texts));
+  if (scores.size() != candidates.size()) {
+    return Status{StatusCode::UNAVAILABLE,
+                  "the rerank model '" + r.rerank_model + "' scored " +
+                      std::to_string(scores.size()) + " of " + std::to_string(candidates.size()) +
+                      " chunks",
+                  "rerank_model", "upstream_error"};
+  }
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    candidates[i].rerank_score = scores[i];
+    candidates[i].score = scores[i];
+  }
+  // Ties keep the retrieval order.
+  std::stable_sort(candidates.begin(), candidates.end(),
+                   [](const SearchHit& a, const SearchHit& b) { return a.score > b.score; });
+  if (static_cast<int64_t>(candidates.size()) > r.k) candidates.resize(static_cast<size_t>(r.k));
+  return candidates;
 }
 
 Status Rag::rebuild_all() {

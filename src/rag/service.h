@@ -16,17 +16,47 @@
 #include <vector>
 
 #include "base/status.h"
+#include "rag/chunk/chunker.h"
+#include "rag/chunk/token_measure.h"
 #include "store/store.h"
 
 namespace socle::rag {
 
-// Embeddings for a collection's model; the API layer implements it over the model registry.
+// Whom a model call made by RAG is for, and what it was: the usage record's identity and
+// endpoint label ("rag.ingest" for a document's chunks, "rag.search" for a query,
+// "rag.rerank" for reranking search candidates).
+struct OnBehalf {
+  store::Id user_id = 0;
+  store::Id org_id = 0;
+  store::Id key_id = 0;  // 0: no key (ingestion runs after the upload's request)
+  std::string request_id;
+  std::string endpoint;
+};
+
+// The models RAG calls: embeddings for a collection's model, and a reranker for search. The
+// API layer implements it over the model registry.
 class Embedder {
  public:
   virtual ~Embedder() = default;
   // One vector per text, in order.
   virtual Result<std::vector<std::vector<float>>> embed(const std::string& model,
                                                         const std::vector<std::string>& texts) = 0;
+  // embed(), recorded as usage for `who` where the implementation keeps usage.
+  virtual Result<std::vector<std::vector<float>>> embed_on_behalf(
+      const OnBehalf& /*who*/, const std::string& model, const std::vector<std::string>& texts) {
+    return embed(model, texts);
+  }
+  // One relevance score per document (higher is more relevant), in the documents' order, from
+  // the rerank model `model`; recorded as usage for `who`. INVALID_ARGUMENT (param
+  // rerank_model) when `model` is not a rerank model; an upstream failure carries the error
+  // code "upstream_error".
+  virtual Result<std::vector<double>> rerank(const OnBehalf& /*who*/, const std::string& model,
+                                             const std::string& /*query*/,
+                                             const std::vector<std::string>& /*documents*/) {
+    return invalid_argument("this server has no rerank model for '" + model + "'", "rerank_model");
+  }
+  // The tokenizer file configured for the embedding model `model`, "" when it has none.
+  virtual std::string tokenizer_path(const std::string& /*model*/) const { return ""; }
 };
 
 enum class SearchMethod { SEMANTIC, LEXICAL, HYBRID };
@@ -41,15 +71,35 @@ struct SearchRequest {
   // Metadata filters: each key must equal the document's metadata value (strings, numbers
   // and booleans compared as JSON).
   std::vector<std::pair<std::string, std::string>> metadata;  // key -> JSON-serialised value
+  // A rerank model: the first rerank_candidates(k) retrieved chunks are reordered by its
+  // scores, and the best k kept. "" for none.
+  std::string rerank_model;
+  // For the usage records of the query's embedding and the reranking.
+  store::Id key_id = 0;
+  std::string request_id;
+  std::string usage_endpoint = "rag.search";
 };
+
+// How many retrieved chunks a rerank model scores: four times k, at least 20 (a small k
+// still gives the reranker a choice), at most 200 (each candidate costs the reranker a
+// forward pass of query and chunk together).
+inline constexpr int64_t MIN_RERANK_CANDIDATES = 20;
+inline constexpr int64_t MAX_RERANK_CANDIDATES = 200;
+int64_t rerank_candidates(int64_t k);
 
 struct SearchHit {
   store::Chunk chunk;
   std::string document_name;
-  std::string document_metadata;  // JSON object
-  double score = 0;
-  std::string method;  // "semantic", "lexical" or "hybrid"
+  std::string document_metadata;       // JSON object
+  double score = 0;                    // what the hits are ordered by: rerank_score when reranked
+  std::string method;                  // "semantic", "lexical" or "hybrid"
+  double retrieval_score = 0;          // the method's score (cosine, BM25 or fused rank)
+  std::optional<double> rerank_score;  // the rerank model's, when one was asked for
 };
+
+// The unit a collection's chunk_size and chunk_overlap count.
+enum class ChunkUnit { CHARACTERS, TOKENS };
+const char* chunk_unit_name(ChunkUnit unit);
 
 struct RagOptions {
   int64_t embed_batch = 32;                // texts per embedding request
@@ -93,6 +143,12 @@ class Rag {
   // Rebuilds every collection's indexes from the store (`socle index rebuild`).
   Status rebuild_all();
 
+  // What a collection's chunks are measured with: its embedding model's tokenizer when the
+  // model has one (loaded once, shared), else characters (lexical-only collections, and
+  // models configured without a tokenizer). FAILED_PRECONDITION when the tokenizer file does
+  // not load.
+  Result<Measure> chunk_measure(const store::Collection& collection);
+
   struct Indexes;
 
  private:
@@ -100,10 +156,14 @@ class Rag {
   Status ingest(store::Id document_id);
   Result<Indexes*> indexes_for(const store::Collection& collection);
 
+  Result<std::vector<SearchHit>> rerank(const store::Actor& actor, const SearchRequest& request,
+                                        std::vector<SearchHit> candidates);
+
   store::Store& store_;
   std::string data_dir_;
   Embedder& embedder_;
   RagOptions options_;
+  TokenizerCache tokenizers_;
 
   std::mutex mu_;
   std::condition_variable wake_;

