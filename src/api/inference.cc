@@ -4,6 +4,7 @@
 // the caller's limits; every other field passes through as is. Each request is admitted
 // against the limits before it is relayed and settled with the upstream's token counts.
 #include "api/auth.h"
+#include "api/embedder.h"
 #include "api/errors.h"
 #include "api/rag_views.h"
 #include "base/json.h"
@@ -242,12 +243,18 @@ void chat_with_documents(Services& s, const InferenceRoute& route, const std::st
     return;
   }
   if (refuse(json::check_keys(search->as_object(), {"collections", "method", "k", "rrf_k", "rff_k",
-                                                    "score_threshold", "filters"}),
+                                                    "score_threshold", "filters", "rerank_model"}),
              out)) {
     return;
   }
   Result<rag::SearchRequest> sr = parse_search(search->as_object(), true);
   if (refuse(sr.status_or_ok(), out)) return;
+  if (!sr->rerank_model.empty() &&
+      refuse(find_rerank_model(s.registry, sr->rerank_model).status_or_ok(), out)) {
+    return;
+  }
+  sr->key_id = p.key_id;
+  sr->request_id = request_id;
   sr->query = last_user_text(body);
   if (sr->query.empty()) {
     refuse(invalid_argument("chat with documents needs a user message with text to search for",

@@ -483,6 +483,21 @@ TEST_F(RagTest, SearchRerankedFollowsTheReranker) {
     EXPECT_EQ(h["method"], method);
   }
 
+  // Chat with documents takes the reranker too: its one source is the reranker's choice.
+  HttpReply chat = request(
+      alice_key_, "POST", "/v1/chat/completions",
+      R"({"model":"chat","messages":[{"role":"user","content":"conseil municipal"}],"search":{"collections":[)" +
+          std::to_string(col) + R"(],"k":1,"method":"lexical","rerank_model":"tei-rerank"}})");
+  ASSERT_EQ(chat.status, 200) << chat.body;
+  auto sources = parse(chat.body)["search_results"].as_array();
+  ASSERT_EQ(sources.size(), 1u) << chat.body;
+  EXPECT_EQ(sources[0].as_object()["chunk"].as_object()["document_name"], "mairie.txt");
+  chat = request(
+      alice_key_, "POST", "/v1/chat/completions",
+      R"({"model":"chat","messages":[{"role":"user","content":"conseil"}],"search":{"collections":[)" +
+          std::to_string(col) + R"(],"rerank_model":"nope"}})");
+  EXPECT_EQ(chat.status, 404) << chat.body;
+
   HttpReply r = request(alice_key_, "POST", "/v1/search",
                         base + R"(,"method":"lexical","rerank_model":"nope"})");
   EXPECT_EQ(r.status, 404) << r.body;
