@@ -41,6 +41,12 @@ using ActorHandler = std::function<Result<http::Response>(http::Request&, const 
 // (Principal::actor_for): all tenants for administrators, the organisation for holders.
 http::Handler with_actor(Services& services, std::string_view permission, ActorHandler handler);
 
+// The principal as a plain user: its own rows only, whatever its role (the actor of the
+// endpoints whose data is personal: its keys, its documents, its files).
+inline store::Actor self(const tenancy::Principal& p) {
+  return store::Actor::user(p.user_id, p.org_id);
+}
+
 // Wraps a handler that needs no key.
 http::Handler without_key(OpenHandler handler);
 

@@ -24,10 +24,6 @@ constexpr size_t MAX_DESCRIPTION_CHARS = 2000;
 constexpr int64_t MIN_CHUNK = 16;
 constexpr int64_t MAX_CHUNK = 8192;
 
-store::Actor self(const tenancy::Principal& p) {
-  return store::Actor::user(p.user_id, p.org_id);
-}
-
 }  // namespace
 
 boost::json::object collection_json(const store::Collection& c,

@@ -25,10 +25,6 @@ using store::Id;
 constexpr const char* STATUS_NAMES[] = {"queued", "parsing", "embedding", "ready", "failed"};
 constexpr int64_t MAX_LIST = 1000;
 
-store::Actor self(const tenancy::Principal& p) {
-  return store::Actor::user(p.user_id, p.org_id);
-}
-
 }  // namespace
 
 boost::json::object document_json(const store::Document& d) {

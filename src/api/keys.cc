@@ -83,10 +83,6 @@ Result<http::Response> revoke_key(Services& s, const store::Actor& actor, store:
   return json_response(200, deleted_json(key_id, "api_key"));
 }
 
-store::Actor self(const tenancy::Principal& p) {
-  return store::Actor::user(p.user_id, p.org_id);
-}
-
 store::Actor manager(const tenancy::Principal& p) {
   return p.actor_for(tenancy::PERM_MANAGE_USERS);
 }

@@ -87,5 +87,6 @@ void register_admin_user_routes(http::Router& router, Services& services);
 void register_collection_routes(http::Router& router, Services& services);
 void register_document_routes(http::Router& router, Services& services);
 void register_search_routes(http::Router& router, Services& services);
+void register_file_routes(http::Router& router, Services& services);
 
 }  // namespace socle::api

@@ -23,6 +23,7 @@ struct Config {
   int64_t http_max_header_bytes = int64_t{16} * 1024;
   int64_t http_max_body_bytes = int64_t{16} * 1024 * 1024;
   int64_t http_max_upload_bytes = int64_t{100} * 1024 * 1024;  // multipart routes (audio, OCR)
+  int64_t files_max_bytes = int64_t{512} * 1024 * 1024;        // POST /v1/files
   int64_t http_idle_timeout_ms = 60'000;     // keep-alive wait for the next request
   int64_t http_request_timeout_ms = 30'000;  // to receive one whole request
   int64_t http_write_timeout_ms = 30'000;    // for each write to the client

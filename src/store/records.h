@@ -287,4 +287,17 @@ struct Chunk {
   std::vector<std::string> heading_path;
 };
 
+// A file uploaded for later use (OpenAI's /v1/files): fine-tuning data. Its bytes live in
+// the data directory under their SHA-256; the row says who owns them.
+struct StoredFile {
+  Id id = 0;
+  Id owner_id = 0;
+  Id org_id = 0;
+  std::string filename;
+  std::string purpose;  // "fine-tune"
+  int64_t bytes = 0;
+  std::string sha256;  // hex, the name of its bytes on disk
+  int64_t created_at = 0;
+};
+
 }  // namespace socle::store

@@ -187,6 +187,23 @@ class DocumentStore {
                                                     const std::vector<DocumentStatus>& states) = 0;
 };
 
+// Files are their owner's alone: every call sees only the actor's own files (or all, for
+// Actor::system()), whatever the actor's organisation role.
+class FileStore {
+ public:
+  virtual ~FileStore() = default;
+  // Owned by the actor; id and created_at are assigned.
+  virtual Result<StoredFile> create(const Actor& actor, const StoredFile& file) = 0;
+  virtual Result<StoredFile> get(const Actor& actor, Id id) = 0;
+  // The actor's files with `purpose` ("" for any), newest first when `descending`, after
+  // the file `after_id` (0: from the start) in that order, at most `limit`.
+  virtual Result<std::vector<StoredFile>> list(const Actor& actor, const std::string& purpose,
+                                               Id after_id, bool descending, int64_t limit) = 0;
+  // Deletes the row; returns how many files (of anyone) still name the same bytes, so that
+  // the caller deletes them from disk at 0.
+  virtual Result<int64_t> remove(const Actor& actor, Id id) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -200,6 +217,7 @@ class Store {
   virtual UsageStore& usage() = 0;
   virtual CollectionStore& collections() = 0;
   virtual DocumentStore& documents() = 0;
+  virtual FileStore& files() = 0;
 
   // Runs `body` in one transaction: all of its writes or none. Called inside another
   // transaction on the same thread, it nests (a savepoint) and commits with the outer one.

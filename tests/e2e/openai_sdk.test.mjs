@@ -14,7 +14,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 
 const execFileAsync = promisify(execFile);
 
@@ -311,6 +311,91 @@ describe('openai SDK against socle serve', () => {
     t.diagnostic(`CLI-revoked key refused after ${goneIn} ms`);
     await assertUnauthorized(client(created.key).models.list());
     assert.deepEqual((await client(server.adminKey).models.list()).data, []);
+  });
+
+  test('files: upload, list, retrieve, content and delete, for their owner alone', async () => {
+    // Two users whose role may fine-tune, and one whose role may not.
+    const role = await fetchJson('POST', '/v1/admin/roles', server.adminKey, {
+      name: 'trainer',
+      permissions: ['fine_tune'],
+    });
+    assert.equal(role.status, 201, JSON.stringify(role.json));
+    const me = await fetchJson('GET', '/v1/me', server.adminKey);
+    const org = me.json.organisation.id;
+    const keyOf = async (name, roleId) => {
+      const body = { name, organisation_id: org };
+      if (roleId) body.role_id = roleId;
+      const user = await fetchJson('POST', '/v1/admin/users', server.adminKey, body);
+      assert.equal(user.status, 201, JSON.stringify(user.json));
+      const key = await fetchJson('POST', `/v1/admin/users/${user.json.id}/keys`, server.adminKey, {
+        name: 'main',
+      });
+      return key.json.key;
+    };
+    const alice = client(await keyOf('alice', role.json.id));
+    const bob = client(await keyOf('bob', role.json.id));
+    const carol = client(await keyOf('carol', 0));
+
+    const line = (q, a) =>
+      JSON.stringify({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] });
+    const lines = [];
+    for (let i = 0; i < 12; i++) lines.push(line(`Question ${i} ?`, `Réponse ${i}.`));
+    const data = lines.join('\n') + '\n';
+    const file = await alice.files.create({
+      file: await toFile(Buffer.from(data), 'train.jsonl'),
+      purpose: 'fine-tune',
+    });
+    assert.match(file.id, /^file-\d+$/);
+    assert.equal(file.object, 'file');
+    assert.equal(file.bytes, Buffer.byteLength(data));
+    assert.equal(file.filename, 'train.jsonl');
+    assert.equal(file.purpose, 'fine-tune');
+
+    assert.deepEqual((await alice.files.retrieve(file.id)).id, file.id);
+    const listed = [];
+    for await (const f of alice.files.list()) listed.push(f.id);
+    assert.deepEqual(listed, [file.id]);
+    const content = await alice.files.content(file.id);
+    assert.equal(await content.text(), data);
+
+    // Bob, with the same role, sees nothing of Alice's; Carol's role may not use files.
+    await assert.rejects(bob.files.retrieve(file.id), OpenAI.NotFoundError);
+    await assert.rejects(bob.files.content(file.id), OpenAI.NotFoundError);
+    await assert.rejects(bob.files.delete(file.id), OpenAI.NotFoundError);
+    const bobs = [];
+    for await (const f of bob.files.list()) bobs.push(f.id);
+    assert.deepEqual(bobs, []);
+    await assert.rejects(carol.files.list(), OpenAI.PermissionDeniedError);
+
+    // A broken file is refused with its lines and OpenAI's codes; nothing is stored.
+    const broken = lines.slice(0, 11);
+    broken.splice(2, 0, JSON.stringify({ messages: [{ role: 'user' }, { role: 'assistant', content: 'x' }] }));
+    broken.push('{"messages": [{"role": "human", "content": "x"}]}');
+    await assert.rejects(
+      alice.files.create({ file: await toFile(Buffer.from(broken.join('\n')), 'bad.jsonl'), purpose: 'fine-tune' }),
+      (err) => {
+        assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+        assert.match(err.message, /line 3: missing_content/);
+        assert.match(err.message, /line 13: unrecognized_role/);
+        assert.equal(err.param, 'file');
+        return true;
+      },
+    );
+    await assert.rejects(
+      alice.files.create({ file: await toFile(Buffer.from(data), 'train.txt'), purpose: 'fine-tune' }),
+      OpenAI.BadRequestError,
+    );
+    await assert.rejects(
+      alice.files.create({ file: await toFile(Buffer.from(data), 'train.jsonl'), purpose: 'assistants' }),
+      (err) => err instanceof OpenAI.BadRequestError && err.param === 'purpose',
+    );
+
+    const deleted = await alice.files.delete(file.id);
+    assert.deepEqual({ id: deleted.id, deleted: deleted.deleted }, { id: file.id, deleted: true });
+    await assert.rejects(alice.files.retrieve(file.id), OpenAI.NotFoundError);
+    const after = [];
+    for await (const f of alice.files.list()) after.push(f.id);
+    assert.deepEqual(after, []);
   });
 
   test('the server is still healthy', async () => {

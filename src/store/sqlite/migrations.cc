@@ -177,6 +177,22 @@ CREATE TABLE chunks (
 );
 CREATE INDEX chunks_document ON chunks(document_id, seq);
 )sql"},
+      {6, "files", R"sql(
+-- AUTOINCREMENT: a file id is never reused, so that a job naming a deleted file can never
+-- read another one.
+CREATE TABLE files (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  org_id INTEGER NOT NULL,
+  filename TEXT NOT NULL,
+  purpose TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE INDEX files_owner ON files(owner_id, id);
+CREATE INDEX files_sha256 ON files(sha256);
+)sql"},
   };
   return list;
 }

@@ -48,7 +48,8 @@ class SqliteStore final : public Store {
         limits_(*c_),
         usage_(*c_),
         collections_(*c_),
-        documents_(*c_) {}
+        documents_(*c_),
+        files_(*c_) {}
 
   OrgStore& orgs() override { return orgs_; }
   RoleStore& roles() override { return roles_; }
@@ -60,6 +61,7 @@ class SqliteStore final : public Store {
   UsageStore& usage() override { return usage_; }
   CollectionStore& collections() override { return collections_; }
   DocumentStore& documents() override { return documents_; }
+  FileStore& files() override { return files_; }
 
   Status transaction(const std::function<Status()>& body) override {
     std::lock_guard lock(c_->mu);
@@ -123,6 +125,7 @@ class SqliteStore final : public Store {
   SqliteUsageStore usage_;
   SqliteCollectionStore collections_;
   SqliteDocumentStore documents_;
+  SqliteFileStore files_;
 };
 
 }  // namespace

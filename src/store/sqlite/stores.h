@@ -156,6 +156,19 @@ class SqliteDocumentStore final : public DocumentStore {
   Connection& c_;
 };
 
+class SqliteFileStore final : public FileStore {
+ public:
+  explicit SqliteFileStore(Connection& c) : c_(c) {}
+  Result<StoredFile> create(const Actor& actor, const StoredFile& file) override;
+  Result<StoredFile> get(const Actor& actor, Id id) override;
+  Result<std::vector<StoredFile>> list(const Actor& actor, const std::string& purpose, Id after_id,
+                                       bool descending, int64_t limit) override;
+  Result<int64_t> remove(const Actor& actor, Id id) override;
+
+ private:
+  Connection& c_;
+};
+
 // What `actor` may do with collection `id` (NONE when it does not exist). Needs c.mu.
 Result<CollectionAccess> collection_access(Connection& c, const Actor& actor, Id id);
 
