@@ -11,6 +11,7 @@ void add_admin_command(CLI::App& app, int* exit_code);
 void add_audit_command(CLI::App& app, int* exit_code);
 void add_tokenizer_commands(CLI::App& app, int* exit_code);
 void add_index_command(CLI::App& app, int* exit_code);
+void add_model_command(CLI::App& app, int* exit_code);
 
 // Exit statuses: 0 success, 1 runtime failure, 2 bad usage or configuration.
 inline constexpr int EXIT_OK = 0;

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   socle::cli::add_audit_command(app, &exit_code);
   socle::cli::add_tokenizer_commands(app, &exit_code);
   socle::cli::add_index_command(app, &exit_code);
+  socle::cli::add_model_command(app, &exit_code);
 
   try {
     app.parse(argc, argv);
