@@ -1,7 +1,8 @@
 // The tokenizer of a GGUF file, both ways, in the keys llama.cpp reads:
 //
-//   tokenizer.ggml.model        "gpt2" (byte-level BPE) or "llama" (SentencePiece BPE with
-//                               byte fallback)
+//   tokenizer.ggml.model        "gpt2" (byte-level BPE), "llama" (SentencePiece BPE with
+//                               byte fallback), "bert" (WordPiece) or "t5" (Unigram); the
+//                               last two and their own keys: gguf_encoder_vocab.h
 //   tokenizer.ggml.pre          llama.cpp's pre-tokenizer name ("gpt2" models): llama-bpe,
 //                               qwen2, deepseek-v3, gpt-4o (gguf_pre_tokenizers.h); "default"
 //                               for "llama" models, where llama.cpp ignores it

@@ -1,13 +1,15 @@
 // From GGUF's tokenizer keys to a tokenizer (gguf_vocab.h): the names pick the normalizer,
 // pre-tokenizer and decoder (gguf_pre_tokenizers.h), the token list and merges make the BPE
 // model, the token types make the added tokens, add_bos_token and add_eos_token make the
-// post-processor. Every array is checked against the token count before it is used.
+// post-processor. WordPiece ("bert") and Unigram ("t5") files build their stages in
+// gguf_encoder_vocab.cc. Every array is checked against the token count before it is used.
 #include <algorithm>
 #include <boost/json/parse.hpp>
 #include <map>
 
 #include "engine/tokenizer/bpe.h"
 #include "engine/tokenizer/decoder.h"
+#include "engine/tokenizer/gguf_encoder_vocab.h"
 #include "engine/tokenizer/gguf_keys.h"
 #include "engine/tokenizer/gguf_pre_tokenizers.h"
 #include "engine/tokenizer/gguf_vocab.h"
@@ -24,6 +26,12 @@ namespace {
 constexpr int32_t SENTENCEPIECE_DEFAULT_BOS = 1;
 constexpr int32_t SENTENCEPIECE_DEFAULT_EOS = 2;
 constexpr int32_t SENTENCEPIECE_DEFAULT_UNK = 0;
+// ... and for a "bert" (BERT's uncased vocabulary) and a "t5" one.
+constexpr int32_t WORDPIECE_DEFAULT_CLS = 101;
+constexpr int32_t WORDPIECE_DEFAULT_UNK = 100;
+constexpr int32_t WORDPIECE_DEFAULT_SEP = 102;
+constexpr int32_t UNIGRAM_DEFAULT_EOS = 1;
+constexpr int32_t UNIGRAM_DEFAULT_UNK = 2;
 // A UTF-8 continuation byte is 10xxxxxx.
 constexpr unsigned char UTF8_CONTINUATION_MASK = 0xC0;
 constexpr unsigned char UTF8_CONTINUATION_BITS = 0x80;
@@ -79,26 +87,41 @@ Result<std::optional<int32_t>> id_key(const GgufFile& f, std::string_view key, s
 
 // What the tokenizer keys say, checked.
 struct Keys {
-  const GgufPipeline* pipeline = nullptr;
+  std::string model;                       // tokenizer.ggml.model
+  const GgufPipeline* pipeline = nullptr;  // null for the encoder models (bert, t5)
   const std::vector<GgufValue>* tokens = nullptr;
   std::vector<GgufTokenType> types;
   std::optional<int32_t> bos;
   std::optional<int32_t> eos;
   std::optional<int32_t> unk;
   std::optional<int32_t> pad;
+  std::optional<int32_t> sep;
   bool add_bos = false;
   bool add_eos = false;
+  bool add_sep = false;
   bool clean_up = false;
 
   std::string_view text(int32_t id) const { return (*tokens)[static_cast<size_t>(id)].s; }
 };
+
+// Ids that llama.cpp's converter fills with "[PAD<id>]" stand for no token.
+bool is_filler(const Keys& k, size_t id) {
+  std::string_view t = (*k.tokens)[id].s;
+  return t.empty() ||
+         (k.types[id] == GgufTokenType::UNUSED && t == "[PAD" + std::to_string(id) + "]");
+}
 
 Result<Keys> read_keys(const GgufFile& f) {
   Keys k;
   SOCLE_ASSIGN_OR_RETURN(std::string model, string_key(f, GGUF_KEY_MODEL, true));
   SOCLE_ASSIGN_OR_RETURN(std::string pre, string_key(f, GGUF_KEY_PRE, false));
   bool sentencepiece = model == GGUF_MODEL_SENTENCEPIECE_BPE;
-  if (model == GGUF_MODEL_BYTE_LEVEL_BPE) {
+  bool wordpiece = model == GGUF_MODEL_WORDPIECE;
+  bool unigram = model == GGUF_MODEL_UNIGRAM;
+  k.model = model;
+  if (wordpiece || unigram) {
+    // Their pipelines are fixed (gguf_encoder_vocab.h); tokenizer.ggml.pre is ignored.
+  } else if (model == GGUF_MODEL_BYTE_LEVEL_BPE) {
     k.pipeline = gguf_pipeline_by_pre(pre);
     if (k.pipeline == nullptr) {
       return bad_key(GGUF_KEY_PRE, "is '" + pre +
@@ -113,8 +136,9 @@ Result<Keys> read_keys(const GgufFile& f) {
   } else {
     return bad_key(GGUF_KEY_MODEL,
                    "is '" + model + "'; socle reads '" + std::string(GGUF_MODEL_BYTE_LEVEL_BPE) +
-                       "' (byte-level BPE) and '" + std::string(GGUF_MODEL_SENTENCEPIECE_BPE) +
-                       "' (SentencePiece BPE)");
+                       "' (byte-level BPE), '" + std::string(GGUF_MODEL_SENTENCEPIECE_BPE) +
+                       "' (SentencePiece BPE), '" + std::string(GGUF_MODEL_WORDPIECE) +
+                       "' (WordPiece) and '" + std::string(GGUF_MODEL_UNIGRAM) + "' (Unigram)");
   }
   SOCLE_ASSIGN_OR_RETURN(const GgufValue* tokens,
                          array_key(f, GGUF_KEY_TOKENS, GgufType::STRING, 0, true));
@@ -136,31 +160,54 @@ Result<Keys> read_keys(const GgufFile& f) {
   SOCLE_ASSIGN_OR_RETURN(k.eos, id_key(f, GGUF_KEY_EOS_ID, n));
   SOCLE_ASSIGN_OR_RETURN(k.unk, id_key(f, GGUF_KEY_UNKNOWN_ID, n));
   SOCLE_ASSIGN_OR_RETURN(k.pad, id_key(f, GGUF_KEY_PADDING_ID, n));
+  SOCLE_ASSIGN_OR_RETURN(k.sep, id_key(f, GGUF_KEY_SEP_ID, n));
+  // llama.cpp's defaults for files that do not name their special tokens, which older
+  // converters relied on.
+  auto fallback = [&](std::optional<int32_t>& id, int32_t value) {
+    if (!id && static_cast<size_t>(value) < n) id = value;
+  };
   if (sentencepiece) {
-    // llama.cpp's defaults for SentencePiece files, which older converters relied on.
-    auto fallback = [&](std::optional<int32_t>& id, int32_t value) {
-      if (!id && static_cast<size_t>(value) < n) id = value;
-    };
     fallback(k.bos, SENTENCEPIECE_DEFAULT_BOS);
     fallback(k.eos, SENTENCEPIECE_DEFAULT_EOS);
     fallback(k.unk, SENTENCEPIECE_DEFAULT_UNK);
+  } else if (wordpiece) {
+    fallback(k.bos, WORDPIECE_DEFAULT_CLS);
+    fallback(k.unk, WORDPIECE_DEFAULT_UNK);
+    fallback(k.sep, WORDPIECE_DEFAULT_SEP);
+  } else if (unigram) {
+    fallback(k.eos, UNIGRAM_DEFAULT_EOS);
+    fallback(k.unk, UNIGRAM_DEFAULT_UNK);
   }
-  // llama.cpp adds a BOS by default for SentencePiece and Llama 3's pre-tokenizer.
-  bool bos_default = sentencepiece || k.pipeline->pre == "llama-bpe";
+  // llama.cpp adds a BOS by default for SentencePiece, WordPiece and Llama 3's
+  // pre-tokenizer, an EOS for Unigram.
+  bool bos_default =
+      sentencepiece || wordpiece || (k.pipeline != nullptr && k.pipeline->pre == "llama-bpe");
   SOCLE_ASSIGN_OR_RETURN(k.add_bos, bool_key(f, GGUF_KEY_ADD_BOS, bos_default));
-  SOCLE_ASSIGN_OR_RETURN(k.add_eos, bool_key(f, GGUF_KEY_ADD_EOS, false));
+  SOCLE_ASSIGN_OR_RETURN(k.add_eos, bool_key(f, GGUF_KEY_ADD_EOS, unigram));
+  SOCLE_ASSIGN_OR_RETURN(k.add_sep, bool_key(f, GGUF_KEY_ADD_SEP, false));
+  if (wordpiece) {
+    // llama.cpp's WordPiece tokenizer ignores add_bos_token and add_eos_token: it always
+    // puts the BOS ([CLS]) before a text and the separator ([SEP]) after it.
+    if (!k.sep) k.sep = k.eos;
+    if (!k.bos || !k.sep) {
+      return bad_key(GGUF_KEY_SEP_ID, "or " + std::string(GGUF_KEY_BOS_ID) +
+                                          " is missing: a WordPiece file needs both");
+    }
+    k.add_bos = k.add_eos = true;
+    k.eos = k.sep;
+  }
   if (k.add_bos && !k.bos) return bad_key(GGUF_KEY_ADD_BOS, "is true but there is no BOS id");
   if (k.add_eos && !k.eos) return bad_key(GGUF_KEY_ADD_EOS, "is true but there is no EOS id");
-  SOCLE_ASSIGN_OR_RETURN(k.clean_up,
-                         bool_key(f, GGUF_KEY_CLEAN_UP, k.pipeline->clean_up_tokenization_spaces));
+  if (k.add_sep && !k.sep) {
+    if (!k.eos) return bad_key(GGUF_KEY_ADD_SEP, "is true but there is no separator id");
+    k.sep = k.eos;
+  }
+  if ((wordpiece || unigram) && (!k.unk || is_filler(k, static_cast<size_t>(*k.unk)))) {
+    return bad_key(GGUF_KEY_UNKNOWN_ID, "is missing: a WordPiece or Unigram file needs one");
+  }
+  bool clean_default = k.pipeline == nullptr || k.pipeline->clean_up_tokenization_spaces;
+  SOCLE_ASSIGN_OR_RETURN(k.clean_up, bool_key(f, GGUF_KEY_CLEAN_UP, clean_default));
   return k;
-}
-
-// Ids that llama.cpp's converter fills with "[PAD<id>]" stand for no token.
-bool is_filler(const Keys& k, size_t id) {
-  std::string_view t = (*k.tokens)[id].s;
-  return t.empty() ||
-         (k.types[id] == GgufTokenType::UNUSED && t == "[PAD" + std::to_string(id) + "]");
 }
 
 bool is_added(GgufTokenType t) {
@@ -255,7 +302,7 @@ Result<std::unique_ptr<Model>> read_model(const GgufFile& f, const Keys& k) {
 
 // [BOS] A [EOS], as add_bos_token and add_eos_token say; null when neither is added.
 boost::json::value post_processor_json(const Keys& k) {
-  if (!k.add_bos && !k.add_eos) return nullptr;
+  if (!k.add_bos && !k.add_eos && !(k.pipeline == nullptr && k.add_sep)) return nullptr;
   boost::json::object specials;
   auto sequence = [&](std::string_view name) {
     boost::json::array items;
@@ -277,8 +324,20 @@ boost::json::value post_processor_json(const Keys& k) {
   if (k.add_bos) special_token("BOS", *k.bos);
   if (k.add_eos) special_token("EOS", *k.eos);
   boost::json::array pair = sequence("A");
-  for (auto& item : sequence("B"))
-    pair.push_back(std::move(item));
+  if (k.pipeline == nullptr) {
+    // Encoder models: [bos] A [eos] [sep] B [eos], as llama.cpp builds a reranking input.
+    if (k.add_sep) {
+      pair.push_back(boost::json::object{{"SpecialToken", {{"id", "SEP"}, {"type_id", 0}}}});
+      special_token("SEP", *k.sep);
+    }
+    boost::json::array second = sequence("B");
+    if (k.add_bos) second.erase(second.begin());
+    for (auto& item : second)
+      pair.push_back(std::move(item));
+  } else {
+    for (auto& item : sequence("B"))
+      pair.push_back(std::move(item));
+  }
   return boost::json::object{{"type", "TemplateProcessing"},
                              {"single", sequence("A")},
                              {"pair", std::move(pair)},
@@ -307,13 +366,31 @@ Result<boost::json::object> gguf_tokenizer_config(const GgufFile& file) {
 Result<Tokenizer> tokenizer_from_gguf(const GgufFile& file) {
   SOCLE_ASSIGN_OR_RETURN(Keys k, read_keys(file));
   TokenizerParts parts;
-  SOCLE_ASSIGN_OR_RETURN(parts.normalizer,
-                         normalizer_from_json(boost::json::parse(k.pipeline->normalizer)));
-  SOCLE_ASSIGN_OR_RETURN(parts.pre_tokenizer,
-                         pre_tokenizer_from_json(boost::json::parse(k.pipeline->pre_tokenizer)));
-  SOCLE_ASSIGN_OR_RETURN(parts.decoder, decoder_from_json(boost::json::parse(k.pipeline->decoder)));
+  if (k.pipeline == nullptr) {
+    std::vector<bool> filler(k.tokens->size());
+    for (size_t i = 0; i < filler.size(); ++i)
+      filler[i] = is_filler(k, i);
+    GgufEncoderStages stages;
+    if (k.model == GGUF_MODEL_WORDPIECE) {
+      SOCLE_ASSIGN_OR_RETURN(stages,
+                             gguf_wordpiece_stages(file, *k.tokens, k.types, filler, *k.unk));
+    } else {
+      SOCLE_ASSIGN_OR_RETURN(stages, gguf_unigram_stages(file, *k.tokens, filler, *k.unk));
+    }
+    parts.normalizer = std::move(stages.normalizer);
+    parts.pre_tokenizer = std::move(stages.pre_tokenizer);
+    parts.model = std::move(stages.model);
+    parts.decoder = std::move(stages.decoder);
+  } else {
+    SOCLE_ASSIGN_OR_RETURN(parts.normalizer,
+                           normalizer_from_json(boost::json::parse(k.pipeline->normalizer)));
+    SOCLE_ASSIGN_OR_RETURN(parts.pre_tokenizer,
+                           pre_tokenizer_from_json(boost::json::parse(k.pipeline->pre_tokenizer)));
+    SOCLE_ASSIGN_OR_RETURN(parts.decoder,
+                           decoder_from_json(boost::json::parse(k.pipeline->decoder)));
+    SOCLE_ASSIGN_OR_RETURN(parts.model, read_model(file, k));
+  }
   SOCLE_ASSIGN_OR_RETURN(parts.post_processor, post_processor_from_json(post_processor_json(k)));
-  SOCLE_ASSIGN_OR_RETURN(parts.model, read_model(file, k));
   // Control, user-defined and unknown tokens are cut out of the raw text before the model
   // sees it, as llama.cpp does; the control and unknown ones are special (skipped when
   // decoding without special tokens).

@@ -9,6 +9,7 @@
 #include "base/file.h"
 #include "base/json.h"
 #include "engine/tokenizer/config_fields.h"
+#include "engine/tokenizer/gguf_encoder_vocab.h"
 #include "engine/tokenizer/gguf_keys.h"
 #include "engine/tokenizer/gguf_pre_tokenizers.h"
 #include "engine/tokenizer/gguf_vocab.h"
@@ -115,6 +116,61 @@ Result<Specials> probe_specials(const Tokenizer& tok) {
   return s;
 }
 
+// The keys of an encoder model's other special tokens ([CLS], [SEP], [MASK]) and whether a
+// pair gets a separator between its texts: [bos] A [eos] [sep] B [eos], as llama.cpp builds a
+// reranking input. llama.cpp's WordPiece tokenizer always adds its BOS and separator around
+// a text, so a WordPiece tokenizer must add exactly two tokens.
+Status add_encoder_specials(const Tokenizer& tok, const boost::json::object& config,
+                            const Specials& specials, bool wordpiece, GgufMetadata& out) {
+  auto id_of = [&](std::string_view key) -> std::optional<int32_t> {
+    auto text = config_token(config, key);
+    return text ? tok.token_to_id(*text) : std::nullopt;
+  };
+  std::optional<int32_t> cls = id_of("cls_token");
+  std::optional<int32_t> sep = id_of("sep_token");
+  std::optional<int32_t> mask = id_of("mask_token");
+  if (wordpiece) {
+    if (!specials.add_bos || !specials.add_eos) {
+      return cannot_write(
+          "llama.cpp's WordPiece tokenizer adds a token before and after every text; this "
+          "post-processor does not");
+    }
+    if (sep && sep != specials.eos)
+      return cannot_write("the token after a text is not sep_token, as llama.cpp adds it");
+    sep = specials.eos;
+    if (!cls) cls = specials.bos;
+  }
+  if (!sep) sep = specials.eos;
+  SOCLE_ASSIGN_OR_RETURN(std::vector<int32_t> one, tok.encode(PROBE_TEXT, false));
+  SOCLE_ASSIGN_OR_RETURN(std::vector<int32_t> pair, tok.encode_pair(PROBE_TEXT, PROBE_TEXT, true));
+  auto expected = [&](bool with_sep) {
+    std::vector<int32_t> want;
+    if (specials.add_bos) want.push_back(*specials.bos);
+    want.insert(want.end(), one.begin(), one.end());
+    if (specials.add_eos) want.push_back(*specials.eos);
+    if (with_sep && sep) want.push_back(*sep);
+    want.insert(want.end(), one.begin(), one.end());
+    if (specials.add_eos) want.push_back(*specials.eos);
+    return want;
+  };
+  bool add_sep = false;
+  if (pair == expected(true) && sep) {
+    add_sep = true;
+  } else if (pair != expected(false)) {
+    return cannot_write(
+        "the post-processor's pair is not [bos] A [eos] [sep] B [eos], which is all GGUF can "
+        "say of pairs");
+  }
+  auto add_id = [&](std::string_view key, std::optional<int32_t> id) {
+    if (id) out.emplace_back(std::string(key), GgufValue::u32(static_cast<uint32_t>(*id)));
+  };
+  add_id(GGUF_KEY_CLS_ID, cls);
+  add_id(GGUF_KEY_SEP_ID, sep);
+  add_id(GGUF_KEY_MASK_ID, mask);
+  out.emplace_back(std::string(GGUF_KEY_ADD_SEP), GgufValue::boolean(add_sep));
+  return Status::ok();
+}
+
 void add_chat_templates(const boost::json::object& config, GgufMetadata& out) {
   const auto* t = config.if_contains("chat_template");
   if (t == nullptr) return;
@@ -153,8 +209,14 @@ Result<GgufMetadata> gguf_tokenizer_metadata(std::string_view tokenizer_json,
 
   const auto& model = o.at("model").as_object();
   const auto* type = model.if_contains("type");
-  if (type == nullptr || *type != "BPE") {
-    return cannot_write("socle writes BPE tokenizers only (llama.cpp's gpt2 and llama models)");
+  std::string model_type =
+      type != nullptr && type->is_string() ? std::string(type->as_string()) : "";
+  bool wordpiece = model_type == "WordPiece";
+  bool unigram = model_type == "Unigram";
+  if (model_type != "BPE" && !wordpiece && !unigram) {
+    return cannot_write("its model is '" + model_type +
+                        "'; socle writes BPE (llama.cpp's gpt2 and llama models), WordPiece "
+                        "(bert) and Unigram (t5)");
   }
   auto flag = [&](std::string_view key) {
     const auto* v = model.if_contains(key);
@@ -165,13 +227,18 @@ Result<GgufMetadata> gguf_tokenizer_metadata(std::string_view tokenizer_json,
     const auto* v = o.if_contains(key);
     return v == nullptr ? null_value : *v;
   };
-  const GgufPipeline* pipeline =
-      gguf_pipeline_matching(component("normalizer"), component("pre_tokenizer"),
-                             component("decoder"), flag("ignore_merges"), flag("byte_fallback"));
-  if (pipeline == nullptr) {
-    return cannot_write(
-        "its normalizer, pre-tokenizer and decoder are none of those llama.cpp names: " +
-        gguf_supported_pre_names() + ", or SentencePiece BPE as Llama 2 and Gemma 3 ship it");
+  // BPE pipelines are named (gguf_pre_tokenizers.h); WordPiece and Unigram are checked
+  // component by component when their keys are made (gguf_encoder_vocab.h).
+  const GgufPipeline* pipeline = nullptr;
+  if (!wordpiece && !unigram) {
+    pipeline =
+        gguf_pipeline_matching(component("normalizer"), component("pre_tokenizer"),
+                               component("decoder"), flag("ignore_merges"), flag("byte_fallback"));
+    if (pipeline == nullptr) {
+      return cannot_write(
+          "its normalizer, pre-tokenizer and decoder are none of those llama.cpp names: " +
+          gguf_supported_pre_names() + ", or SentencePiece BPE as Llama 2 and Gemma 3 ship it");
+    }
   }
 
   // Added tokens: GGUF says which ids they are (CONTROL, USER_DEFINED) and nothing else.
@@ -202,7 +269,13 @@ Result<GgufMetadata> gguf_tokenizer_metadata(std::string_view tokenizer_json,
   std::optional<int32_t> unk;
   if (const auto* u = model.if_contains("unk_token"); u != nullptr && u->is_string()) {
     unk = tok.token_to_id(std::string_view(u->as_string()));
+  } else if (wordpiece) {
+    unk = tok.token_to_id("[UNK]");  // WordPiece's default unk_token
   }
+  if (const auto* u = model.if_contains("unk_id"); unigram && u != nullptr && u->is_number()) {
+    unk = static_cast<int32_t>(u->to_number<int64_t>());
+  }
+  if ((wordpiece || unigram) && !unk) return cannot_write("the model has no unknown token");
   const size_t n = tok.vocab_size();
   std::vector<std::string> tokens(n);
   std::vector<int32_t> types(n);
@@ -215,7 +288,8 @@ Result<GgufMetadata> gguf_tokenizer_metadata(std::string_view tokenizer_json,
       if (auto a = added_special.find(id); a != added_special.end())
         t = a->second ? GgufTokenType::CONTROL : GgufTokenType::USER_DEFINED;
       if (id == unk) t = GgufTokenType::UNKNOWN;
-      if (t == GgufTokenType::NORMAL && pipeline->byte_fallback && is_byte_token(tokens[i]))
+      if (t == GgufTokenType::NORMAL && pipeline != nullptr && pipeline->byte_fallback &&
+          is_byte_token(tokens[i]))
         t = GgufTokenType::BYTE;
     } else {
       tokens[i] = "[PAD" + std::to_string(i) + "]";
@@ -230,29 +304,34 @@ Result<GgufMetadata> gguf_tokenizer_metadata(std::string_view tokenizer_json,
                           "' (llama.cpp needs each text once); the second is " + std::to_string(i));
     }
   }
-  SOCLE_ASSIGN_OR_RETURN(std::vector<std::string> merges, merge_lines(model));
   SOCLE_ASSIGN_OR_RETURN(Specials specials, probe_specials(tok));
-
   GgufMetadata out;
-  out.emplace_back(std::string(GGUF_KEY_MODEL), GgufValue::str(std::string(pipeline->model)));
-  out.emplace_back(std::string(GGUF_KEY_PRE), GgufValue::str(std::string(pipeline->pre)));
-  out.emplace_back(std::string(GGUF_KEY_TOKENS), GgufValue::strings(tokens));
-  out.emplace_back(std::string(GGUF_KEY_TOKEN_TYPE), GgufValue::i32s(types));
-  if (pipeline->model == GGUF_MODEL_SENTENCEPIECE_BPE) {
-    // llama.cpp merges SentencePiece symbols by the score of the token they form, highest
-    // first: the rank of the first merge that forms each token, negated, gives the merges'
-    // order. Tokens that no merge forms come last.
-    auto last = static_cast<float>(merges.size());
-    std::vector<float> scores(n, -last);
-    for (size_t r = merges.size(); r-- > 0;) {
-      std::string joined = merges[r];
-      joined.erase(joined.find(' '), 1);
-      if (auto id = tok.token_to_id(joined))
-        scores[static_cast<size_t>(*id)] = -static_cast<float>(r);
+  if (wordpiece) {
+    SOCLE_ASSIGN_OR_RETURN(out, gguf_wordpiece_keys(o, std::move(tokens), types));
+  } else if (unigram) {
+    SOCLE_ASSIGN_OR_RETURN(out, gguf_unigram_keys(o, std::move(tokens), types));
+  } else {
+    SOCLE_ASSIGN_OR_RETURN(std::vector<std::string> merges, merge_lines(model));
+    out.emplace_back(std::string(GGUF_KEY_MODEL), GgufValue::str(std::string(pipeline->model)));
+    out.emplace_back(std::string(GGUF_KEY_PRE), GgufValue::str(std::string(pipeline->pre)));
+    out.emplace_back(std::string(GGUF_KEY_TOKENS), GgufValue::strings(tokens));
+    out.emplace_back(std::string(GGUF_KEY_TOKEN_TYPE), GgufValue::i32s(types));
+    if (pipeline->model == GGUF_MODEL_SENTENCEPIECE_BPE) {
+      // llama.cpp merges SentencePiece symbols by the score of the token they form, highest
+      // first: the rank of the first merge that forms each token, negated, gives the merges'
+      // order. Tokens that no merge forms come last.
+      auto last = static_cast<float>(merges.size());
+      std::vector<float> scores(n, -last);
+      for (size_t r = merges.size(); r-- > 0;) {
+        std::string joined = merges[r];
+        joined.erase(joined.find(' '), 1);
+        if (auto id = tok.token_to_id(joined))
+          scores[static_cast<size_t>(*id)] = -static_cast<float>(r);
+      }
+      out.emplace_back(std::string(GGUF_KEY_SCORES), GgufValue::f32s(scores));
     }
-    out.emplace_back(std::string(GGUF_KEY_SCORES), GgufValue::f32s(scores));
+    out.emplace_back(std::string(GGUF_KEY_MERGES), GgufValue::strings(merges));
   }
-  out.emplace_back(std::string(GGUF_KEY_MERGES), GgufValue::strings(merges));
   auto add_id = [&](std::string_view key, std::optional<int32_t> id) {
     if (id) out.emplace_back(std::string(key), GgufValue::u32(static_cast<uint32_t>(*id)));
   };
@@ -263,14 +342,18 @@ Result<GgufMetadata> gguf_tokenizer_metadata(std::string_view tokenizer_json,
     add_id(GGUF_KEY_PADDING_ID, tok.token_to_id(*pad));
   out.emplace_back(std::string(GGUF_KEY_ADD_BOS), GgufValue::boolean(specials.add_bos));
   out.emplace_back(std::string(GGUF_KEY_ADD_EOS), GgufValue::boolean(specials.add_eos));
-  if (pipeline->model == GGUF_MODEL_SENTENCEPIECE_BPE) {
+  if (pipeline == nullptr) {
+    SOCLE_RETURN_IF_ERROR(add_encoder_specials(tok, config, specials, wordpiece, out));
+  }
+  if (pipeline != nullptr && pipeline->model == GGUF_MODEL_SENTENCEPIECE_BPE) {
     out.emplace_back(std::string(GGUF_KEY_ADD_SPACE_PREFIX),
                      GgufValue::boolean(pipeline->add_space_prefix));
   }
   add_chat_templates(config, out);
   const auto* clean = config.if_contains("clean_up_tokenization_spaces");
   bool clean_up = clean == nullptr || !clean->is_bool() || clean->as_bool();
-  if (clean_up != pipeline->clean_up_tokenization_spaces) {
+  // Encoder models always say it: no llama.cpp name stands for their default.
+  if (pipeline == nullptr || clean_up != pipeline->clean_up_tokenization_spaces) {
     out.emplace_back(std::string(GGUF_KEY_CLEAN_UP), GgufValue::boolean(clean_up));
   }
   return out;

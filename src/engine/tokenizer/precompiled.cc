@@ -132,9 +132,17 @@ class Precompiled final : public Normalizer {
 
 }  // namespace
 
-Result<std::unique_ptr<Normalizer>> precompiled_from_json(const boost::json::object& config) {
+Result<std::string> precompiled_charsmap_bytes(const boost::json::object& config) {
   SOCLE_ASSIGN_OR_RETURN(std::string encoded, string_field(config, "precompiled_charsmap", WHAT));
-  SOCLE_ASSIGN_OR_RETURN(std::string blob, base64_decode(encoded));
+  return base64_decode(encoded);
+}
+
+Result<std::unique_ptr<Normalizer>> precompiled_from_json(const boost::json::object& config) {
+  SOCLE_ASSIGN_OR_RETURN(std::string blob, precompiled_charsmap_bytes(config));
+  return precompiled_from_bytes(std::move(blob));
+}
+
+Result<std::unique_ptr<Normalizer>> precompiled_from_bytes(std::string blob) {
   if (blob.size() < TRIE_UNIT_BYTES) {
     return invalid_argument(
         "tokenizer normalizer Precompiled: the charsmap is shorter than its header");

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -51,6 +52,14 @@ struct Loaded {
 
 }  // namespace
 
+std::string gguf_case_source(const std::string& name) {
+  if (std::find(GGUF_GOLDEN_CASES.begin(), GGUF_GOLDEN_CASES.end(), name) !=
+      GGUF_GOLDEN_CASES.end()) {
+    return std::string(SOCLE_GOLDEN_DIR) + "/tokenizers/" + name;
+  }
+  return npm_tokenizer_dir(name);
+}
+
 const GgufCase& gguf_case(const std::string& name) {
   static CaseDir dir;
   static std::map<std::string, Loaded> cases;
@@ -63,7 +72,7 @@ const GgufCase& gguf_case(const std::string& name) {
     std::erase_if(loaded.c.keys,
                   [](const auto& kv) { return kv.first == "tokenizer.ggml.merges"; });
   } else {
-    auto keys = gguf_tokenizer_metadata_from_path(npm_tokenizer_dir(name));
+    auto keys = gguf_tokenizer_metadata_from_path(gguf_case_source(name));
     if (!keys.is_ok()) die(name, keys.status());
     loaded.c.keys = std::move(keys).value();
   }

@@ -17,14 +17,19 @@ struct GgufCase {
   Tokenizer* tokenizer;  // Tokenizer::load(path)
 };
 
-// NAME is an npm tokenizer name; "NAME-scores" is the same file without tokenizer.ggml.merges
-// (SentencePiece files as llama.cpp's converter writes them, merged by score). Fails the
-// test and stops when the file cannot be written or read.
+// NAME is an npm tokenizer name or a golden one (GGUF_GOLDEN_CASES); "NAME-scores" is the same file
+// without tokenizer.ggml.merges (SentencePiece files as llama.cpp's converter writes them, merged
+// by score). Fails the test and stops when the file cannot be written or read.
 const GgufCase& gguf_case(const std::string& name);
+
+// The folder of the tokenizer.json that case NAME is written from.
+std::string gguf_case_source(const std::string& name);
 
 // The cases of the default run (a SentencePiece and a byte-level tokenizer, small enough
 // for the sanitizers) and of the slow one (the others).
 inline const std::vector<std::string> GGUF_QUICK_CASES = {"llama2", "qwen3"};
+// The WordPiece and Unigram tokenizers of ../shared/golden/tokenizers, with Hugging Face's ids.
+inline const std::vector<std::string> GGUF_GOLDEN_CASES = {"wordpiece-bert", "unigram-xlmr"};
 inline const std::vector<std::string> GGUF_FULL_CASES = {"llama3", "gpt4o", "deepseek_v3",
                                                          "gemma3"};
 

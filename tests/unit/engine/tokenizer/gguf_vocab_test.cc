@@ -238,10 +238,11 @@ TEST(GgufVocab, RefusesUnknownNamesNamingThem) {
   ASSERT_FALSE(tok.is_ok());
   EXPECT_NE(tok.status().message().find("tokenizer.ggml.pre"), std::string::npos);
 
-  set_key(*keys, "tokenizer.ggml.model", GgufValue::str("bert"));
+  set_key(*keys, "tokenizer.ggml.model", GgufValue::str("rwkv"));
   tok = load_keys(dir, *keys);
   ASSERT_FALSE(tok.is_ok());
-  EXPECT_NE(tok.status().message().find("'bert'"), std::string::npos) << tok.status().message();
+  EXPECT_NE(tok.status().message().find("'rwkv'"), std::string::npos) << tok.status().message();
+  EXPECT_NE(tok.status().message().find("'t5'"), std::string::npos) << tok.status().message();
 }
 
 TEST(GgufVocab, RefusesBrokenArrays) {
