@@ -50,3 +50,77 @@ void softmax_ref(float* x, int64_t n) {
 }
 
 }  // namespace socle::engine
+
+namespace socle::engine {
+namespace {
+
+// Values per thread below which waking another thread costs more than it saves (a wake-up
+// is a few microseconds; these functions take about a nanosecond per value).
+constexpr int64_t VALUES_PER_TASK_MIN = 16384;
+
+using UnaryFn = void (*)(float*, int64_t);
+
+UnaryFn pick(KernelPath path, UnaryFn scalar, UnaryFn avx2, UnaryFn avx512) {
+  switch (path) {
+    case KernelPath::SCALAR:
+      return scalar;
+    case KernelPath::AVX2:
+      return avx2;
+    case KernelPath::AVX512:
+      return avx512;
+  }
+  return scalar;
+}
+
+void split(UnaryFn fn, float* x, int64_t n, ThreadPool& pool) {
+  pool.parallel_for(n, VALUES_PER_TASK_MIN,
+                    [&](int64_t begin, int64_t end) { fn(x + begin, end - begin); });
+}
+
+}  // namespace
+
+void silu(float* x, int64_t n, KernelPath path, ThreadPool& pool) {
+  split(pick(path, silu_ref, silu_avx2, silu_avx512), x, n, pool);
+}
+
+void silu(float* x, int64_t n) {
+  silu(x, n, kernel_path_active(), default_thread_pool());
+}
+
+void swiglu(float* gate, const float* up, int64_t n, KernelPath path, ThreadPool& pool) {
+  auto* fn = path == KernelPath::AVX512 ? swiglu_avx512
+             : path == KernelPath::AVX2 ? swiglu_avx2
+                                        : swiglu_ref;
+  pool.parallel_for(n, VALUES_PER_TASK_MIN,
+                    [&](int64_t begin, int64_t end) { fn(gate + begin, up + begin, end - begin); });
+}
+
+void swiglu(float* gate, const float* up, int64_t n) {
+  swiglu(gate, up, n, kernel_path_active(), default_thread_pool());
+}
+
+void gelu(float* x, int64_t n, KernelPath path, ThreadPool& pool) {
+  split(pick(path, gelu_ref, gelu_avx2, gelu_avx512), x, n, pool);
+}
+
+void gelu(float* x, int64_t n) {
+  gelu(x, n, kernel_path_active(), default_thread_pool());
+}
+
+void gelu_tanh(float* x, int64_t n, KernelPath path, ThreadPool& pool) {
+  split(pick(path, gelu_tanh_ref, gelu_tanh_avx2, gelu_tanh_avx512), x, n, pool);
+}
+
+void gelu_tanh(float* x, int64_t n) {
+  gelu_tanh(x, n, kernel_path_active(), default_thread_pool());
+}
+
+void softmax(float* x, int64_t n, KernelPath path) {
+  pick(path, softmax_ref, softmax_avx2, softmax_avx512)(x, n);
+}
+
+void softmax(float* x, int64_t n) {
+  softmax(x, n, kernel_path_active());
+}
+
+}  // namespace socle::engine

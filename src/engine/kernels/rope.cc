@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <numbers>
+#include <vector>
 
 namespace socle::engine {
 
@@ -36,15 +37,23 @@ void rope_scale_llama3(float* inv_freq, int64_t n, double factor, double low_fre
   }
 }
 
+void rope_cos_sin(float* cos, float* sin, int64_t n, int64_t pos, const float* inv_freq) {
+  for (int64_t i = 0; i < n; ++i) {
+    float angle = static_cast<float>(pos) * inv_freq[i];
+    cos[i] = static_cast<float>(std::cos(static_cast<double>(angle)));
+    sin[i] = static_cast<float>(std::sin(static_cast<double>(angle)));
+  }
+}
+
 void rope_apply_ref(float* x, int64_t n_heads, int64_t head_dim, int64_t pos, const float* inv_freq,
                     RopePairing pairing) {
   int64_t half = head_dim / 2;
+  std::vector<float> cos(static_cast<size_t>(half));
+  std::vector<float> sin(static_cast<size_t>(half));
+  rope_cos_sin(cos.data(), sin.data(), half, pos, inv_freq);
   for (int64_t i = 0; i < half; ++i) {
-    // The angle is a float32 product, as transformers and llama.cpp compute it; its cosine
-    // and sine are then taken accurately.
-    float angle = static_cast<float>(pos) * inv_freq[i];
-    auto c = static_cast<float>(std::cos(static_cast<double>(angle)));
-    auto s = static_cast<float>(std::sin(static_cast<double>(angle)));
+    float c = cos[static_cast<size_t>(i)];
+    float s = sin[static_cast<size_t>(i)];
     int64_t a = pairing == RopePairing::HALF ? i : 2 * i;
     int64_t b = pairing == RopePairing::HALF ? i + half : 2 * i + 1;
     for (int64_t h = 0; h < n_heads; ++h) {
@@ -55,6 +64,26 @@ void rope_apply_ref(float* x, int64_t n_heads, int64_t head_dim, int64_t pos, co
       xh[b] = x1 * c + x0 * s;
     }
   }
+}
+
+void rope_apply(float* x, int64_t n_heads, int64_t head_dim, int64_t pos, const float* inv_freq,
+                RopePairing pairing, KernelPath path) {
+  switch (path) {
+    case KernelPath::SCALAR:
+      rope_apply_ref(x, n_heads, head_dim, pos, inv_freq, pairing);
+      return;
+    case KernelPath::AVX2:
+      rope_apply_avx2(x, n_heads, head_dim, pos, inv_freq, pairing);
+      return;
+    case KernelPath::AVX512:
+      rope_apply_avx512(x, n_heads, head_dim, pos, inv_freq, pairing);
+      return;
+  }
+}
+
+void rope_apply(float* x, int64_t n_heads, int64_t head_dim, int64_t pos, const float* inv_freq,
+                RopePairing pairing) {
+  rope_apply(x, n_heads, head_dim, pos, inv_freq, pairing, kernel_path_active());
 }
 
 }  // namespace socle::engine

@@ -156,7 +156,7 @@ Status BertModel::encode(std::span<const int32_t> ids, std::span<const int32_t> 
     add_in_place(xt, row.data(), row.size());
   }
   auto eps = static_cast<float>(c.norm_eps);
-  layernorm_ref(x.data(), x.data(), embed_norm_.w.data(), embed_norm_.b.data(), n, dim, eps);
+  layernorm(x.data(), x.data(), embed_norm_.w.data(), embed_norm_.b.data(), n, dim, eps);
 
   std::vector<float> q(size(n, dim)), k(size(n, dim)), v(size(n, dim));
   std::vector<float> att(size(n, dim)), proj(size(n, dim));
@@ -171,26 +171,26 @@ Status BertModel::encode(std::span<const int32_t> ids, std::span<const int32_t> 
     matmul(q.data(), x.data(), l.query.w, l.query.b.data(), n);
     matmul(k.data(), x.data(), l.key.w, l.key.b.data(), n);
     matmul(v.data(), x.data(), l.value.w, l.value.b.data(), n);
-    attention_ref(att.data(), q.data(), k.data(), v.data(), n, n, ap);
+    attention(att.data(), q.data(), k.data(), v.data(), n, n, ap);
     matmul(proj.data(), att.data(), l.attn_out.w, l.attn_out.b.data(), n);
     // Post-norm: the residual sum is normalised, unlike llama's pre-norm blocks.
     add_in_place(x.data(), proj.data(), x.size());
-    layernorm_ref(x.data(), x.data(), l.attn_norm.w.data(), l.attn_norm.b.data(), n, dim, eps);
+    layernorm(x.data(), x.data(), l.attn_norm.w.data(), l.attn_norm.b.data(), n, dim, eps);
     matmul(inter.data(), x.data(), l.intermediate.w, l.intermediate.b.data(), n);
     switch (c.activation) {
       case Activation::GELU:
-        gelu_ref(inter.data(), static_cast<int64_t>(inter.size()));
+        gelu(inter.data(), static_cast<int64_t>(inter.size()));
         break;
       case Activation::GELU_TANH:
-        gelu_tanh_ref(inter.data(), static_cast<int64_t>(inter.size()));
+        gelu_tanh(inter.data(), static_cast<int64_t>(inter.size()));
         break;
       case Activation::SILU:
-        silu_ref(inter.data(), static_cast<int64_t>(inter.size()));
+        silu(inter.data(), static_cast<int64_t>(inter.size()));
         break;
     }
     matmul(proj.data(), inter.data(), l.output.w, l.output.b.data(), n);
     add_in_place(x.data(), proj.data(), x.size());
-    layernorm_ref(x.data(), x.data(), l.out_norm.w.data(), l.out_norm.b.data(), n, dim, eps);
+    layernorm(x.data(), x.data(), l.out_norm.w.data(), l.out_norm.b.data(), n, dim, eps);
   }
   return Status::ok();
 }

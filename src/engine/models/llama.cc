@@ -179,7 +179,7 @@ Status LlamaModel::forward(std::span<const int32_t> tokens, KvCache& cache,
 
   for (int64_t li = 0; li < c.num_layers; ++li) {
     const Layer& l = layers_[static_cast<size_t>(li)];
-    rmsnorm_ref(h.data(), x.data(), l.attn_norm.data(), n, dim, eps);
+    rmsnorm(h.data(), x.data(), l.attn_norm.data(), n, dim, eps);
     // New keys and values go straight into the cache rows after the prefix.
     float* k = cache.keys(li) + start * kv_dim;
     float* v = cache.values(li) + start * kv_dim;
@@ -187,28 +187,28 @@ Status LlamaModel::forward(std::span<const int32_t> tokens, KvCache& cache,
     matmul(k, h.data(), l.wk, bias_or_null(l.bk), n);
     matmul(v, h.data(), l.wv, bias_or_null(l.bv), n);
     if (c.qk_norm) {
-      rmsnorm_ref(q.data(), q.data(), l.q_norm.data(), n * c.num_heads, c.head_dim, eps);
-      rmsnorm_ref(k, k, l.k_norm.data(), n * c.num_kv_heads, c.head_dim, eps);
+      rmsnorm(q.data(), q.data(), l.q_norm.data(), n * c.num_heads, c.head_dim, eps);
+      rmsnorm(k, k, l.k_norm.data(), n * c.num_kv_heads, c.head_dim, eps);
     }
     for (int64_t t = 0; t < n; ++t) {
-      rope_apply_ref(&q[size(t, q_dim)], c.num_heads, c.head_dim, start + t, inv_freq_.data(),
-                     rope_pairing_);
-      rope_apply_ref(k + t * kv_dim, c.num_kv_heads, c.head_dim, start + t, inv_freq_.data(),
-                     rope_pairing_);
+      rope_apply(&q[size(t, q_dim)], c.num_heads, c.head_dim, start + t, inv_freq_.data(),
+                 rope_pairing_);
+      rope_apply(k + t * kv_dim, c.num_kv_heads, c.head_dim, start + t, inv_freq_.data(),
+                 rope_pairing_);
     }
-    attention_ref(att.data(), q.data(), cache.keys(li), cache.values(li), n, start + n, ap);
+    attention(att.data(), q.data(), cache.keys(li), cache.values(li), n, start + n, ap);
     matmul(proj.data(), att.data(), l.wo, bias_or_null(l.bo), n);
     add_in_place(x.data(), proj.data(), x.size());
 
-    rmsnorm_ref(h.data(), x.data(), l.ffn_norm.data(), n, dim, eps);
+    rmsnorm(h.data(), x.data(), l.ffn_norm.data(), n, dim, eps);
     matmul(gate.data(), h.data(), l.w_gate, bias_or_null(l.b_gate), n);
     matmul(up.data(), h.data(), l.w_up, bias_or_null(l.b_up), n);
-    swiglu_ref(gate.data(), up.data(), static_cast<int64_t>(gate.size()));
+    swiglu(gate.data(), up.data(), static_cast<int64_t>(gate.size()));
     matmul(proj.data(), gate.data(), l.w_down, bias_or_null(l.b_down), n);
     add_in_place(x.data(), proj.data(), x.size());
   }
   cache.advance(n);
-  rmsnorm_ref(h.data(), x.data(), final_norm_.data(), n, dim, eps);
+  rmsnorm(h.data(), x.data(), final_norm_.data(), n, dim, eps);
   logits->resize(size(n, c.vocab_size));
   matmul(logits->data(), h.data(), lm_head_, nullptr, n);
   return Status::ok();

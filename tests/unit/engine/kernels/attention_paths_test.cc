@@ -1,0 +1,159 @@
+// Attention on every kernel path the CPU runs against the reference: grouped-query heads,
+// causal and bidirectional, sliding windows, queries after a cached prefix, odd head sizes
+// and scores large enough to overflow a softmax without its maximum subtracted; and a
+// query's bits alone, in a batch and with one to three threads.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "engine/kernels/activation.h"
+#include "engine/kernels/attention.h"
+#include "unit/engine/kernels/random.h"
+
+namespace socle::engine {
+namespace {
+
+constexpr double FLOAT_EPS = 0x1p-24;  // float32's unit roundoff
+
+struct Case {
+  int64_t n_heads, n_kv_heads, head_dim, n_q, q_pos0, window;
+  bool causal;
+  float q_scale;  // spreads the scores: 30 makes them reach the hundreds
+};
+
+struct Problem {
+  Case c;
+  int64_t n_kv;
+  AttentionParams p;
+  std::vector<float> q, k, v;
+};
+
+Problem make_problem(const Case& c, uint32_t seed) {
+  Problem pr{c, c.q_pos0 + c.n_q + (c.causal ? 0 : 3), {}, {}, {}, {}};
+  pr.p.n_heads = c.n_heads;
+  pr.p.n_kv_heads = c.n_kv_heads;
+  pr.p.head_dim = c.head_dim;
+  pr.p.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  pr.p.causal = c.causal;
+  pr.p.q_pos0 = c.q_pos0;
+  pr.p.window = c.window;
+  pr.q =
+      testing::random_floats(static_cast<size_t>(c.n_q * c.n_heads * c.head_dim), seed, c.q_scale);
+  auto kv_size = static_cast<size_t>(pr.n_kv * c.n_kv_heads * c.head_dim);
+  pr.k = testing::random_floats(kv_size, seed + 1);
+  pr.v = testing::random_floats(kv_size, seed + 2);
+  return pr;
+}
+
+std::vector<float> run(const Problem& pr, KernelPath path, ThreadPool& pool) {
+  std::vector<float> out(pr.q.size());
+  attention(out.data(), pr.q.data(), pr.k.data(), pr.v.data(), pr.c.n_q, pr.n_kv, pr.p, path, pool);
+  return out;
+}
+
+std::string name(const Case& c, KernelPath path) {
+  return std::string(kernel_path_name(path)) + " heads=" + std::to_string(c.n_heads) + "/" +
+         std::to_string(c.n_kv_heads) + " head_dim=" + std::to_string(c.head_dim) +
+         " n_q=" + std::to_string(c.n_q) + " q_pos0=" + std::to_string(c.q_pos0) +
+         " window=" + std::to_string(c.window) + (c.causal ? " causal" : " bidirectional") +
+         " q_scale=" + std::to_string(c.q_scale);
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> out;
+  for (int64_t head_dim : {1, 13, 64, 80, 128}) {
+    out.push_back({4, 2, head_dim, 5, 0, 0, true, 1.0f});
+    out.push_back({3, 3, head_dim, 1, 40, 0, true, 1.0f});
+    out.push_back({8, 1, head_dim, 3, 17, 6, true, 1.0f});
+    out.push_back({2, 2, head_dim, 4, 0, 0, false, 1.0f});
+    out.push_back({4, 2, head_dim, 6, 300, 0, true, 30.0f});
+  }
+  return out;
+}
+
+// Scores differ between paths by the order of head_dim products (head_dim ulps of
+// S = scale * sum |q| |k|, the largest such sum); the weights exp(s - max) / sum then differ
+// by twice that (two scores), twice exp's error and the sums' (keys + 4) ulps each; the
+// output, a weighted sum of values, by that much of max |v| plus its own (keys) ulps.
+double tolerance(const Problem& pr) {
+  double s = 0;
+  for (size_t i = 0; i < pr.q.size(); i += static_cast<size_t>(pr.c.head_dim)) {
+    double qa = 0;
+    for (int64_t d = 0; d < pr.c.head_dim; ++d)
+      qa = std::max(qa, static_cast<double>(std::fabs(pr.q[i + static_cast<size_t>(d)])));
+    s = std::max(s, qa);
+  }
+  double kmax = 0, vmax = 0;
+  for (float x : pr.k)
+    kmax = std::max(kmax, static_cast<double>(std::fabs(x)));
+  for (float x : pr.v)
+    vmax = std::max(vmax, static_cast<double>(std::fabs(x)));
+  auto dim = static_cast<double>(pr.c.head_dim);
+  auto keys = static_cast<double>(pr.n_kv);
+  double score_scale = pr.p.scale * dim * s * kmax;
+  double weights =
+      2 * dim * FLOAT_EPS * score_scale + 2 * EXP_SIMD_MAX_REL_ERROR + 2 * (keys + 4) * FLOAT_EPS;
+  return vmax * (weights + (keys + 2) * FLOAT_EPS);
+}
+
+TEST(AttentionPaths, ScalarPathIsTheReference) {
+  ThreadPool pool(2);
+  uint32_t seed = 1;
+  for (const Case& c : cases()) {
+    Problem pr = make_problem(c, seed += 3);
+    std::vector<float> want(pr.q.size());
+    attention_ref(want.data(), pr.q.data(), pr.k.data(), pr.v.data(), c.n_q, pr.n_kv, pr.p);
+    ASSERT_EQ(run(pr, KernelPath::SCALAR, pool), want) << name(c, KernelPath::SCALAR);
+  }
+}
+
+TEST(AttentionPaths, EverySimdPathMatchesTheReference) {
+  ThreadPool pool(2);
+  uint32_t seed = 100;
+  for (KernelPath path : kernel_paths_supported()) {
+    for (const Case& c : cases()) {
+      Problem pr = make_problem(c, seed += 3);
+      std::vector<float> want(pr.q.size());
+      attention_ref(want.data(), pr.q.data(), pr.k.data(), pr.v.data(), c.n_q, pr.n_kv, pr.p);
+      auto got = run(pr, path, pool);
+      double tol = tolerance(pr);
+      for (size_t i = 0; i < got.size(); ++i) {
+        ASSERT_TRUE(std::isfinite(got[i])) << name(c, path);
+        ASSERT_NEAR(got[i], want[i], tol) << name(c, path) << " at " << i;
+      }
+    }
+  }
+}
+
+// A long cache (600 keys, 9 queries, 4 heads) so that the pairs split over the threads;
+// each query again alone, with the cache ending at its own position.
+TEST(AttentionPaths, QueriesAreIndependentOfTheBatchAndTheThreadCount) {
+  ThreadPool one(1);
+  ThreadPool two(2);
+  ThreadPool three(3);
+  for (KernelPath path : kernel_paths_supported()) {
+    for (int64_t window : {0, 50}) {
+      Case c{4, 2, 80, 9, 591, window, true, 1.0f};
+      Problem pr = make_problem(c, 500);
+      auto batch = run(pr, path, two);
+      ASSERT_EQ(run(pr, path, one), batch) << name(c, path);
+      ASSERT_EQ(run(pr, path, three), batch) << name(c, path);
+      int64_t q_dim = c.n_heads * c.head_dim;
+      for (int64_t i = 0; i < c.n_q; ++i) {
+        AttentionParams p = pr.p;
+        p.q_pos0 = c.q_pos0 + i;
+        std::vector<float> alone(static_cast<size_t>(q_dim));
+        attention(alone.data(), pr.q.data() + i * q_dim, pr.k.data(), pr.v.data(), 1, p.q_pos0 + 1,
+                  p, path, one);
+        ASSERT_TRUE(std::equal(alone.begin(), alone.end(), batch.begin() + i * q_dim))
+            << name(c, path) << " query " << i;
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace socle::engine
