@@ -3,12 +3,14 @@
 // matrices of an existing GGUF file (engine/models/gguf_requantize.h).
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "cli/commands.h"
 #include "cli/model_common.h"
 #include "engine/models/gguf_requantize.h"
 #include "engine/models/llama_gguf.h"
+#include "engine/tokenizer/gguf_vocab.h"
 
 namespace socle::cli::model_cli {
 namespace {
@@ -18,6 +20,7 @@ struct ConvertFlags {
   std::string to;
   std::string type;
   bool allow_requantize = false;
+  bool no_tokenizer = false;
 };
 
 int run_convert(const ConvertFlags& f) {
@@ -31,9 +34,25 @@ int run_convert(const ConvertFlags& f) {
                 invalid_argument(f.from + " is a file; convert reads a Hugging Face folder (use "
                                           "`socle model quantize` to re-type a GGUF file)"));
   }
-  ok = engine::llama_convert_to_gguf(f.from, f.to, *type);
+  // The folder's tokenizer goes into the file, as llama.cpp needs one to load a model.
+  engine::tokenizer::GgufMetadata tokenizer_keys;
+  bool with_tokenizer =
+      !f.no_tokenizer && std::filesystem::exists(std::filesystem::path(f.from) / "tokenizer.json");
+  if (with_tokenizer) {
+    auto keys = engine::tokenizer::gguf_tokenizer_metadata_from_path(f.from);
+    if (!keys.is_ok()) {
+      return fail(CMD, invalid_argument(keys.status().message() +
+                                        " (--no-tokenizer writes the model without it)"));
+    }
+    tokenizer_keys = std::move(keys).value();
+  }
+  ok = engine::llama_convert_to_gguf(f.from, f.to, *type, tokenizer_keys);
+  if (!ok.is_ok() && with_tokenizer && ok.message().find("tokenizer") != std::string::npos) {
+    ok = Status{ok.code(), ok.message() + " (--no-tokenizer writes the model without it)"};
+  }
   if (!ok.is_ok()) return fail(CMD, ok);
-  std::printf("wrote %s (%s)\n", f.to.c_str(), engine::dtype_name(*type));
+  std::printf("wrote %s (%s, %s)\n", f.to.c_str(), engine::dtype_name(*type),
+              with_tokenizer ? "with the folder's tokenizer" : "no tokenizer");
   return EXIT_OK;
 }
 
@@ -78,6 +97,8 @@ void add_convert_commands(CLI::App& model, int* exit_code) {
                        " (a matrix whose rows do not fit the type's blocks falls back to Q8_0 "
                        "or F16; vectors stay F32)")
       ->default_val("f16");
+  convert->add_flag("--no-tokenizer", f->no_tokenizer,
+                    "leave out the folder's tokenizer.json (llama.cpp will not load the file)");
   convert->callback([f, exit_code] { *exit_code = run_convert(*f); });
 
   CLI::App* quantize =

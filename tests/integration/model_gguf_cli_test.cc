@@ -5,15 +5,19 @@
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <iterator>
 #include <string>
 #include <vector>
 
 #include "engine/format/gguf.h"
+#include "engine/tokenizer/gguf_pre_tokenizers.h"
 #include "integration/model_cli.h"
 
 namespace socle::testing {
@@ -195,6 +199,94 @@ TEST(ModelGgufCli, QuantizeFollowsTheFallbackRule) {
   double err = relative_error(decoded.data(), values[0].data(), decoded.size());
   std::printf("Q4_K on uniform values: relative error %.3g\n", err);
   EXPECT_LT(err, Q4_K_UNIFORM_TOLERANCE);
+}
+
+// A byte-level BPE tokenizer.json of exactly the golden models' 512 entries, in Llama 3's
+// pipeline: the 256 bytes as GPT-2 writes them (printable ones as themselves, the rest shifted
+// past U+0100), then the 256 merges of two letters among a..p.
+std::string tokenizer_of_512() {
+  std::vector<std::string> byte_text(256);
+  int shifted = 0;
+  for (int b = 0; b < 256; ++b) {
+    bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+    int cp = printable ? b : 256 + shifted++;
+    std::string s;
+    if (cp < 0x80) {
+      s += static_cast<char>(cp);
+    } else {
+      s += static_cast<char>(0xC0 | (cp >> 6));
+      s += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+    byte_text[static_cast<size_t>(b)] = s;
+  }
+  boost::json::object vocab;
+  for (int b = 0; b < 256; ++b)
+    vocab[byte_text[static_cast<size_t>(b)]] = b;
+  boost::json::array merges;
+  int id = 256;
+  for (char a = 'a'; a <= 'p'; ++a) {
+    for (char c = 'a'; c <= 'p'; ++c) {
+      vocab[std::string{a, c}] = id++;
+      merges.emplace_back(std::string{a} + " " + std::string{c});
+    }
+  }
+  // Llama 3's pipeline (normalizer, pre-tokenizer, decoder), one that GGUF names.
+  const engine::tokenizer::GgufPipeline* llama3 =
+      engine::tokenizer::gguf_pipeline_by_pre("llama-bpe");
+  auto component = [](std::string_view json) {
+    return json.empty() ? boost::json::value(nullptr) : boost::json::parse(json);
+  };
+  boost::json::object model{{"type", "BPE"},
+                            {"vocab", vocab},
+                            {"merges", merges},
+                            {"ignore_merges", llama3->ignore_merges}};
+  boost::json::object tok{{"version", "1.0"},
+                          {"normalizer", component(llama3->normalizer)},
+                          {"pre_tokenizer", component(llama3->pre_tokenizer)},
+                          {"model", model},
+                          {"post_processor", nullptr},
+                          {"decoder", component(llama3->decoder)},
+                          {"added_tokens", boost::json::array{}}};
+  return boost::json::serialize(tok);
+}
+
+// convert puts the folder's tokenizer.json into the file (llama.cpp loads a model only with
+// one), refuses one that does not fit the model, and leaves it out on request.
+TEST(ModelGgufCli, ConvertCarriesTheFoldersTokenizer) {
+  TempDir dir;
+  std::string folder = dir.path() + "/llama3";
+  std::filesystem::create_directories(folder);
+  for (const char* f : {"config.json", "model.safetensors"})
+    std::filesystem::copy_file(golden("llama3") + "/" + f, folder + "/" + f);
+  std::ofstream(folder + "/tokenizer.json") << tokenizer_of_512();
+  std::string out = dir.path() + "/with.gguf";
+  CliRun r = socle_model({"convert", "--from", folder, "--to", out, "--type", "f32"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("with the folder's tokenizer"), std::string::npos) << r.out;
+  // The file tokenizes as the tokenizer.json does: "ab" is one merge, "az" two bytes.
+  std::string cmd = shell_quote(SOCLE_BINARY) + " tokenize --tokenizer " + shell_quote(out) +
+                    " --text 'ab az' 2>&1";
+  std::string printed;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (fgets(buf, sizeof buf, p) != nullptr)
+      printed += buf;
+    EXPECT_EQ(pclose(p), 0) << printed;
+  }
+  // "ab" = 256 + 0*16 + 1; the space byte is shifted to U+0120, id 32; then a (97) z (122).
+  EXPECT_EQ(printed, "[257,32,97,122]\n");
+
+  std::filesystem::copy_file(golden("tokenizers") + "/wordpiece-bert/tokenizer.json",
+                             folder + "/tokenizer.json",
+                             std::filesystem::copy_options::overwrite_existing);
+  r = socle_model({"convert", "--from", folder, "--to", dir.path() + "/bad.gguf", "--type", "f32"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("vocab_size is 512"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--no-tokenizer"), std::string::npos) << r.err;
+  r = socle_model({"convert", "--from", folder, "--to", dir.path() + "/without.gguf", "--type",
+                   "f32", "--no-tokenizer"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("no tokenizer"), std::string::npos) << r.out;
 }
 
 }  // namespace
