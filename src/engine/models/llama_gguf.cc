@@ -9,6 +9,7 @@
 #include "engine/format/safetensors.h"
 #include "engine/kernels/quant.h"
 #include "engine/kernels/rope.h"
+#include "engine/models/gguf_requantize.h"
 
 namespace socle::engine {
 namespace {
@@ -87,28 +88,6 @@ void permute_qk(std::vector<float>& w, int64_t n_heads, int64_t rows, int64_t co
 
 std::string key(const std::string& arch, const char* suffix) {
   return arch + "." + suffix;
-}
-
-// ggml's llama_ftype for a file mostly of `type`.
-uint32_t file_type_of(DType type) {
-  switch (type) {
-    case DType::F32:
-      return 0;  // LLAMA_FTYPE_ALL_F32
-    case DType::F16:
-      return 1;  // MOSTLY_F16
-    case DType::Q4_0:
-      return 2;  // MOSTLY_Q4_0
-    case DType::Q8_0:
-      return 7;  // MOSTLY_Q8_0
-    case DType::Q4_K:
-      return 15;  // MOSTLY_Q4_K_M
-    case DType::Q6_K:
-      return 18;  // MOSTLY_Q6_K
-    case DType::BF16:
-      return 32;  // MOSTLY_BF16
-    default:
-      return 0;
-  }
 }
 
 Status tensor_error(const std::string& dir, const std::string& name, const std::string& what) {
@@ -257,7 +236,7 @@ Status llama_convert_to_gguf(const std::string& dir, const std::string& out, DTy
   bool permute = arch == "llama";
   std::vector<std::pair<std::string, GgufValue>> meta = {
       {"general.architecture", GgufValue::str(arch)},
-      {"general.file_type", GgufValue::u32(file_type_of(type))},
+      {"general.file_type", GgufValue::u32(gguf_file_type_of(type))},
       {key(arch, "vocab_size"), GgufValue::u32(static_cast<uint32_t>(c.vocab_size))},
       {key(arch, "context_length"),
        GgufValue::u32(static_cast<uint32_t>(c.max_position_embeddings))},
