@@ -73,8 +73,7 @@ Status refuse_data(const train::ValidationReport& r) {
     msg += (e.line > 0 ? "line " + std::to_string(e.line) + ": " : std::string()) + e.code + ": " +
            e.message;
   }
-  Status st = invalid_argument(std::move(msg), "file");
-  return st;
+  return invalid_argument(std::move(msg), "file");
 }
 
 Result<http::Response> upload(Services& s, const http::Request& req, const tenancy::Principal& p) {

@@ -390,6 +390,32 @@ describe('openai SDK against socle serve', () => {
       (err) => err instanceof OpenAI.BadRequestError && err.param === 'purpose',
     );
 
+    // A form field socle does not know, and a missing file, are named in the 400.
+    const form = new FormData();
+    form.append('purpose', 'fine-tune');
+    form.append('extra', 'x');
+    form.append('file', new Blob([data]), 'train.jsonl');
+    const odd = await fetch(`${server.baseURL}/v1/files`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${alice.apiKey}` },
+      body: form,
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(odd.status, 400);
+    assert.equal((await odd.json()).error.param, 'extra');
+    const noFile = new FormData();
+    noFile.append('purpose', 'fine-tune');
+    const missing = await fetch(`${server.baseURL}/v1/files`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${alice.apiKey}` },
+      body: noFile,
+      signal: AbortSignal.timeout(10_000),
+    });
+    assert.equal(missing.status, 400);
+    assert.equal((await missing.json()).error.param, 'file');
+    await assert.rejects(alice.files.retrieve('file-999999'), OpenAI.NotFoundError);
+    await assert.rejects(alice.files.retrieve('abc'), OpenAI.NotFoundError);
+
     const deleted = await alice.files.delete(file.id);
     assert.deepEqual({ id: deleted.id, deleted: deleted.deleted }, { id: file.id, deleted: true });
     await assert.rejects(alice.files.retrieve(file.id), OpenAI.NotFoundError);

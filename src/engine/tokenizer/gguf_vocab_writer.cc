@@ -20,7 +20,6 @@ namespace socle::engine::tokenizer {
 namespace {
 
 constexpr std::string_view TOKENIZER_FILE = "tokenizer.json";
-constexpr std::string_view CONFIG_FILE = "tokenizer_config.json";
 // A one-character text whose ids show what the post-processor adds around a sequence.
 constexpr std::string_view PROBE_TEXT = "a";
 
@@ -364,13 +363,8 @@ Result<GgufMetadata> gguf_tokenizer_metadata_from_path(const std::string& path) 
   std::error_code ec;
   fs::path file(path);
   if (fs::is_directory(file, ec)) file /= TOKENIZER_FILE;
-  SOCLE_ASSIGN_OR_RETURN(std::string text, read_file(file.string()));
-  fs::path config_path = file.parent_path() / CONFIG_FILE;
-  std::string config;
-  if (fs::exists(config_path, ec)) {
-    SOCLE_ASSIGN_OR_RETURN(config, read_file(config_path.string()));
-  }
-  auto keys = gguf_tokenizer_metadata(text, config);
+  SOCLE_ASSIGN_OR_RETURN(TokenizerJsonFiles files, read_tokenizer_json_files(file.string()));
+  auto keys = gguf_tokenizer_metadata(files.tokenizer, files.config);
   if (!keys.is_ok()) {
     return Status(keys.status().code(), file.string() + ": " + keys.status().message());
   }

@@ -134,6 +134,18 @@ Result<Tokenizer> Tokenizer::from_parts(TokenizerParts parts, const boost::json:
   return tok;
 }
 
+Result<TokenizerJsonFiles> read_tokenizer_json_files(const std::string& tokenizer_json_path) {
+  namespace fs = std::filesystem;
+  TokenizerJsonFiles files;
+  SOCLE_ASSIGN_OR_RETURN(files.tokenizer, read_file(tokenizer_json_path));
+  fs::path config_path = fs::path(tokenizer_json_path).parent_path() / CONFIG_FILE;
+  std::error_code ec;
+  if (fs::exists(config_path, ec)) {
+    SOCLE_ASSIGN_OR_RETURN(files.config, read_file(config_path.string()));
+  }
+  return files;
+}
+
 Result<Tokenizer> Tokenizer::load(const std::string& path) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -153,13 +165,8 @@ Result<Tokenizer> Tokenizer::load(const std::string& path) {
     }
     return tok;
   }
-  SOCLE_ASSIGN_OR_RETURN(std::string text, read_file(file.string()));
-  fs::path config_path = file.parent_path() / CONFIG_FILE;
-  std::string config;
-  if (fs::exists(config_path, ec)) {
-    SOCLE_ASSIGN_OR_RETURN(config, read_file(config_path.string()));
-  }
-  auto tok = from_json(text, config);
+  SOCLE_ASSIGN_OR_RETURN(TokenizerJsonFiles files, read_tokenizer_json_files(file.string()));
+  auto tok = from_json(files.tokenizer, files.config);
   if (!tok.is_ok()) {
     return Status(tok.status().code(), file.string() + ": " + tok.status().message());
   }

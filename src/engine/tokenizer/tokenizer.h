@@ -48,6 +48,14 @@ struct TokenizerParts {
   AddedTokens added;
 };
 
+// A tokenizer.json file's text and that of the tokenizer_config.json beside it ("" when
+// there is none), for the loaders of both (Tokenizer::load, the GGUF writer).
+struct TokenizerJsonFiles {
+  std::string tokenizer;
+  std::string config;
+};
+Result<TokenizerJsonFiles> read_tokenizer_json_files(const std::string& tokenizer_json_path);
+
 class Tokenizer {
  public:
   // `tokenizer_json` is the content of tokenizer.json; `config_json` that of

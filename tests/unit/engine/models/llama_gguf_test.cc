@@ -15,6 +15,7 @@
 #include "engine/format/safetensors_writer.h"
 #include "engine/kernels/quant.h"
 #include "engine/models/llama.h"
+#include "unit/engine/dequantised_copy.h"
 #include "unit/engine/golden.h"
 #include "unit/engine/kernels/random.h"
 #include "unit/engine/random_llama.h"
@@ -108,29 +109,6 @@ INSTANTIATE_TEST_SUITE_P(Golden, LlamaGguf,
                            return name;
                          });
 
-// `path` rewritten with every tensor dequantised to F32: the same weights on the float path.
-std::string dequantised_copy(const std::string& path, const testing::TempDir& dir) {
-  auto file = GgufFile::open(path);
-  EXPECT_TRUE(file.is_ok());
-  std::deque<std::string> storage;
-  std::vector<GgufTensorData> tensors;
-  for (const GgufTensor& t : file->tensors()) {
-    std::string bytes(static_cast<size_t>(t.numel()) * sizeof(float), '\0');
-    size_t row_in = dtype_row_bytes(t.type, t.cols());
-    for (int64_t r = 0; r < t.rows(); ++r) {
-      dequantize_row(t.type, t.data + static_cast<size_t>(r) * row_in,
-                     reinterpret_cast<float*>(bytes.data()) + r * t.cols(), t.cols());
-    }
-    storage.push_back(std::move(bytes));
-    tensors.push_back({t.name, DType::F32, t.dims, storage.back()});
-  }
-  std::vector<std::pair<std::string, GgufValue>> meta(file->metadata().begin(),
-                                                      file->metadata().end());
-  std::string out = dir.file("dequantised.gguf");
-  EXPECT_TRUE(gguf_write(out, meta, tensors).is_ok());
-  return out;
-}
-
 // Quantised weights change the function; comparing with the same weights dequantised leaves
 // only what the quantised path adds: each matmul's input rounded to 8 bits per block of 32,
 // a relative RMS error of about (max / 127) / sqrt(12) / RMS ~ 0.5% (max / RMS ~ 2.2 on 32
@@ -159,7 +137,7 @@ TEST(LlamaGgufQuantised, MatchesTheSameWeightsDequantised) {
     EXPECT_EQ(file->find("blk.0.attn_norm.weight")->type, DType::F32);
     auto quant = LlamaModel::load(path);
     ASSERT_TRUE(quant.is_ok()) << quant.status().to_string();
-    auto dequant = LlamaModel::load(dequantised_copy(path, dir));
+    auto dequant = LlamaModel::load(testing::dequantised_copy(path, dir));
     ASSERT_TRUE(dequant.is_ok()) << dequant.status().to_string();
     auto vocab = static_cast<size_t>(quant->config().vocab_size);
     double err = worst_row_error(run(*quant, ids), run(*dequant, ids), vocab);
@@ -187,7 +165,7 @@ TEST(LlamaGgufQuantised, KQuantsRunInTheModel) {
     EXPECT_EQ(file->find("output.weight")->type, type);
     auto quant = LlamaModel::load(path);
     ASSERT_TRUE(quant.is_ok()) << quant.status().to_string();
-    auto dequant = LlamaModel::load(dequantised_copy(path, dir));
+    auto dequant = LlamaModel::load(testing::dequantised_copy(path, dir));
     ASSERT_TRUE(dequant.is_ok()) << dequant.status().to_string();
     double err = worst_row_error(run(*quant, ids), run(*dequant, ids), 64);
     std::printf("random llama %s: max relative error per row %.3g vs its weights dequantised\n",

@@ -36,6 +36,7 @@
 #include "engine/tokenizer/gguf_pre_tokenizers.h"
 #include "engine/tokenizer/gguf_vocab.h"
 #include "engine/tokenizer/tokenizer.h"
+#include "unit/engine/dequantised_copy.h"
 #include "unit/engine/golden.h"
 #include "unit/engine/kernels/random.h"
 #include "unit/engine/random_llama.h"
@@ -270,31 +271,6 @@ Difference compare(const std::vector<double>& a, const std::vector<float>& b, si
   return d;
 }
 
-// `path` rewritten with every tensor dequantised to F32: the same weights on socle's float
-// path, where no matmul input is rounded.
-std::string dequantised_copy(const std::string& path, const testing::TempDir& dir) {
-  auto file = GgufFile::open(path);
-  EXPECT_TRUE(file.is_ok()) << file.status().to_string();
-  if (!file.is_ok()) return path;
-  std::deque<std::string> storage;
-  std::vector<GgufTensorData> tensors;
-  for (const GgufTensor& t : file->tensors()) {
-    std::string bytes(static_cast<size_t>(t.numel()) * sizeof(float), '\0');
-    size_t row_in = dtype_row_bytes(t.type, t.cols());
-    for (int64_t r = 0; r < t.rows(); ++r) {
-      dequantize_row(t.type, t.data + static_cast<size_t>(r) * row_in,
-                     reinterpret_cast<float*>(bytes.data()) + r * t.cols(), t.cols());
-    }
-    storage.push_back(std::move(bytes));
-    tensors.push_back({t.name, DType::F32, t.dims, storage.back()});
-  }
-  std::vector<std::pair<std::string, GgufValue>> meta(file->metadata().begin(),
-                                                      file->metadata().end());
-  std::string out = dir.file("dequantised.gguf");
-  EXPECT_TRUE(gguf_write(out, meta, tensors).is_ok());
-  return out;
-}
-
 // `path` with the two nibbles of every byte of its Q4_0 and Q4_K values swapped: in Q4_0,
 // values i and i + 16 of each block trade places, in Q4_K values 64k + i and 64k + 32 + i:
 // the mistake of a writer that packs nibbles in the wrong order. socle's own tests cannot
@@ -484,7 +460,7 @@ TEST_P(LlamaCppOracle, NextTokenProbabilitiesMatchLlamaCpp) {
     }
     if (type != DType::F32) {
       // Context for the bound: how far each engine is from the same weights in float32.
-      auto dequant = LlamaModel::load_gguf(dequantised_copy(files[f].second, dir));
+      auto dequant = LlamaModel::load_gguf(testing::dequantised_copy(files[f].second, dir));
       ASSERT_TRUE(dequant.is_ok()) << dequant.status().to_string();
       std::vector<double> exact = socle_probabilities(*dequant, prompts);
       Difference q = compare(exact, std::vector<float>(mine.begin(), mine.end()), vocab);
