@@ -67,7 +67,7 @@ Status LlamaModel::load_tensors() {
   SOCLE_ASSIGN_OR_RETURN(final_norm_, weights_.vector("model.norm.weight", c.hidden_size));
   for (int64_t i = 0; i < c.num_layers; ++i) {
     std::string p = "model.layers." + std::to_string(i) + ".";
-    Layer l;
+    LlamaLayer l;
     SOCLE_ASSIGN_OR_RETURN(l.attn_norm,
                            weights_.vector(p + "input_layernorm.weight", c.hidden_size));
     SOCLE_ASSIGN_OR_RETURN(l.wq,
@@ -178,7 +178,7 @@ Status LlamaModel::forward(std::span<const int32_t> tokens, KvCache& cache,
   auto eps = static_cast<float>(c.norm_eps);
 
   for (int64_t li = 0; li < c.num_layers; ++li) {
-    const Layer& l = layers_[static_cast<size_t>(li)];
+    const LlamaLayer& l = layers_[static_cast<size_t>(li)];
     rmsnorm(h.data(), x.data(), l.attn_norm.data(), n, dim, eps);
     // New keys and values go straight into the cache rows after the prefix.
     float* k = cache.keys(li) + start * kv_dim;

@@ -19,6 +19,24 @@
 
 namespace socle::engine {
 
+// One decoder block's weights, as loaded (read-only once the model is built).
+struct LlamaLayer {
+  std::vector<float> attn_norm;   // (hidden)
+  WeightView wq;                  // (n_heads * head_dim, hidden)
+  WeightView wk;                  // (n_kv_heads * head_dim, hidden)
+  WeightView wv;                  // (n_kv_heads * head_dim, hidden)
+  WeightView wo;                  // (hidden, n_heads * head_dim)
+  std::vector<float> bq, bk, bv;  // (n_heads * head_dim), (kv_dim), (kv_dim); empty if none
+  std::vector<float> bo;          // (hidden); empty if none
+  std::vector<float> q_norm;      // (head_dim); qwen3 only
+  std::vector<float> k_norm;      // (head_dim); qwen3 only
+  std::vector<float> ffn_norm;    // (hidden)
+  WeightView w_gate;              // (intermediate, hidden)
+  WeightView w_up;                // (intermediate, hidden)
+  WeightView w_down;              // (hidden, intermediate)
+  std::vector<float> b_gate, b_up, b_down;  // empty unless mlp_bias
+};
+
 class LlamaModel {
  public:
   // Reads a GGUF file (`path` is a regular file) or a Hugging Face folder (`path`/config.json
@@ -41,24 +59,15 @@ class LlamaModel {
   // than the cache has room for; the cache is unchanged then.
   Status forward(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>* logits) const;
 
- private:
-  struct Layer {
-    std::vector<float> attn_norm;   // (hidden)
-    WeightView wq;                  // (n_heads * head_dim, hidden)
-    WeightView wk;                  // (n_kv_heads * head_dim, hidden)
-    WeightView wv;                  // (n_kv_heads * head_dim, hidden)
-    WeightView wo;                  // (hidden, n_heads * head_dim)
-    std::vector<float> bq, bk, bv;  // (n_heads * head_dim), (kv_dim), (kv_dim); empty if none
-    std::vector<float> bo;          // (hidden); empty if none
-    std::vector<float> q_norm;      // (head_dim); qwen3 only
-    std::vector<float> k_norm;      // (head_dim); qwen3 only
-    std::vector<float> ffn_norm;    // (hidden)
-    WeightView w_gate;              // (intermediate, hidden)
-    WeightView w_up;                // (intermediate, hidden)
-    WeightView w_down;              // (hidden, intermediate)
-    std::vector<float> b_gate, b_up, b_down;  // empty unless mlp_bias
-  };
+  // The weights, for the trainer's own passes over them.
+  const std::vector<LlamaLayer>& layers() const { return layers_; }
+  const WeightView& embed() const { return embed_; }
+  const WeightView& lm_head() const { return lm_head_; }
+  const std::vector<float>& final_norm() const { return final_norm_; }
+  const std::vector<float>& inv_freq() const { return inv_freq_; }  // (head_dim / 2)
+  RopePairing rope_pairing() const { return rope_pairing_; }
 
+ private:
   LlamaModel(HfConfig config, WeightLoader weights)
       : config_(std::move(config)), weights_(std::move(weights)) {}
   Status load_tensors();
@@ -72,7 +81,7 @@ class LlamaModel {
   // HALF for Hugging Face's layout; INTERLEAVED for GGUF's llama, whose q and k rows the
   // converter permuted.
   RopePairing rope_pairing_ = RopePairing::HALF;
-  std::vector<Layer> layers_;
+  std::vector<LlamaLayer> layers_;
 };
 
 }  // namespace socle::engine
