@@ -3,11 +3,17 @@
 // one thread, and prints each path's time per call and its speed-up over the scalar path
 // measured in the same run. Each path's output is checked against the scalar one first.
 // Attention is also timed on every hardware thread, against itself on one.
+// Matmul (every weight type the tiled kernels cover, 2048 x 2048 weights, 1, 8 and 512 tokens)
+// is timed on the AVX2 path (one dot product per row and token) and the AVX-512 path (tiles of
+// rows by tokens, matmul_tiled.h) on one thread and on every hardware thread, printing
+// multiply-adds x 2 per second, the AVX-512 path's speed-up over AVX2 and the cost of n tokens
+// over one token's on the same path.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <functional>
 #include <random>
 #include <string>
@@ -17,7 +23,9 @@
 
 #include "engine/kernels/activation.h"
 #include "engine/kernels/attention.h"
+#include "engine/kernels/matmul.h"
 #include "engine/kernels/norm.h"
+#include "engine/kernels/quant.h"
 #include "engine/kernels/rope.h"
 
 namespace socle::engine {
@@ -39,16 +47,32 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
   return out;
 }
 
+// The clock: wall time, or with BENCH_CPU_TIME=1 the calling thread's CPU time, which a
+// loaded machine's other processes do not inflate (meaningful for one-thread runs only).
+double now_seconds() {
+  static const bool CPU_TIME = [] {
+    const char* v = std::getenv("BENCH_CPU_TIME");
+    return v != nullptr && std::string(v) == "1";
+  }();
+  if (!CPU_TIME) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+  }
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
 double seconds_per_call(const std::function<void()>& fn) {
   double best = 1e30;
   for (int round = 0; round < ROUNDS; ++round) {
     int64_t calls = 0;
-    auto start = std::chrono::steady_clock::now();
+    double start = now_seconds();
     double elapsed = 0;
     do {
       fn();
       ++calls;
-      elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      elapsed = now_seconds() - start;
     } while (elapsed < MIN_SECONDS);
     best = std::min(best, elapsed / static_cast<double>(calls));
   }
@@ -85,6 +109,62 @@ bool bench(const std::string& name, size_t out_size, const Run& run) {
     if (path == KernelPath::SCALAR) scalar = s;
     std::printf("%-34s %-7s %10.2f us  x%.2f vs scalar\n", name.c_str(), kernel_path_name(path),
                 s * 1e6, scalar / s);
+  }
+  return ok;
+}
+
+// Matmul at the shape of a 2048-wide model's attention projections, as the engine bench's
+// models have.
+bool bench_matmul(const std::string& only) {
+  constexpr int64_t ROWS = 2048, COLS = 2048;
+  constexpr int64_t CHECK_N = 8;  // the scalar path checks the others on this many tokens
+  bool ok = true;
+  auto x = random_floats(512 * COLS, 21);
+  auto wf = random_floats(ROWS * COLS, 22, 1.0f / 45.0f);
+  int n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  for (DType type : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    if (!only.empty() && only != dtype_name(type)) continue;
+    size_t row_bytes = dtype_row_bytes(type, COLS);
+    std::vector<uint8_t> wq(row_bytes * ROWS);
+    for (int64_t r = 0; r < ROWS; ++r)
+      quantize_row(type, wf.data() + r * COLS, wq.data() + r * row_bytes, COLS);
+    WeightView w{type, wq.data(), ROWS, COLS};
+    ThreadPool one(1);
+    std::vector<float> want(CHECK_N * ROWS), got(CHECK_N * ROWS);
+    matmul(want.data(), x.data(), w, nullptr, CHECK_N, KernelPath::SCALAR, one);
+    for (KernelPath path : {KernelPath::AVX2, KernelPath::AVX512}) {
+      auto paths = kernel_paths_supported();
+      if (std::find(paths.begin(), paths.end(), path) == paths.end()) continue;
+      matmul(got.data(), x.data(), w, nullptr, CHECK_N, path, one);
+      if (!close_enough(got, want)) {
+        std::printf("matmul %-5s %-7s MISMATCH with the scalar path\n", dtype_name(type),
+                    kernel_path_name(path));
+        ok = false;
+      }
+    }
+    for (int threads : {1, n_threads}) {
+      ThreadPool pool(threads);
+      std::vector<float> out(512 * ROWS);
+      double avx2_single = 0, avx512_single = 0;
+      for (int64_t n : {1, 8, 512}) {
+        auto time = [&](KernelPath path) {
+          return seconds_per_call([&] { matmul(out.data(), x.data(), w, nullptr, n, path, pool); });
+        };
+        double avx2 = time(KernelPath::AVX2);
+        double avx512 = time(KernelPath::AVX512);
+        if (n == 1) {
+          avx2_single = avx2;
+          avx512_single = avx512;
+        }
+        double ops = 2.0 * ROWS * COLS * static_cast<double>(n);
+        std::printf(
+            "matmul %-5s 2048x2048 n=%-3lld %dt  avx2 %8.3f ms %6.1f Gop/s n/1 cost x%5.2f  "
+            "avx512 %8.3f ms %6.1f Gop/s n/1 cost x%5.2f  avx512 x%.2f vs avx2\n",
+            dtype_name(type), static_cast<long long>(n), threads, avx2 * 1e3, ops / avx2 * 1e-9,
+            avx2 / avx2_single, avx512 * 1e3, ops / avx512 * 1e-9, avx512 / avx512_single,
+            avx2 / avx512);
+      }
+    }
   }
   return ok;
 }
@@ -172,12 +252,17 @@ int run_all() {
       [&] { attention(out.data(), q.data(), k.data(), v.data(), 1, CONTEXT, ap, fastest, all); });
   std::printf("%-34s %-7s %10.2f us  x%.2f vs 1 thread (%d threads)\n",
               "attention decode, 4096 keys", kernel_path_name(fastest), tn * 1e6, t1 / tn, n);
+  ok &= bench_matmul("");
   return ok ? 0 : 1;
 }
 
 }  // namespace
 }  // namespace socle::engine
 
-int main() {
+// `kernels_bench matmul [TYPE]` times the matmuls alone (of one weight type: F32, Q8_0, ...).
+int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "matmul") {
+    return socle::engine::bench_matmul(argc > 2 ? argv[2] : "") ? 0 : 1;
+  }
   return socle::engine::run_all();
 }

@@ -14,7 +14,7 @@ namespace socle::engine {
 enum class KernelPath {
   SCALAR,  // the `_ref` functions
   AVX2,    // AVX2 + FMA + F16C
-  AVX512,  // AVX-512 F, BW and VL, with the AVX2 set's features
+  AVX512,  // AVX-512 F, BW, VL and VNNI, with the AVX2 set's features
 };
 
 const char* kernel_path_name(KernelPath path);

@@ -4,6 +4,7 @@
 
 #include "base/check.h"
 #include "engine/kernels/dot.h"
+#include "engine/kernels/matmul_tiled.h"
 #include "engine/kernels/q8_activations.h"
 
 namespace socle::engine {
@@ -75,6 +76,16 @@ void matmul_ref(float* out, const float* x, const WeightView& w, const float* bi
 
 void matmul(float* out, const float* x, const WeightView& w, const float* bias, int64_t n,
             KernelPath path, ThreadPool& pool) {
+  // The AVX-512 path tiles rows by tokens (matmul_tiled.h) for every n, a token alone
+  // included, so that its results do not depend on n.
+  if (path == KernelPath::AVX512 && matmul_tiled_avx512_covers(w.type)) {
+    if (dtype_is_quantized(w.type)) {
+      matmul_tiled_q8_avx512(out, x, w, bias, n, pool);
+    } else {
+      matmul_tiled_float_avx512(out, x, w, bias, n, pool);
+    }
+    return;
+  }
   // Rows outside, tokens inside: a weight row stays in L1 while every token uses it, and
   // each (token, row) pair is one call of the same dot function, whatever n or the split.
   if (DotFloatFn dot = dot_float_for(w.type, path); dot != nullptr) {

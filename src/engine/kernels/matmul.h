@@ -20,10 +20,12 @@ namespace socle::engine {
 // bias: (w.rows) or nullptr
 void matmul_ref(float* out, const float* x, const WeightView& w, const float* bias, int64_t n);
 
-// out = x @ w^T + bias with `path`'s dot kernels (engine/kernels/dot.h), output rows split
-// over `pool`. Float weights take the float32 activations; quantised weights take the
-// activations quantised in blocks of 32 (q8_activations.h). For a given path the result is
-// bitwise the same whatever the thread count and whatever other rows x holds.
+// out = x @ w^T + bias with `path`'s kernels: on the AVX512 path, tiles of rows by tokens
+// for F32, F16, BF16, Q8_0, Q4_0 and Q4_K (matmul_tiled.h); otherwise one dot product per
+// (row, token) pair (engine/kernels/dot.h). Output rows split over `pool`. Float weights
+// take the float32 activations; quantised weights take the activations quantised in blocks
+// of 32 (q8_activations.h). For a given path the result is bitwise the same whatever n, the
+// thread count and whatever other rows x holds.
 // out:  (n, w.rows)
 // x:    (n, w.cols)
 // bias: (w.rows) or nullptr

@@ -24,4 +24,8 @@ static_assert(sizeof(BlockQ8Act) == 40);
 // x: (n); y: (n / 32)
 void quantize_activations_ref(const float* x, BlockQ8Act* y, int64_t n);
 
+// The same, bit for bit (for finite x), in AVX-512 (F, BW): the AVX512 path's matmuls use it.
+// Call it only where the CPU has those features.
+void quantize_activations_avx512(const float* x, BlockQ8Act* y, int64_t n);
+
 }  // namespace socle::engine

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <random>
 #include <vector>
 
 #include "engine/kernels/matmul.h"
@@ -223,6 +224,87 @@ TEST(MatmulPaths, RowsAreIndependentOfTheBatchAndTheThreadCount) {
               << name(p.c, path) << " token " << t << " row " << r;
         }
       }
+    }
+  }
+}
+
+// Batch invariance, the hard contract of matmul.h, where the AVX-512 path's tiles could break
+// it: for every path and type, n = 1 .. 17 tokens drawn at random (in random order, with
+// repeats) from a pool, on 1, 2 or 3 threads, each token's row must be bitwise its result
+// alone. The shapes cover odd column counts, odd block counts (a Q8_0 / Q4_0 block without
+// a partner), row counts that leave a partial row tile, and rows long enough that a tile
+// works through several column chunks and a task through several panels of rows.
+TEST(MatmulPaths, EveryTokenGetsItsAloneResultInAnyBatch) {
+  constexpr int64_t POOL = 17;
+  ThreadPool one(1);
+  ThreadPool two(2);
+  ThreadPool three(3);
+  ThreadPool* pools[] = {&one, &two, &three};
+  std::vector<Case> shapes;
+  for (DType t : {DType::F32, DType::F16, DType::BF16})
+    shapes.push_back({t, POOL, 37, t == DType::BF16 ? 300 : 65});
+  for (DType t : {DType::Q8_0, DType::Q4_0})
+    shapes.push_back({t, POOL, 37, 160});
+  for (DType t : {DType::Q4_K, DType::Q6_K})
+    shapes.push_back({t, POOL, 23, 768});
+  shapes.push_back({DType::F32, POOL, 45, 4096});
+  shapes.push_back({DType::Q8_0, POOL, 45, 4096});
+  shapes.push_back({DType::Q4_K, POOL, 45, 4096});
+  std::mt19937 rng(7);
+  uint32_t seed = 500;
+  for (KernelPath path : kernel_paths_supported()) {
+    for (const Case& c : shapes) {
+      Problem p = make_problem(c, seed++);
+      // Each pool token alone.
+      std::vector<float> alone(static_cast<size_t>(POOL * c.rows));
+      for (int64_t t = 0; t < POOL; ++t) {
+        matmul(alone.data() + t * c.rows, p.x.data() + t * c.cols, p.view(), p.bias.data(), 1, path,
+               one);
+      }
+      for (int64_t n = 1; n <= POOL; ++n) {
+        std::vector<int64_t> pick(static_cast<size_t>(n));
+        std::uniform_int_distribution<int64_t> token(0, POOL - 1);
+        for (int64_t& k : pick)
+          k = token(rng);
+        std::vector<float> x(static_cast<size_t>(n * c.cols));
+        for (int64_t i = 0; i < n; ++i) {
+          std::copy_n(p.x.begin() + pick[static_cast<size_t>(i)] * c.cols, c.cols,
+                      x.begin() + i * c.cols);
+        }
+        std::vector<float> out(static_cast<size_t>(n * c.rows));
+        matmul(out.data(), x.data(), p.view(), p.bias.data(), n, path, *pools[n % 3]);
+        for (int64_t i = 0; i < n; ++i) {
+          for (int64_t r = 0; r < c.rows; ++r) {
+            ASSERT_EQ(out[static_cast<size_t>(i * c.rows + r)],
+                      alone[static_cast<size_t>(pick[static_cast<size_t>(i)] * c.rows + r)])
+                << name(c, path) << ": batch of " << n << ", token " << i << ", row " << r;
+          }
+        }
+      }
+    }
+  }
+}
+
+// The tiled kernels on batches that fill several token tiles and a partial one, and row
+// counts that leave a partial row tile, against the scalar path within the sum's rounding.
+TEST(MatmulPaths, LargeBatchesMatchTheScalarPath) {
+  ThreadPool pool(2);
+  uint32_t seed = 600;
+  std::vector<Case> shapes;
+  for (DType t : {DType::F32, DType::F16, DType::BF16})
+    shapes.push_back({t, 29, 38, 200});
+  for (DType t : {DType::Q8_0, DType::Q4_0})
+    shapes.push_back({t, 29, 38, 224});
+  for (DType t : {DType::Q4_K, DType::Q6_K})
+    shapes.push_back({t, 29, 38, 512});
+  for (KernelPath path : kernel_paths_supported()) {
+    for (const Case& c : shapes) {
+      Problem p = make_problem(c, seed++);
+      auto mag = magnitudes(p, activations_seen(p));
+      auto want = run(p, KernelPath::SCALAR, pool, true);
+      auto got = run(p, path, pool, true);
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_NEAR(got[i], want[i], SUM_TOLERANCE * mag[i]) << name(c, path) << " at " << i;
     }
   }
 }

@@ -2,11 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
+#include "engine/kernels/kernel_path.h"
+#include "engine/kernels/q8_activations.h"
 #include "unit/engine/kernels/random.h"
 
 namespace socle::engine {
@@ -247,6 +250,42 @@ TEST(Quant, ZeroBlocksStayZero) {
     for (float v : y)
       ASSERT_EQ(v, 0.0f) << dtype_name(t);
   }
+}
+
+// The AVX512 path's activation quantiser gives the reference's bits: Gaussian rows with an
+// outlier, a zero block, and blocks whose scaled values fall exactly on halves (ties, rounded
+// away from zero) or just beside them.
+TEST(Quant, ActivationQuantiserAvx512IsTheReferenceBitForBit) {
+  if (kernel_paths_supported().back() != KernelPath::AVX512) {
+    GTEST_SKIP() << "this CPU has no AVX512 path";
+  }
+  constexpr int64_t BLOCKS = 40;
+  constexpr int64_t N = BLOCKS * Q8_ACT_BLOCK;
+  auto x = testing::random_floats(N, 77, 3.0f);
+  x[5] *= 50.0f;
+  std::fill(x.begin() + 64, x.begin() + 96, 0.0f);
+  // Block 4: max 127, so d = 1 and the codes are the values rounded: -15.5 .. 15.5 are ties.
+  for (int64_t i = 0; i < Q8_ACT_BLOCK; ++i)
+    x[static_cast<size_t>(128 + i)] = static_cast<float>(i - 16) + 0.5f;
+  x[128] = 127.0f;
+  // Block 5: the same values a float step either side of the ties.
+  for (int64_t i = 0; i < Q8_ACT_BLOCK; ++i) {
+    float tie = static_cast<float>(i - 16) + 0.5f;
+    x[static_cast<size_t>(160 + i)] = std::nextafter(tie, i % 2 == 0 ? 100.0f : -100.0f);
+  }
+  x[160] = -127.0f;
+  std::vector<BlockQ8Act> want(BLOCKS), got(BLOCKS);
+  quantize_activations_ref(x.data(), want.data(), N);
+  quantize_activations_avx512(x.data(), got.data(), N);
+  for (size_t b = 0; b < want.size(); ++b) {
+    ASSERT_EQ(got[b].d, want[b].d) << "block " << b;
+    ASSERT_EQ(got[b].sums[0], want[b].sums[0]) << "block " << b;
+    ASSERT_EQ(got[b].sums[1], want[b].sums[1]) << "block " << b;
+    for (int64_t i = 0; i < Q8_ACT_BLOCK; ++i)
+      ASSERT_EQ(got[b].qs[i], want[b].qs[i]) << "block " << b << " value " << i;
+  }
+  EXPECT_EQ(want[4].qs[1], -15);  // -14.5 rounds away from zero
+  EXPECT_EQ(want[4].qs[31], 16);  // 15.5 too
 }
 
 TEST(Quant, FallbackFollowsLlamaCpp) {
