@@ -10,8 +10,9 @@
 //   engine_bench run MODEL.gguf [--prompt 512] [--decode 32] [--batch 8] [--batch-steps 8]
 //       Prints one JSON line: prompt processing tokens/s (one forward of --prompt tokens),
 //       decode tokens/s at batch 1 (--decode steps of one token after a 16-token prefix) and
-//       at --batch sequences (each step one token of each sequence), the file's bytes, and
-//       the read and copy bandwidth measured in the same process. Threads: SOCLE_THREADS.
+//       at --batch sequences (each step one forward_batch over one token of each sequence, in
+//       a paged KV pool), the file's bytes, and the read and copy bandwidth measured in the
+//       same process. Threads: SOCLE_THREADS.
 //   engine_bench --quick
 //       A tiny model in every type, written, loaded and run; checks that the logits are
 //       finite and that decoding sequence after sequence gives each the logits it gets alone.
@@ -37,13 +38,17 @@
 namespace {
 
 namespace fs = std::filesystem;
+using socle::engine::BatchSequence;
 using socle::engine::DType;
 using socle::engine::KvCache;
+using socle::engine::KvPool;
 using socle::engine::LlamaModel;
+using socle::engine::ThreadPool;
 using socle::engine::bench::RandomGgufShape;
 using Clock = std::chrono::steady_clock;
 
 constexpr int PREFIX_TOKENS = 16;                 // decode starts after this many tokens
+constexpr int64_t BLOCK_TOKENS = 16;              // positions per KV block in batched decode
 constexpr uint64_t BANDWIDTH_BYTES = 1ULL << 30;  // 1 GiB: far past any L3
 constexpr int BANDWIDTH_PASSES = 3;
 constexpr double BYTES_PER_GB = 1e9;
@@ -82,7 +87,7 @@ bool all_finite(const std::vector<float>& v) {
 struct RunResult {
   double prompt_tps = 0;
   double decode_tps = 0;        // batch 1
-  double batch_decode_tps = 0;  // `batch` sequences, one after another in each step
+  double batch_decode_tps = 0;  // `batch` sequences, one forward_batch per step
 };
 
 struct RunSpec {
@@ -118,10 +123,10 @@ bool decode_alone(const LlamaModel& model, int b, int steps, std::vector<float>*
   return true;
 }
 
-// Prompt processing, then decoding at batch 1 and at spec.batch: the engine's forward takes
-// one sequence, so a batch step runs each sequence's token one after another. Each batched
-// sequence must end with the logits it gets decoded alone (the engine is deterministic);
-// false with a message when one differs or a logit is not finite.
+// Prompt processing, then decoding at batch 1 and at spec.batch: a batch step is one
+// forward_batch over one token of each sequence, in a paged pool. Each batched sequence must
+// end with the logits it gets decoded alone (the engine is batch-invariant); false with a
+// message when one differs or a logit is not finite.
 bool run_model(const LlamaModel& model, const RunSpec& spec, RunResult* out, std::string* error) {
   const int64_t vocab = model.config().vocab_size;
   std::vector<float> logits;
@@ -147,26 +152,42 @@ bool run_model(const LlamaModel& model, const RunSpec& spec, RunResult* out, std
       return false;
   }
 
-  std::vector<KvCache> caches;
-  std::vector<std::vector<int32_t>> next;
+  // The batch's sequences in one paged pool, each with its own blocks; their prefixes in one
+  // pass, then each step one forward_batch over one token of every sequence.
+  const int64_t length = PREFIX_TOKENS + spec.batch_steps;
+  const int64_t blocks_per_seq = (length + BLOCK_TOKENS - 1) / BLOCK_TOKENS;
+  KvPool pool = model.new_pool(blocks_per_seq * spec.batch, BLOCK_TOKENS);
+  ThreadPool& threads = socle::engine::default_thread_pool();
+  std::vector<std::vector<int32_t>> prefixes, next, tables;
+  std::vector<BatchSequence> batch(static_cast<size_t>(spec.batch));
   for (int b = 0; b < spec.batch; ++b) {
-    caches.push_back(model.new_cache(PREFIX_TOKENS + spec.batch_steps));
-    auto s = model.forward(prefix_of(b, vocab), caches.back(), &logits);
-    if (!s.is_ok()) return *error = s.to_string(), false;
+    prefixes.push_back(prefix_of(b, vocab));
     next.push_back(decoded_of(b, spec.batch_steps, vocab));
+    std::vector<int32_t> table(static_cast<size_t>(blocks_per_seq));
+    for (int64_t i = 0; i < blocks_per_seq; ++i)
+      table[static_cast<size_t>(i)] = static_cast<int32_t>(b * blocks_per_seq + i);
+    tables.push_back(std::move(table));
   }
-  std::vector<std::vector<float>> last(static_cast<size_t>(spec.batch));
+  for (size_t b = 0; b < batch.size(); ++b)
+    batch[b] = BatchSequence{prefixes[b], 0, tables[b], false};
+  auto s = model.forward_batch(batch, pool, threads, &logits);
+  if (!s.is_ok()) return *error = s.to_string(), false;
   Clock::time_point start = Clock::now();
   for (int i = 0; i < spec.batch_steps; ++i) {
-    for (size_t b = 0; b < last.size(); ++b) {
-      auto s = model.forward({&next[b][static_cast<size_t>(i)], 1}, caches[b], &last[b]);
-      if (!s.is_ok()) return *error = s.to_string(), false;
+    for (size_t b = 0; b < batch.size(); ++b) {
+      batch[b] =
+          BatchSequence{{&next[b][static_cast<size_t>(i)], 1}, PREFIX_TOKENS + i, tables[b], false};
     }
+    s = model.forward_batch(batch, pool, threads, &logits);
+    if (!s.is_ok()) return *error = s.to_string(), false;
   }
   out->batch_decode_tps = static_cast<double>(spec.batch_steps) * spec.batch / seconds_since(start);
-  for (size_t b = 0; b < last.size(); ++b) {
-    if (!all_finite(last[b])) return *error = "decoded logits are not finite", false;
-    if (!alone[b].empty() && last[b] != alone[b]) {
+  const auto vocab_size = static_cast<size_t>(vocab);
+  for (size_t b = 0; b < batch.size(); ++b) {
+    std::vector<float> last(logits.begin() + static_cast<std::ptrdiff_t>(b * vocab_size),
+                            logits.begin() + static_cast<std::ptrdiff_t>((b + 1) * vocab_size));
+    if (!all_finite(last)) return *error = "decoded logits are not finite", false;
+    if (!alone[b].empty() && last != alone[b]) {
       *error = "sequence " + std::to_string(b) + " decoded in a batch differs from alone";
       return false;
     }

@@ -5,6 +5,7 @@
 
 #include "base/check.h"
 #include "engine/kernels/activation.h"
+#include "engine/kernels/attention_rows.h"
 
 namespace socle::engine {
 namespace {
@@ -13,29 +14,20 @@ namespace {
 // wake-up is a few microseconds).
 constexpr int64_t FLOPS_PER_TASK_MIN = 65536;
 
-void check_params(int64_t n_q, int64_t n_kv, const AttentionParams& p) {
+void check_params(int64_t n_q, int64_t n_kv, int64_t q_pos0, const AttentionParams& p) {
   SOCLE_CHECK(p.n_kv_heads > 0 && p.n_heads % p.n_kv_heads == 0,
               "query heads split evenly over key/value heads");
-  SOCLE_CHECK(!p.causal || p.q_pos0 + n_q <= n_kv, "the cache holds every query's own key");
+  SOCLE_CHECK(!p.causal || q_pos0 + n_q <= n_kv, "the cache holds every query's own key");
 }
 
-// Query i, head h of the whole problem through `head`.
-void attend_one(AttentionHeadFn head, float* out, const float* q, const float* k, const float* v,
-                int64_t i, int64_t h, int64_t n_kv, const AttentionParams& p, float* scores) {
-  int64_t group = p.n_heads / p.n_kv_heads;
-  int64_t q_stride = p.n_heads * p.head_dim;
-  int64_t kv_stride = p.n_kv_heads * p.head_dim;
-  int64_t pos = p.q_pos0 + i;
-  int64_t end = p.causal ? pos + 1 : n_kv;
-  int64_t begin = p.window > 0 ? std::max<int64_t>(0, pos - p.window + 1) : 0;
-  int64_t kv_offset = (h / group) * p.head_dim;
-  int64_t q_offset = i * q_stride + h * p.head_dim;
-  head(out + q_offset, q + q_offset, k + kv_offset, v + kv_offset, begin, end, kv_stride,
-       p.head_dim, p.scale, scores);
+// The keys [begin, end) that the query at position `pos` sees.
+void visible_keys(int64_t pos, int64_t n_kv, const AttentionParams& p, int64_t* begin,
+                  int64_t* end) {
+  *end = p.causal ? pos + 1 : n_kv;
+  *begin = p.window > 0 ? std::max<int64_t>(0, pos - p.window + 1) : 0;
 }
 
-}  // namespace
-
+// One query head against contiguous rows, the most naive loop (attention_ref's oracle).
 void attention_head_ref(float* out, const float* q, const float* k, const float* v, int64_t begin,
                         int64_t end, int64_t kv_stride, int64_t head_dim, float scale,
                         float* scores) {
@@ -56,31 +48,127 @@ void attention_head_ref(float* out, const float* q, const float* k, const float*
   }
 }
 
+AttentionGroupFn group_fn(KernelPath path) {
+  switch (path) {
+    case KernelPath::SCALAR:
+      return attention_group_ref;
+    case KernelPath::AVX2:
+      return attention_group_avx2;
+    case KernelPath::AVX512:
+      return attention_group_avx512;
+  }
+  return attention_group_ref;
+}
+
+}  // namespace
+
+void attention_group_ref(float* out, const float* q, int64_t group, const KvBlocks& kv,
+                         int64_t kv_offset, int64_t stride, int64_t begin, int64_t end,
+                         int64_t head_dim, float scale, float* scores) {
+  int64_t n = end - begin;
+  for (int64_t g = 0; g < group; ++g) {
+    const float* qg = q + g * head_dim;
+    float* og = out + g * head_dim;
+    KvRowCursor key(kv.k, kv.block_size, kv_offset, stride, begin);
+    for (int64_t j = 0; j < n; ++j, key.next()) {
+      const float* kj = key.row();
+      float dot = 0.0f;
+      for (int64_t d = 0; d < head_dim; ++d)
+        dot += qg[d] * kj[d];
+      scores[j] = dot * scale;
+    }
+    softmax_ref(scores, n);
+    std::fill(og, og + head_dim, 0.0f);
+    KvRowCursor value(kv.v, kv.block_size, kv_offset, stride, begin);
+    for (int64_t j = 0; j < n; ++j, value.next()) {
+      const float* vj = value.row();
+      float weight = scores[j];
+      for (int64_t d = 0; d < head_dim; ++d)
+        og[d] += weight * vj[d];
+    }
+  }
+}
+
 void attention_ref(float* out, const float* q, const float* k, const float* v, int64_t n_q,
                    int64_t n_kv, const AttentionParams& p) {
-  check_params(n_q, n_kv, p);
+  check_params(n_q, n_kv, p.q_pos0, p);
   std::vector<float> scores(static_cast<size_t>(n_kv));
+  int64_t group = p.n_heads / p.n_kv_heads;
+  int64_t q_stride = p.n_heads * p.head_dim;
+  int64_t kv_stride = p.n_kv_heads * p.head_dim;
   for (int64_t i = 0; i < n_q; ++i) {
-    for (int64_t h = 0; h < p.n_heads; ++h)
-      attend_one(attention_head_ref, out, q, k, v, i, h, n_kv, p, scores.data());
+    int64_t begin = 0;
+    int64_t end = 0;
+    visible_keys(p.q_pos0 + i, n_kv, p, &begin, &end);
+    for (int64_t h = 0; h < p.n_heads; ++h) {
+      int64_t kv_offset = (h / group) * p.head_dim;
+      int64_t q_offset = i * q_stride + h * p.head_dim;
+      attention_head_ref(out + q_offset, q + q_offset, k + kv_offset, v + kv_offset, begin, end,
+                         kv_stride, p.head_dim, p.scale, scores.data());
+    }
   }
+}
+
+void attention_paged(std::span<const AttentionSeq> seqs, const AttentionParams& p, KernelPath path,
+                     ThreadPool& pool) {
+  AttentionGroupFn fn = group_fn(path);
+  int64_t group = p.n_heads / p.n_kv_heads;
+  int64_t q_stride = p.n_heads * p.head_dim;
+  int64_t kv_stride = p.n_kv_heads * p.head_dim;
+  // Work items are (sequence, query, key/value head) triples, numbered sequence by sequence;
+  // first_item[s] is sequence s's first.
+  std::vector<int64_t> first_item(seqs.size() + 1, 0);
+  int64_t max_kv = 1;
+  int64_t flops = 0;
+  for (size_t s = 0; s < seqs.size(); ++s) {
+    const AttentionSeq& seq = seqs[s];
+    check_params(seq.n_q, seq.n_kv, seq.q_pos0, p);
+    SOCLE_CHECK(seq.kv.block_size > 0 &&
+                    static_cast<int64_t>(seq.kv.k.size()) * seq.kv.block_size >= seq.n_kv,
+                "the blocks cover every key");
+    SOCLE_CHECK(seq.kv.k.size() == seq.kv.v.size(), "keys and values in as many blocks");
+    first_item[s + 1] = first_item[s] + seq.n_q * p.n_kv_heads;
+    max_kv = std::max(max_kv, seq.n_kv);
+    flops += seq.n_q * p.n_heads * 2 * seq.n_kv * p.head_dim;
+  }
+  int64_t items = first_item.back();
+  if (items == 0) return;
+  int64_t item_flops = std::max<int64_t>(1, flops / items);
+  int64_t grain = std::max<int64_t>(1, FLOPS_PER_TASK_MIN / item_flops);
+  pool.parallel_for(items, grain, [&](int64_t first, int64_t last) {
+    std::vector<float> scores(static_cast<size_t>(group * max_kv));
+    auto s = static_cast<size_t>(std::upper_bound(first_item.begin(), first_item.end(), first) -
+                                 first_item.begin() - 1);
+    for (int64_t item = first; item < last; ++item) {
+      while (item >= first_item[s + 1])
+        ++s;
+      const AttentionSeq& seq = seqs[s];
+      int64_t local = item - first_item[s];
+      int64_t i = local / p.n_kv_heads;
+      int64_t kv_head = local % p.n_kv_heads;
+      int64_t begin = 0;
+      int64_t end = 0;
+      visible_keys(seq.q_pos0 + i, seq.n_kv, p, &begin, &end);
+      int64_t q_offset = i * q_stride + kv_head * group * p.head_dim;
+      fn(seq.out + q_offset, seq.q + q_offset, group, seq.kv, kv_head * p.head_dim, kv_stride,
+         begin, end, p.head_dim, p.scale, scores.data());
+    }
+  });
 }
 
 void attention(float* out, const float* q, const float* k, const float* v, int64_t n_q,
                int64_t n_kv, const AttentionParams& p, KernelPath path, ThreadPool& pool) {
-  check_params(n_q, n_kv, p);
-  AttentionHeadFn head = path == KernelPath::AVX512 ? attention_head_avx512
-                         : path == KernelPath::AVX2 ? attention_head_avx2
-                                                    : attention_head_ref;
-  // Pairs by query then head; each thread takes a contiguous run of them.
-  int64_t pair_flops = std::max<int64_t>(1, 2 * n_kv * p.head_dim);
-  int64_t grain = std::max<int64_t>(1, FLOPS_PER_TASK_MIN / pair_flops);
-  pool.parallel_for(n_q * p.n_heads, grain, [&](int64_t first, int64_t last) {
-    std::vector<float> scores(static_cast<size_t>(n_kv));
-    for (int64_t pair = first; pair < last; ++pair) {
-      attend_one(head, out, q, k, v, pair / p.n_heads, pair % p.n_heads, n_kv, p, scores.data());
-    }
-  });
+  // One block holding every key: the paged kernels on contiguous rows.
+  const float* k_block = k;
+  const float* v_block = v;
+  AttentionSeq seq;
+  seq.out = out;
+  seq.q = q;
+  seq.n_q = n_q;
+  seq.q_pos0 = p.q_pos0;
+  seq.n_kv = n_kv;
+  seq.kv = KvBlocks{{&k_block, 1}, {&v_block, 1}, std::max<int64_t>(1, n_kv)};
+  attention_paged({&seq, 1}, p, path, pool);
 }
 
 void attention(float* out, const float* q, const float* k, const float* v, int64_t n_q,

@@ -1,4 +1,4 @@
-// AVX-512 twin of attention_head_ref: the q.k products are dot_f32_avx512, the softmax is
+// AVX-512 twin of attention_group_ref: the q.k products are dot_f32_avx512, the softmax is
 // softmax_avx512, and the weighted sum of values runs in sixteen lanes over head_dim, adding the
 // keys in order. The function carries its own target attribute, so the rest of the binary
 // stays baseline x86-64.
@@ -8,6 +8,7 @@
 
 #include "engine/kernels/activation.h"
 #include "engine/kernels/attention.h"
+#include "engine/kernels/attention_rows.h"
 #include "engine/kernels/dot.h"
 
 #define SOCLE_AVX512 __attribute__((target("avx512f,avx2,fma")))
@@ -17,8 +18,9 @@ namespace {
 
 constexpr int64_t LANES = 16;  // float32 values per __m512
 
-// Key and value rows sit kv_stride floats apart, often a 4 KiB page each, and the hardware
-// prefetcher does not cross pages: without a hint every row is a cache miss paid in full.
+// Key and value rows sit a whole row of every head apart, often a 4 KiB page each (and
+// blocks anywhere in the pool), and the hardware prefetcher does not cross pages: without a
+// hint every row is a cache miss paid in full.
 constexpr int64_t PREFETCH_ROWS_AHEAD = 8;
 constexpr int64_t CACHE_LINE_FLOATS = 16;
 
@@ -29,31 +31,41 @@ SOCLE_AVX512 void prefetch_row(const float* row, int64_t head_dim) {
 
 }  // namespace
 
-SOCLE_AVX512 void attention_head_avx512(float* out, const float* q, const float* k, const float* v,
-                                        int64_t begin, int64_t end, int64_t kv_stride,
-                                        int64_t head_dim, float scale, float* scores) {
-  for (int64_t j = begin; j < end; ++j) {
-    if (j + PREFETCH_ROWS_AHEAD < end)
-      prefetch_row(k + (j + PREFETCH_ROWS_AHEAD) * kv_stride, head_dim);
-    scores[j - begin] = dot_f32_avx512(k + j * kv_stride, q, head_dim) * scale;
+SOCLE_AVX512 void attention_group_avx512(float* out, const float* q, int64_t group,
+                                         const KvBlocks& kv, int64_t kv_offset, int64_t stride,
+                                         int64_t begin, int64_t end, int64_t head_dim, float scale,
+                                         float* scores) {
+  int64_t n = end - begin;
+  KvRowCursor key(kv.k, kv.block_size, kv_offset, stride, begin);
+  KvRowCursor key_ahead(kv.k, kv.block_size, kv_offset, stride, begin + PREFETCH_ROWS_AHEAD);
+  for (int64_t j = 0; j < n; ++j, key.next(), key_ahead.next()) {
+    if (j + PREFETCH_ROWS_AHEAD < n) prefetch_row(key_ahead.row(), head_dim);
+    const float* kj = key.row();
+    for (int64_t g = 0; g < group; ++g)
+      scores[g * n + j] = dot_f32_avx512(kj, q + g * head_dim, head_dim) * scale;
   }
-  for (int64_t j = begin; j < std::min(end, begin + PREFETCH_ROWS_AHEAD); ++j)
-    prefetch_row(v + j * kv_stride, head_dim);
-  softmax_avx512(scores, end - begin);
-  std::fill(out, out + head_dim, 0.0f);
-  for (int64_t j = begin; j < end; ++j) {
-    if (j + PREFETCH_ROWS_AHEAD < end)
-      prefetch_row(v + (j + PREFETCH_ROWS_AHEAD) * kv_stride, head_dim);
-    const float* vj = v + j * kv_stride;
-    float weight = scores[j - begin];
-    __m512 w = _mm512_set1_ps(weight);
-    int64_t d = 0;
-    for (; d + LANES <= head_dim; d += LANES) {
-      __m512 acc = _mm512_fmadd_ps(w, _mm512_loadu_ps(vj + d), _mm512_loadu_ps(out + d));
-      _mm512_storeu_ps(out + d, acc);
+  KvRowCursor value_ahead(kv.v, kv.block_size, kv_offset, stride, begin);
+  for (int64_t j = 0; j < std::min(n, PREFETCH_ROWS_AHEAD); ++j, value_ahead.next())
+    prefetch_row(value_ahead.row(), head_dim);
+  for (int64_t g = 0; g < group; ++g)
+    softmax_avx512(scores + g * n, n);
+  std::fill(out, out + group * head_dim, 0.0f);
+  KvRowCursor value(kv.v, kv.block_size, kv_offset, stride, begin);
+  for (int64_t j = 0; j < n; ++j, value.next(), value_ahead.next()) {
+    if (j + PREFETCH_ROWS_AHEAD < n) prefetch_row(value_ahead.row(), head_dim);
+    const float* vj = value.row();
+    for (int64_t g = 0; g < group; ++g) {
+      float* og = out + g * head_dim;
+      float weight = scores[g * n + j];
+      __m512 w = _mm512_set1_ps(weight);
+      int64_t d = 0;
+      for (; d + LANES <= head_dim; d += LANES) {
+        __m512 acc = _mm512_fmadd_ps(w, _mm512_loadu_ps(vj + d), _mm512_loadu_ps(og + d));
+        _mm512_storeu_ps(og + d, acc);
+      }
+      for (; d < head_dim; ++d)
+        og[d] += weight * vj[d];
     }
-    for (; d < head_dim; ++d)
-      out[d] += weight * vj[d];
   }
 }
 

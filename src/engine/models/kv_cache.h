@@ -1,11 +1,13 @@
 // The keys and values one sequence has computed so far, per layer: what lets a decoder add
-// one token without recomputing its prefix.
+// one token without recomputing its prefix. It is a KvPool of one block that holds the whole
+// sequence, so the batched forward pass serves it with the block table {0}.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <vector>
 
 #include "base/check.h"
+#include "engine/kv/kv_pool.h"
 
 namespace socle::engine {
 
@@ -14,19 +16,18 @@ class KvCache {
   // Room for `capacity` positions of `kv_dim` (n_kv_heads * head_dim) values in each of
   // `n_layers` layers, keys and values alike.
   KvCache(int64_t n_layers, int64_t capacity, int64_t kv_dim)
-      : n_layers_(n_layers),
-        capacity_(capacity),
-        kv_dim_(kv_dim),
-        k_(static_cast<size_t>(n_layers * capacity * kv_dim)),
-        v_(static_cast<size_t>(n_layers * capacity * kv_dim)) {}
+      : capacity_(capacity), pool_(n_layers, 1, std::max<int64_t>(capacity, 1), kv_dim) {}
 
   int64_t size() const { return size_; }  // positions filled
   int64_t capacity() const { return capacity_; }
-  int64_t kv_dim() const { return kv_dim_; }
+  int64_t kv_dim() const { return pool_.kv_dim(); }
 
   // Layer `layer`'s keys or values: (capacity, kv_dim), rows [0, size) filled.
-  float* keys(int64_t layer) { return k_.data() + offset(layer); }
-  float* values(int64_t layer) { return v_.data() + offset(layer); }
+  float* keys(int64_t layer) { return pool_.keys(layer, 0); }
+  float* values(int64_t layer) { return pool_.values(layer, 0); }
+
+  // The memory: one block (id 0) of `capacity` positions.
+  KvPool& pool() { return pool_; }
 
   // Marks `n` more positions as filled, once every layer has written them.
   void advance(int64_t n) {
@@ -40,17 +41,9 @@ class KvCache {
   }
 
  private:
-  size_t offset(int64_t layer) const {
-    SOCLE_CHECK(layer >= 0 && layer < n_layers_, "layers index inside the model");
-    return static_cast<size_t>(layer * capacity_ * kv_dim_);
-  }
-
-  int64_t n_layers_;
   int64_t capacity_;
-  int64_t kv_dim_;
   int64_t size_ = 0;
-  std::vector<float> k_;  // (n_layers, capacity, kv_dim)
-  std::vector<float> v_;  // (n_layers, capacity, kv_dim)
+  KvPool pool_;
 };
 
 }  // namespace socle::engine

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -13,7 +14,9 @@
 #include "base/status.h"
 #include "engine/format/hf_config.h"
 #include "engine/kernels/rope.h"
+#include "engine/kernels/thread_pool.h"
 #include "engine/kernels/weight.h"
+#include "engine/kv/kv_pool.h"
 #include "engine/models/kv_cache.h"
 #include "engine/models/weight_loader.h"
 
@@ -37,15 +40,28 @@ struct LlamaLayer {
   std::vector<float> b_gate, b_up, b_down;  // empty unless mlp_bias
 };
 
+// One sequence's part of a batched forward pass (LlamaModel::forward_batch).
+struct BatchSequence {
+  std::span<const int32_t> tokens;  // new tokens, at positions pos0, pos0 + 1, ...
+  int64_t pos0 = 0;                 // positions already in this sequence's blocks
+  std::span<const int32_t> blocks;  // block table: block i holds positions [i*bs, (i+1)*bs);
+                                    // covers at least pos0 + tokens.size() positions
+  bool all_logits = false;          // logits for every new token, else for the last one only
+};
+
 class LlamaModel {
  public:
   // Reads a GGUF file (`path` is a regular file) or a Hugging Face folder (`path`/config.json
   // and the safetensors weights next to it). INVALID_ARGUMENT if the model is not a
   // llama-family decoder or a tensor is missing or misshapen.
-  static Result<LlamaModel> load(const std::string& path);
+  // `quantize`: float matrices are quantised to that type as they load
+  // (WeightLoader::quantize_matrices_to); matrices the file stores quantised stay as they are.
+  static Result<LlamaModel> load(const std::string& path,
+                                 std::optional<DType> quantize = std::nullopt);
   // Reads a GGUF file written as llama.cpp writes llama, qwen2 and qwen3 models
   // (engine/models/llama_gguf.h), in any weight type.
-  static Result<LlamaModel> load_gguf(const std::string& path);
+  static Result<LlamaModel> load_gguf(const std::string& path,
+                                      std::optional<DType> quantize = std::nullopt);
 
   const HfConfig& config() const { return config_; }
 
@@ -57,7 +73,29 @@ class LlamaModel {
   // logits: resized to (tokens.size(), vocab_size)
   // INVALID_ARGUMENT for an empty input, a token id outside the vocabulary, or more tokens
   // than the cache has room for; the cache is unchanged then.
+  // Runs on forward_batch with the cache as a one-block pool and default_thread_pool().
   Status forward(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>* logits) const;
+
+  // KvPool sized for this model.
+  KvPool new_pool(int64_t n_blocks, int64_t block_size) const;
+
+  // Runs every sequence's new tokens in one pass: the linear layers over all tokens of the
+  // batch together (weights read once per step), attention per sequence over its own blocks.
+  // Writes the new keys/values into the blocks at positions pos0.. (blocks before pos0's
+  // block are only read, so full blocks can be shared read-only between sequences: the
+  // prefix cache). Logits rows: sequence by sequence in order, every new token's row if
+  // all_logits else the last one's.
+  // logits: resized to (rows, vocab_size)
+  // Batch invariance: for the same kernel path and thread count, a sequence's logits are the
+  // same bits whatever else is in the batch, however its tokens were split over passes, and
+  // whichever blocks hold its keys and values.
+  // INVALID_ARGUMENT (nothing written) for an empty batch or sequence, a token outside the
+  // vocabulary, a negative pos0, a block table too short, a block id outside the pool, a pool
+  // of another shape than the model's, or a block that one sequence writes and another entry
+  // of a table (its own or another sequence's) also uses.
+  // Every kernel runs on kernel_path_active() and `threads`.
+  Status forward_batch(std::span<const BatchSequence> batch, KvPool& pool, ThreadPool& threads,
+                       std::vector<float>* logits) const;
 
   // The weights, for the trainer's own passes over them.
   const std::vector<LlamaLayer>& layers() const { return layers_; }

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "engine/kernels/quant.h"
+
 namespace socle::engine {
 namespace {
 
@@ -76,7 +78,22 @@ Result<WeightView> WeightLoader::matrix(const std::string& name, int64_t rows, i
     data = copy.get();
     copies_.push_back(std::move(copy));
   }
-  return WeightView{t->dtype, data, rows, cols};
+  WeightView view{t->dtype, data, rows, cols};
+  bool is_float = t->dtype == DType::F32 || t->dtype == DType::F16 || t->dtype == DType::BF16;
+  if (!quantize_ || !is_float) return view;
+  DType target = quant_type_for_row(*quantize_, cols);
+  if (target == t->dtype) return view;
+  size_t row_bytes = dtype_row_bytes(target, cols);
+  auto quantised =
+      std::make_unique_for_overwrite<std::byte[]>(row_bytes * static_cast<size_t>(rows));
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    weight_row_to_f32(view, r, row.data());
+    quantize_row(target, row.data(), quantised.get() + static_cast<size_t>(r) * row_bytes, cols);
+  }
+  view = WeightView{target, quantised.get(), rows, cols};
+  copies_.push_back(std::move(quantised));
+  return view;
 }
 
 Result<std::vector<float>> WeightLoader::vector(const std::string& name, int64_t n) const {

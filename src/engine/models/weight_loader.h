@@ -27,6 +27,12 @@ class WeightLoader {
 
   bool has(const std::string& name) const { return find(name) != nullptr; }
 
+  // From now on, matrix() hands out float matrices (F32, F16, BF16) quantised to `type` (a
+  // quantised type), or to the type quant_type_for_row falls back to when the rows do not
+  // split into its blocks, as `llama-quantize` would have stored them. Matrices already
+  // quantised are left as they are.
+  void quantize_matrices_to(DType type) { quantize_ = type; }
+
   // The matrix `name`, which must be F32, F16, BF16 or quantised, of shape (rows, cols).
   // Points into the mapped file, or into a copy when the file's bytes are not aligned to the
   // element size.
@@ -48,6 +54,7 @@ class WeightLoader {
   std::optional<GgufFile> gguf_;
   std::map<std::string, TensorView, std::less<>> gguf_views_;  // by the names models ask for
   std::vector<std::unique_ptr<std::byte[]>> copies_;
+  std::optional<DType> quantize_;
 };
 
 }  // namespace socle::engine

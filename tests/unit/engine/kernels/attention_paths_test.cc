@@ -1,11 +1,17 @@
 // Attention on every kernel path the CPU runs against the reference: grouped-query heads,
 // causal and bidirectional, sliding windows, queries after a cached prefix, odd head sizes
 // and scores large enough to overflow a softmax without its maximum subtracted; and a
-// query's bits alone, in a batch and with one to three threads.
+// query's bits alone, in a batch and with one to three threads. Paged attention: the same
+// bits as contiguous rows whatever the block size and the blocks' order in the pool, each
+// sequence of a batch as alone, and a group of query heads as each head with its own copy
+// of the key/value head.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -151,6 +157,144 @@ TEST(AttentionPaths, QueriesAreIndependentOfTheBatchAndTheThreadCount) {
         ASSERT_TRUE(std::equal(alone.begin(), alone.end(), batch.begin() + i * q_dim))
             << name(c, path) << " query " << i;
       }
+    }
+  }
+}
+
+// A pool of blocks holding a problem's keys and values: the blocks in a shuffled order among
+// twice as many as needed, everything else NaN: a stray read would poison the output.
+struct Paged {
+  std::vector<float> k_pool, v_pool;           // (n_pool_blocks, block_size, kv_dim)
+  std::vector<const float*> k_table, v_table;  // the sequence's blocks in position order
+  int64_t block_size = 0;
+
+  KvBlocks blocks() const { return {k_table, v_table, block_size}; }
+};
+
+Paged page(const Problem& pr, int64_t block_size, uint32_t seed) {
+  int64_t kv_dim = pr.c.n_kv_heads * pr.c.head_dim;
+  int64_t used = (pr.n_kv + block_size - 1) / block_size;
+  int64_t n_pool = 2 * used + 1;
+  Paged out;
+  out.block_size = block_size;
+  auto pool_size = static_cast<size_t>(n_pool * block_size * kv_dim);
+  out.k_pool.assign(pool_size, std::numeric_limits<float>::quiet_NaN());
+  out.v_pool.assign(pool_size, std::numeric_limits<float>::quiet_NaN());
+  std::vector<int64_t> ids(static_cast<size_t>(n_pool));
+  std::iota(ids.begin(), ids.end(), 0);
+  std::mt19937 rng(seed);
+  std::shuffle(ids.begin(), ids.end(), rng);
+  for (int64_t b = 0; b < used; ++b) {
+    size_t at = static_cast<size_t>(ids[static_cast<size_t>(b)] * block_size * kv_dim);
+    out.k_table.push_back(out.k_pool.data() + at);
+    out.v_table.push_back(out.v_pool.data() + at);
+    for (int64_t r = 0; r < block_size && b * block_size + r < pr.n_kv; ++r) {
+      size_t from = static_cast<size_t>((b * block_size + r) * kv_dim);
+      size_t to = at + static_cast<size_t>(r * kv_dim);
+      std::copy_n(pr.k.begin() + static_cast<std::ptrdiff_t>(from), kv_dim,
+                  out.k_pool.begin() + static_cast<std::ptrdiff_t>(to));
+      std::copy_n(pr.v.begin() + static_cast<std::ptrdiff_t>(from), kv_dim,
+                  out.v_pool.begin() + static_cast<std::ptrdiff_t>(to));
+    }
+  }
+  return out;
+}
+
+AttentionSeq seq_of(const Problem& pr, const Paged& paged, float* out) {
+  AttentionSeq s;
+  s.out = out;
+  s.q = pr.q.data();
+  s.n_q = pr.c.n_q;
+  s.q_pos0 = pr.c.q_pos0;
+  s.n_kv = pr.n_kv;
+  s.kv = paged.blocks();
+  return s;
+}
+
+TEST(AttentionPaths, PagedEqualsContiguousBitwiseForAnyBlockLayout) {
+  ThreadPool pool(2);
+  uint32_t seed = 700;
+  for (KernelPath path : kernel_paths_supported()) {
+    for (const Case& c : cases()) {
+      Problem pr = make_problem(c, seed += 3);
+      auto want = run(pr, path, pool);
+      if (path == KernelPath::SCALAR) {
+        std::vector<float> ref(pr.q.size());
+        attention_ref(ref.data(), pr.q.data(), pr.k.data(), pr.v.data(), c.n_q, pr.n_kv, pr.p);
+        ASSERT_EQ(want, ref) << name(c, path);
+      }
+      for (int64_t block_size : {int64_t{1}, int64_t{3}, int64_t{7}, int64_t{16}, pr.n_kv + 5}) {
+        Paged paged = page(pr, block_size, seed + 1);
+        std::vector<float> got(pr.q.size());
+        AttentionSeq s = seq_of(pr, paged, got.data());
+        attention_paged({&s, 1}, pr.p, path, pool);
+        ASSERT_EQ(got, want) << name(c, path) << " block_size=" << block_size;
+      }
+    }
+  }
+}
+
+// Five sequences of different lengths, heads and windows shared, in one call on one to three
+// threads: each gives the bits it gives alone.
+TEST(AttentionPaths, EachSequenceOfAPagedBatchIsAsAlone) {
+  ThreadPool one(1);
+  ThreadPool three(3);
+  for (KernelPath path : kernel_paths_supported()) {
+    for (int64_t window : {0, 20}) {
+      std::vector<Problem> problems;
+      std::vector<Paged> pages;
+      int64_t block_size = 5;
+      uint32_t seed = 900;
+      for (auto [n_q, q_pos0] :
+           std::vector<std::pair<int64_t, int64_t>>{{1, 0}, {1, 37}, {12, 0}, {7, 23}, {1, 130}}) {
+        Problem pr = make_problem({8, 2, 64, n_q, q_pos0, window, true, 1.0f}, seed += 3);
+        pages.push_back(page(pr, block_size, seed));
+        problems.push_back(std::move(pr));
+      }
+      std::vector<std::vector<float>> alone, together, together3;
+      std::vector<AttentionSeq> seqs;
+      for (size_t i = 0; i < problems.size(); ++i) {
+        alone.emplace_back(problems[i].q.size());
+        together.emplace_back(problems[i].q.size());
+        together3.emplace_back(problems[i].q.size());
+        AttentionSeq s = seq_of(problems[i], pages[i], alone[i].data());
+        attention_paged({&s, 1}, problems[i].p, path, one);
+        seqs.push_back(seq_of(problems[i], pages[i], together[i].data()));
+      }
+      attention_paged(seqs, problems[0].p, path, one);
+      for (size_t i = 0; i < seqs.size(); ++i)
+        seqs[i].out = together3[i].data();
+      attention_paged(seqs, problems[0].p, path, three);
+      for (size_t i = 0; i < problems.size(); ++i) {
+        ASSERT_EQ(together[i], alone[i]) << name(problems[i].c, path) << " sequence " << i;
+        ASSERT_EQ(together3[i], alone[i]) << name(problems[i].c, path) << " sequence " << i;
+      }
+    }
+  }
+}
+
+// A group of query heads reads its key/value head once for all of them; each head must get
+// the bits it gets with a key/value head of its own (the same values copied per head).
+TEST(AttentionPaths, AGroupOfHeadsGivesEachHeadItsOwnBits) {
+  ThreadPool pool(2);
+  for (KernelPath path : kernel_paths_supported()) {
+    for (int64_t head_dim : {13, 64, 128}) {
+      Case grouped{8, 2, head_dim, 6, 50, 0, true, 1.0f};
+      Problem pr = make_problem(grouped, 1234);
+      Problem per_head = pr;
+      per_head.c.n_kv_heads = grouped.n_heads;
+      per_head.p.n_kv_heads = grouped.n_heads;
+      int64_t group = grouped.n_heads / grouped.n_kv_heads;
+      per_head.k.clear();
+      per_head.v.clear();
+      for (int64_t j = 0; j < pr.n_kv; ++j) {
+        for (int64_t h = 0; h < grouped.n_heads; ++h) {
+          auto from = static_cast<std::ptrdiff_t>((j * grouped.n_kv_heads + h / group) * head_dim);
+          per_head.k.insert(per_head.k.end(), pr.k.begin() + from, pr.k.begin() + from + head_dim);
+          per_head.v.insert(per_head.v.end(), pr.v.begin() + from, pr.v.begin() + from + head_dim);
+        }
+      }
+      ASSERT_EQ(run(pr, path, pool), run(per_head, path, pool)) << name(grouped, path);
     }
   }
 }

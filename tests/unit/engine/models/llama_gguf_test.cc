@@ -147,6 +147,37 @@ TEST(LlamaGgufQuantised, MatchesTheSameWeightsDequantised) {
   }
 }
 
+// Quantising at load stores every matrix as `socle model convert --type` would: the folder
+// loaded with quantize gives the converted file's logits (the same quantised rows; the GGUF
+// file's q/k rows are permuted for its rope pairing, which can reorder a few float sums).
+constexpr double QUANTISE_AT_LOAD_TOLERANCE = 1e-5;
+
+TEST(LlamaGgufQuantised, QuantisingAtLoadEqualsTheConvertedFile) {
+  testing::TempDir dir;
+  std::string golden = testing::golden_dir("llama3");
+  auto ref = SafetensorsFile::open(golden + "/ref.safetensors");
+  ASSERT_TRUE(ref.is_ok());
+  auto ids = testing::tensor_i32(*ref, "input_ids.2");
+  for (DType type : {DType::Q8_0, DType::Q4_0}) {
+    std::string path = dir.file(std::string(dtype_name(type)) + "-load.gguf");
+    ASSERT_TRUE(llama_convert_to_gguf(golden, path, type).is_ok());
+    auto file = LlamaModel::load(path);
+    ASSERT_TRUE(file.is_ok()) << file.status().to_string();
+    auto at_load = LlamaModel::load(golden, type);
+    ASSERT_TRUE(at_load.is_ok()) << at_load.status().to_string();
+    EXPECT_EQ(at_load->layers()[0].wq.type, type);
+    EXPECT_EQ(at_load->embed().type, type);
+    auto plain = LlamaModel::load(golden);
+    ASSERT_TRUE(plain.is_ok());
+    auto vocab = static_cast<size_t>(file->config().vocab_size);
+    double err = worst_row_error(run(*at_load, ids), run(*file, ids), vocab);
+    EXPECT_LT(err, QUANTISE_AT_LOAD_TOLERANCE) << dtype_name(type);
+    // ... and it did quantise: the float model's logits are measurably elsewhere.
+    EXPECT_GT(worst_row_error(run(*at_load, ids), run(*plain, ids), vocab), 1e-4)
+        << dtype_name(type);
+  }
+}
+
 // On unit-scale random weights the activations' rounding is the ~0.5% of each input
 // estimated above, through one layer and the head: 2% per row is a few times that.
 constexpr double K_QUANT_ACTIVATION_TOLERANCE = 0.02;
