@@ -1,0 +1,160 @@
+#include "train/lora_forward.h"
+
+#include <cmath>
+
+#include "engine/kernels/activation.h"
+#include "engine/kernels/attention.h"
+#include "engine/kernels/matmul.h"
+#include "engine/kernels/norm.h"
+#include "engine/kernels/rope.h"
+
+namespace socle::train {
+namespace {
+
+size_t sz(int64_t a, int64_t b) {
+  return static_cast<size_t>(a * b);
+}
+
+const float* bias_or_null(const std::vector<float>& b) {
+  return b.empty() ? nullptr : b.data();
+}
+
+// y = x W^T + bias + scaling * (x A^T) B^T; u = x A^T kept for the backward.
+void adapted_linear(float* y, const float* x, int64_t n, const engine::WeightView& w,
+                    const std::vector<float>& bias, const LoraPair* pair, int64_t rank,
+                    double scaling, std::vector<float>* u, std::vector<float>* scratch) {
+  engine::matmul(y, x, w, bias_or_null(bias), n);
+  if (pair == nullptr) return;
+  u->resize(sz(n, rank));
+  engine::WeightView a{engine::DType::F32, pair->a.data(), rank, w.cols};
+  engine::WeightView b{engine::DType::F32, pair->b.data(), w.rows, rank};
+  engine::matmul(u->data(), x, a, nullptr, n);
+  scratch->resize(sz(n, w.rows));
+  engine::matmul(scratch->data(), u->data(), b, nullptr, n);
+  auto s = static_cast<float>(scaling);
+  for (size_t i = 0; i < scratch->size(); ++i)
+    y[i] += s * (*scratch)[i];
+}
+
+}  // namespace
+
+Status lora_check_fits(const engine::LlamaModel& model, const LoraAdapter& adapter) {
+  const engine::HfConfig& c = model.config();
+  if (adapter.num_layers() != c.num_layers) {
+    return invalid_argument("the adapter has " + std::to_string(adapter.num_layers()) +
+                            " layers, the model " + std::to_string(c.num_layers));
+  }
+  for (LoraTarget t : adapter.config().targets) {
+    LoraShape want = lora_target_shape(c, t);
+    LoraShape got = adapter.shape(t);
+    if (want.in != got.in || want.out != got.out) {
+      return invalid_argument(std::string("the adapter's ") + lora_target_name(t) +
+                              " does not have the model's shape");
+    }
+  }
+  return Status::ok();
+}
+
+Status lora_forward(const engine::LlamaModel& model, const LoraAdapter& adapter,
+                    std::span<const int32_t> tokens, LoraActivations* acts,
+                    std::vector<float>* logits) {
+  const engine::HfConfig& c = model.config();
+  auto n = static_cast<int64_t>(tokens.size());
+  if (n == 0) return invalid_argument("an example has no tokens", "tokens");
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    if (tokens[t] < 0 || tokens[t] >= c.vocab_size) {
+      return invalid_argument("token " + std::to_string(t) + " is " + std::to_string(tokens[t]) +
+                                  ", outside the vocabulary of " + std::to_string(c.vocab_size),
+                              "tokens");
+    }
+  }
+  SOCLE_RETURN_IF_ERROR(lora_check_fits(model, adapter));
+  const int64_t dim = c.hidden_size;
+  const int64_t q_dim = c.num_heads * c.head_dim;
+  const int64_t kv_dim = c.num_kv_heads * c.head_dim;
+  const int64_t inter = c.intermediate_size;
+  const int64_t rank = adapter.config().rank;
+  const double scaling = adapter.scaling();
+  const auto eps = static_cast<float>(c.norm_eps);
+
+  acts->n = n;
+  acts->layers.resize(static_cast<size_t>(c.num_layers));
+  acts->rope = rope_table(n, c.head_dim, model.inv_freq().data());
+  std::vector<float> x(sz(n, dim));
+  std::vector<float> proj(sz(n, dim));
+  std::vector<float> scratch;
+  for (int64_t t = 0; t < n; ++t)
+    engine::weight_row_to_f32(model.embed(), tokens[static_cast<size_t>(t)], &x[sz(t, dim)]);
+
+  engine::AttentionParams ap;
+  ap.n_heads = c.num_heads;
+  ap.n_kv_heads = c.num_kv_heads;
+  ap.head_dim = c.head_dim;
+  ap.scale = 1.0f / std::sqrt(static_cast<float>(c.head_dim));
+  ap.causal = true;
+  ap.q_pos0 = 0;
+  ap.window = c.sliding_window;
+
+  for (int64_t li = 0; li < c.num_layers; ++li) {
+    const engine::LlamaLayer& l = model.layers()[static_cast<size_t>(li)];
+    LoraLayerActivations& a = acts->layers[static_cast<size_t>(li)];
+    auto lora = [&](LoraTarget t) { return adapter.find(li, t); };
+    auto u = [&](LoraTarget t) { return &a.lora_u[static_cast<size_t>(t)]; };
+    a.x_in = x;
+    a.h_attn.resize(sz(n, dim));
+    engine::rmsnorm(a.h_attn.data(), x.data(), l.attn_norm.data(), n, dim, eps);
+    a.q.resize(sz(n, q_dim));
+    a.k.resize(sz(n, kv_dim));
+    a.v.resize(sz(n, kv_dim));
+    adapted_linear(a.q.data(), a.h_attn.data(), n, l.wq, l.bq, lora(LoraTarget::Q_PROJ), rank,
+                   scaling, u(LoraTarget::Q_PROJ), &scratch);
+    adapted_linear(a.k.data(), a.h_attn.data(), n, l.wk, l.bk, lora(LoraTarget::K_PROJ), rank,
+                   scaling, u(LoraTarget::K_PROJ), &scratch);
+    adapted_linear(a.v.data(), a.h_attn.data(), n, l.wv, l.bv, lora(LoraTarget::V_PROJ), rank,
+                   scaling, u(LoraTarget::V_PROJ), &scratch);
+    if (c.qk_norm) {
+      a.q_raw = a.q;
+      a.k_raw = a.k;
+      engine::rmsnorm(a.q.data(), a.q_raw.data(), l.q_norm.data(), n * c.num_heads, c.head_dim,
+                      eps);
+      engine::rmsnorm(a.k.data(), a.k_raw.data(), l.k_norm.data(), n * c.num_kv_heads, c.head_dim,
+                      eps);
+    }
+    for (int64_t t = 0; t < n; ++t) {
+      engine::rope_apply(&a.q[sz(t, q_dim)], c.num_heads, c.head_dim, t, model.inv_freq().data(),
+                         model.rope_pairing());
+      engine::rope_apply(&a.k[sz(t, kv_dim)], c.num_kv_heads, c.head_dim, t,
+                         model.inv_freq().data(), model.rope_pairing());
+    }
+    a.att.resize(sz(n, q_dim));
+    engine::attention(a.att.data(), a.q.data(), a.k.data(), a.v.data(), n, n, ap);
+    adapted_linear(proj.data(), a.att.data(), n, l.wo, l.bo, lora(LoraTarget::O_PROJ), rank,
+                   scaling, u(LoraTarget::O_PROJ), &scratch);
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] += proj[i];
+
+    a.x_mid = x;
+    a.h_ffn.resize(sz(n, dim));
+    engine::rmsnorm(a.h_ffn.data(), x.data(), l.ffn_norm.data(), n, dim, eps);
+    a.gate.resize(sz(n, inter));
+    a.up.resize(sz(n, inter));
+    adapted_linear(a.gate.data(), a.h_ffn.data(), n, l.w_gate, l.b_gate,
+                   lora(LoraTarget::GATE_PROJ), rank, scaling, u(LoraTarget::GATE_PROJ), &scratch);
+    adapted_linear(a.up.data(), a.h_ffn.data(), n, l.w_up, l.b_up, lora(LoraTarget::UP_PROJ), rank,
+                   scaling, u(LoraTarget::UP_PROJ), &scratch);
+    a.act = a.gate;
+    engine::swiglu(a.act.data(), a.up.data(), static_cast<int64_t>(a.act.size()));
+    adapted_linear(proj.data(), a.act.data(), n, l.w_down, l.b_down, lora(LoraTarget::DOWN_PROJ),
+                   rank, scaling, u(LoraTarget::DOWN_PROJ), &scratch);
+    for (size_t i = 0; i < x.size(); ++i)
+      x[i] += proj[i];
+  }
+  acts->x_final = x;
+  acts->h_final.resize(sz(n, dim));
+  engine::rmsnorm(acts->h_final.data(), x.data(), model.final_norm().data(), n, dim, eps);
+  logits->resize(sz(n, c.vocab_size));
+  engine::matmul(logits->data(), acts->h_final.data(), model.lm_head(), nullptr, n);
+  return Status::ok();
+}
+
+}  // namespace socle::train
