@@ -7,6 +7,7 @@
 #include <boost/json/parse.hpp>
 #include <unordered_set>
 
+#include "base/base64.h"
 #include "engine/tokenizer/decoder.h"
 #include "engine/tokenizer/gguf_keys.h"
 #include "engine/tokenizer/normalizer.h"
@@ -86,26 +87,6 @@ GgufValue f64_array(const std::vector<double>& values) {
   for (size_t i = 0; i < values.size(); ++i) {
     out.array[i].type = GgufType::FLOAT64;
     out.array[i].f = values[i];
-  }
-  return out;
-}
-
-std::string base64_encode(std::string_view bytes) {
-  constexpr std::string_view ALPHABET =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  constexpr uint32_t SIX_BITS = 0x3F;
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  for (size_t i = 0; i < bytes.size(); i += 3) {
-    size_t n = std::min<size_t>(3, bytes.size() - i);
-    uint32_t group = 0;
-    for (size_t k = 0; k < 3; ++k) {
-      uint32_t b = k < n ? static_cast<unsigned char>(bytes[i + k]) : 0;
-      group = (group << 8) | b;
-    }
-    for (size_t k = 0; k < 4; ++k) {
-      out += k <= n ? ALPHABET[(group >> (18 - 6 * k)) & SIX_BITS] : '=';
-    }
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "base/base64.h"
 #include "engine/tokenizer/config_fields.h"
 #include "engine/tokenizer/unicode.h"
 
@@ -20,32 +21,11 @@ constexpr size_t TRIE_UNIT_BYTES = 4;
 // mirrored by spm_precompiled in Hugging Face tokenizers).
 constexpr size_t MAX_GRAPHEME_LOOKUP_BYTES = 6;
 
-Result<std::string> base64_decode(std::string_view in) {
-  constexpr int INVALID = -1;
-  std::array<int, 256> table{};
-  table.fill(INVALID);
-  constexpr std::string_view ALPHABET =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  for (size_t i = 0; i < ALPHABET.size(); ++i) {
-    table[static_cast<unsigned char>(ALPHABET[i])] = static_cast<int>(i);
-  }
-  std::string out;
-  out.reserve(in.size() * 3 / 4);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    int v = table[static_cast<unsigned char>(c)];
-    if (v == INVALID)
-      return invalid_argument("tokenizer normalizer Precompiled: the charsmap is not base64");
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
-    }
-  }
-  return out;
+Result<std::string> charsmap_bytes(std::string_view encoded) {
+  std::optional<std::string> bytes = base64_decode(encoded);
+  if (!bytes)
+    return invalid_argument("tokenizer normalizer Precompiled: the charsmap is not base64");
+  return *std::move(bytes);
 }
 
 // SentencePiece's Darts double-array unit layout.
@@ -134,7 +114,7 @@ class Precompiled final : public Normalizer {
 
 Result<std::string> precompiled_charsmap_bytes(const boost::json::object& config) {
   SOCLE_ASSIGN_OR_RETURN(std::string encoded, string_field(config, "precompiled_charsmap", WHAT));
-  return base64_decode(encoded);
+  return charsmap_bytes(encoded);
 }
 
 Result<std::unique_ptr<Normalizer>> precompiled_from_json(const boost::json::object& config) {
