@@ -123,6 +123,8 @@ Result<std::unique_ptr<App>> App::create(const Config& config, store::Store& sto
   SOCLE_RETURN_IF_ERROR(tenancy::check_usage_writer_settings(writer));
 
   auto parts = std::make_unique<Parts>(config, store, audit, clock, std::move(specs), writer);
+  // The models socle runs itself load before the server listens.
+  SOCLE_RETURN_IF_ERROR(parts->registry.load_local_models());
   SOCLE_RETURN_IF_ERROR(parts->keys.reload());
   SOCLE_RETURN_IF_ERROR(tenancy::load_limit_rules(store, parts->limiter));
   register_routes(parts->router, parts->services);

@@ -289,4 +289,10 @@ Result<GenerationRequest> parse_generation_request(const boost::json::object& bo
   return r;
 }
 
+Result<std::vector<ChatMessage>> parse_chat_messages(const boost::json::object& body) {
+  GenerationRequest r;
+  SOCLE_RETURN_IF_ERROR(read_messages(body, &r));
+  return std::move(r.messages);
+}
+
 }  // namespace socle::api

@@ -51,6 +51,9 @@ struct GenerationRequest {
   engine::sampling::SamplingParams sampling;
 };
 
+// The "messages" of a chat body, checked as parse_generation_request checks them.
+Result<std::vector<ChatMessage>> parse_chat_messages(const boost::json::object& body);
+
 // 400 (INVALID_ARGUMENT with the field as param) for a missing, mistyped or out-of-range
 // field; see the file comment for what is refused and what is ignored.
 Result<GenerationRequest> parse_generation_request(const boost::json::object& body,

@@ -18,7 +18,14 @@ void register_health_routes(http::Router& router, Services& s) {
              }));
 
   auto metrics = [&s](http::Request&) -> Result<http::Response> {
-    return http::Response::text(200, s.metrics.render(s.open_connections(), s.usage_counters()),
+    std::vector<RunnerScrape> runners;
+    for (const auto& m : s.registry.models()) {
+      if (m->local() != nullptr && m->local()->runner() != nullptr) {
+        runners.push_back({m->spec().name, m->local()->runner()->stats()});
+      }
+    }
+    return http::Response::text(200,
+                                s.metrics.render(s.open_connections(), s.usage_counters(), runners),
                                 "text/plain; version=0.0.4; charset=utf-8");
   };
   if (s.config.metrics_public) {

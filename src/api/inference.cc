@@ -6,6 +6,8 @@
 #include "api/auth.h"
 #include "api/embedder.h"
 #include "api/errors.h"
+#include "api/inference_common.h"
+#include "api/local_inference.h"
 #include "api/rag_views.h"
 #include "base/json.h"
 #include "http/multipart.h"
@@ -31,13 +33,6 @@ std::string kinds_text(const std::vector<ModelKind>& kinds) {
   return out;
 }
 
-// Answers the client with `st` and returns true if it is an error.
-bool refuse(const Status& st, http::ResponderPtr& out) {
-  if (st.is_ok()) return false;
-  out->send(error_response(st));
-  return true;
-}
-
 Result<providers::Model*> find_model(Services& s, const InferenceRoute& route,
                                      const std::string& name) {
   providers::Model* model = s.registry.find(name);
@@ -50,8 +45,9 @@ Result<providers::Model*> find_model(Services& s, const InferenceRoute& route,
   for (ModelKind k : route.kinds)
     fits = fits || model->spec().kind == k;
   if (!fits) {
-    return invalid_argument("the model '" + name + "' is a " +
-                                providers::model_kind_name(model->spec().kind) + " model; " +
+    std::string kind = providers::model_kind_name(model->spec().kind);
+    const char* article = kind.front() == 'e' || kind.front() == 'o' ? "an " : "a ";
+    return invalid_argument("the model '" + name + "' is " + article + kind + " model; " +
                                 route.purpose + " needs a " + kinds_text(route.kinds) + " model",
                             "model");
   }
@@ -82,36 +78,6 @@ int64_t reservation(const Services& s, const providers::ModelSpec& spec,
   return prompt + std::min<int64_t>(n, 128) * *max;
 }
 
-// A refused admission as the client sees it: 403 when the model is closed to the caller
-// (a limit of 0), 429 otherwise, with Retry-After and the rate-limit headers.
-http::Response refusal_response(const tenancy::Verdict& v) {
-  bool closed = v.refusal == tenancy::Refusal::NO_ACCESS;
-  http::Response r = error_response(Status{
-      closed ? StatusCode::PERMISSION_DENIED : StatusCode::RESOURCE_EXHAUSTED, v.message, "",
-      closed ? "model_access_denied"
-             : (v.refusal == tenancy::Refusal::RESERVATION_TOO_LARGE ? "request_too_large"
-                                                                     : "rate_limit_exceeded")});
-  for (const auto& [k, val] : v.headers)
-    r.set_header(k, val);
-  return r;
-}
-
-// The reason label of socle_admission_refusals_total.
-std::string_view refusal_reason(tenancy::Refusal refusal) {
-  switch (refusal) {
-    case tenancy::Refusal::NO_ACCESS:
-      return ADMISSION_REASON_NO_ACCESS;
-    case tenancy::Refusal::RESERVATION_TOO_LARGE:
-      return ADMISSION_REASON_TOO_LARGE;
-    case tenancy::Refusal::LIMIT_REACHED:
-      return ADMISSION_REASON_RATE_LIMITED;
-    case tenancy::Refusal::NONE:
-      break;
-  }
-  SOCLE_CHECK(false, "a refused verdict names why it was refused");
-  return ADMISSION_REASON_RATE_LIMITED;
-}
-
 // Admits the request against the caller's limits and relays it. `decorate` adds to the relay
 // what a route needs beyond the upstream's answer (chat with documents' sources).
 void start(Services& s, const InferenceRoute& route, const std::string& request_id,
@@ -129,29 +95,13 @@ void start(Services& s, const InferenceRoute& route, const std::string& request_
   r.org_id = p.org_id;
   r.arrived_ms = s.clock.unix_ms();
 
-  tenancy::Verdict v = s.limiter.admit(
-      tenancy::AdmissionRequest{p.user_id, p.org_id, p.role_id, model->spec().name, tokens});
-  if (!v.admitted) {
-    http::Response refused = refusal_response(v);
-    s.metrics.observe_refusal(model->spec().name, refusal_reason(v.refusal));
-    tenancy::UsageRecord u;
-    u.time_ms = r.arrived_ms;
-    u.request_id = r.request_id;
-    u.user_id = p.user_id;
-    u.key_id = p.key_id;
-    u.org_id = p.org_id;
-    u.model = model->spec().name;
-    u.endpoint = r.endpoint;
-    u.status = refused.status;
-    s.usage.record(u);
-    out->send(std::move(refused));
-    return;
-  }
-  r.response_headers = std::move(v.headers);
-  if (v.ticket.holds_counters()) {
+  std::optional<Admitted> admitted =
+      admit_or_refuse(s, p, model->spec().name, r.endpoint, request_id, r.arrived_ms, tokens, out);
+  if (!admitted) return;
+  r.response_headers = std::move(admitted->headers);
+  if (admitted->ticket) {
     // Settled with the upstream's counts; an answer that reported none keeps the reservation.
-    auto ticket = std::make_shared<tenancy::Admission>(std::move(v.ticket));
-    r.on_record = [ticket, tokens](const tenancy::UsageRecord& u) {
+    r.on_record = [ticket = admitted->ticket, tokens](const tenancy::UsageRecord& u) {
       int64_t used = u.prompt_tokens + u.completion_tokens;
       ticket->settle(used == 0 && u.status < 400 ? tokens : used);
     };
@@ -311,7 +261,27 @@ void relay_json(Services& s, const InferenceRoute& route, http::Request& req,
   }
   Result<providers::Model*> model = find_model(s, route, *name);
   if (refuse(model.status_or_ok(), out)) return;
-  if (std::string_view(route.path) == "/chat/completions" && body->contains("search")) {
+  std::string_view path(route.path);
+  if ((*model)->local() != nullptr) {
+    if (body->contains("search")) {
+      refuse(invalid_argument("chat with documents ('search') runs on upstream models for now; "
+                              "search with POST /v1/search and put the hits in the messages",
+                              "search"),
+             out);
+      return;
+    }
+    if (path == "/chat/completions" || path == "/completions") {
+      serve_local_generation(
+          s, path == "/completions" ? GenerationEndpoint::COMPLETIONS : GenerationEndpoint::CHAT,
+          req, p, *model, *body, std::move(out));
+    } else if (path == "/embeddings") {
+      serve_local_embeddings(s, req, p, *model, *body, std::move(out));
+    } else {
+      serve_local_rerank(s, req, p, *model, *body, std::move(out));
+    }
+    return;
+  }
+  if (path == "/chat/completions" && body->contains("search")) {
     chat_with_documents(s, route, req.request_id, p, *model, std::move(body).value(),
                         std::move(out));
     return;

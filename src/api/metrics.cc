@@ -62,6 +62,81 @@ prometheus::MetricFamily scraped(const char* name, const char* help, prometheus:
   return {name, help, type, {m}};
 }
 
+// A family with one series per (labels, value).
+prometheus::MetricFamily labelled(
+    const char* name, const char* help, prometheus::MetricType type,
+    const std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, int64_t>>& series) {
+  prometheus::MetricFamily f{name, help, type, {}};
+  for (const auto& [labels, value] : series) {
+    prometheus::ClientMetric m;
+    m.label = labels;
+    if (type == prometheus::MetricType::Counter) {
+      m.counter.value = static_cast<double>(value);
+    } else {
+      m.gauge.value = static_cast<double>(value);
+    }
+    f.metric.push_back(std::move(m));
+  }
+  return f;
+}
+
+void add_runner_families(std::vector<prometheus::MetricFamily>& families,
+                         const std::vector<RunnerScrape>& runners) {
+  if (runners.empty()) return;
+  using prometheus::MetricType;
+  using Series = std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, int64_t>>;
+  Series sequences, blocks;
+  auto per_model = [&runners](auto value) {
+    Series out;
+    for (const auto& r : runners)
+      out.push_back({{{"model", r.model}}, value(r.stats)});
+    return out;
+  };
+  for (const auto& r : runners) {
+    sequences.push_back({{{"model", r.model}, {"state", "running"}}, r.stats.running});
+    sequences.push_back({{{"model", r.model}, {"state", "waiting"}}, r.stats.waiting});
+    blocks.push_back({{{"model", r.model}, {"state", "used"}}, r.stats.blocks.used});
+    blocks.push_back({{{"model", r.model}, {"state", "cached"}}, r.stats.blocks.cached});
+    blocks.push_back({{{"model", r.model}, {"state", "free"}}, r.stats.blocks.free});
+  }
+  using S = engine::scheduler::RunnerStats;
+  families.push_back(labelled("socle_engine_sequences",
+                              "Sequences of socle's engine, running or waiting for KV blocks",
+                              MetricType::Gauge, sequences));
+  families.push_back(labelled("socle_engine_kv_blocks",
+                              "KV cache blocks: used by sequences, cached for prefix hits, free",
+                              MetricType::Gauge, blocks));
+  families.push_back(labelled("socle_engine_kv_block_tokens", "Positions per KV cache block",
+                              MetricType::Gauge,
+                              per_model([](const S& s) { return s.block_tokens; })));
+  families.push_back(labelled("socle_engine_prefix_cache_hit_tokens_total",
+                              "Prompt positions taken from the prefix cache", MetricType::Counter,
+                              per_model([](const S& s) { return s.blocks.hit_tokens; })));
+  families.push_back(labelled("socle_engine_prefix_cache_lookup_tokens_total",
+                              "Prompt positions looked up in the prefix cache", MetricType::Counter,
+                              per_model([](const S& s) { return s.blocks.lookup_tokens; })));
+  families.push_back(labelled("socle_engine_kv_evictions_total",
+                              "Cached KV blocks given to other content", MetricType::Counter,
+                              per_model([](const S& s) { return s.blocks.evictions; })));
+  families.push_back(labelled(
+      "socle_engine_preemptions_total", "Sequences preempted for KV blocks (recomputed later)",
+      MetricType::Counter, per_model([](const S& s) { return s.preemptions; })));
+  families.push_back(labelled("socle_engine_steps_total", "Forward passes run", MetricType::Counter,
+                              per_model([](const S& s) { return s.steps; })));
+  families.push_back(labelled(
+      "socle_engine_prompt_tokens_total", "Prompt positions computed (prefix-cache hits excluded)",
+      MetricType::Counter, per_model([](const S& s) { return s.prompt_tokens; })));
+  families.push_back(labelled("socle_engine_generated_tokens_total", "Tokens sampled",
+                              MetricType::Counter,
+                              per_model([](const S& s) { return s.generated_tokens; })));
+  families.push_back(labelled("socle_engine_sequences_finished_total",
+                              "Sequences that ended on a stop or their length", MetricType::Counter,
+                              per_model([](const S& s) { return s.finished; })));
+  families.push_back(labelled("socle_engine_sequences_cancelled_total",
+                              "Sequences cancelled (client gone, or shutdown)", MetricType::Counter,
+                              per_model([](const S& s) { return s.cancelled; })));
+}
+
 }  // namespace
 
 struct HttpMetrics::Impl {
@@ -186,8 +261,8 @@ void HttpMetrics::observe_refusal(std::string_view model, std::string_view reaso
       .Increment();
 }
 
-std::string HttpMetrics::render(size_t open_connections,
-                                const tenancy::UsageWriterCounters& usage) {
+std::string HttpMetrics::render(size_t open_connections, const tenancy::UsageWriterCounters& usage,
+                                const std::vector<RunnerScrape>& runners) {
   impl_->open_gauge.Set(static_cast<double>(open_connections));
   std::vector<prometheus::MetricFamily> families = impl_->registry->Collect();
   using prometheus::MetricType;
@@ -204,6 +279,7 @@ std::string HttpMetrics::render(size_t open_connections,
   families.push_back(scraped("socle_usage_store_failures_total",
                              "Usage store appends that failed (each is retried)",
                              MetricType::Counter, usage.failed_appends));
+  add_runner_families(families, runners);
   return prometheus::TextSerializer().Serialize(families);
 }
 

@@ -8,12 +8,21 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "engine/scheduler/runner.h"
 
 namespace socle::tenancy {
 struct UsageWriterCounters;
 }
 
 namespace socle::api {
+
+// One runner's state at scrape time (socle_engine_* series, labelled by model).
+struct RunnerScrape {
+  std::string model;
+  engine::scheduler::RunnerStats stats;
+};
 
 // The values of socle_admission_refusals_total's `reason` label.
 inline constexpr std::string_view ADMISSION_REASON_NO_ACCESS = "no_access";  // a limit of 0
@@ -40,7 +49,12 @@ class HttpMetrics {
   // The text format. What other parts own is read at scrape time and passed in: the open
   // connections, and the usage writer's counters (socle_usage_records_written_total,
   // _dropped_total, socle_usage_records_pending, socle_usage_store_failures_total).
-  std::string render(size_t open_connections, const tenancy::UsageWriterCounters& usage);
+  // The runners of the models socle runs give the socle_engine_* series: sequences running
+  // and waiting, KV blocks used, cached and free, prefix-cache hit and looked-up tokens,
+  // evictions, preemptions, steps, prompt and generated tokens, finished and cancelled
+  // sequences.
+  std::string render(size_t open_connections, const tenancy::UsageWriterCounters& usage,
+                     const std::vector<RunnerScrape>& runners = {});
 
  private:
   struct Impl;

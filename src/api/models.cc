@@ -32,8 +32,13 @@ Result<http::Response> list_models(Services& s) {
                           {"kind", providers::model_kind_name(spec.kind)},
                           {"aliases", std::move(aliases)},
                           {"hosting_countries", std::move(hosting)}};
-    o["context_length"] = spec.context_length > 0 ? boost::json::value(spec.context_length)
-                                                  : boost::json::value(nullptr);
+    int64_t context = m->local() != nullptr ? m->local()->context_length() : spec.context_length;
+    o["context_length"] = context > 0 ? boost::json::value(context) : boost::json::value(nullptr);
+    // vLLM's name for it, which some clients read.
+    if (m->local() != nullptr) {
+      o["max_model_len"] = context;
+      o["engine"] = "socle";
+    }
     data.emplace_back(std::move(o));
   }
   return list_response(std::move(data));
@@ -63,12 +68,17 @@ Result<http::Response> health_models(Services& s) {
                               {"consecutive_failures", snap.consecutive_failures},
                               {"latency_ewma_ms", snap.latency_ewma_ms}});
     }
-    models.emplace_back(
-        boost::json::object{{"name", m->spec().name},
-                            {"kind", providers::model_kind_name(m->spec().kind)},
-                            {"strategy", providers::strategy_name(m->spec().strategy)},
-                            {"status", any_available ? "available" : "unavailable"},
-                            {"providers", std::move(providers)}});
+    boost::json::object entry{{"name", m->spec().name},
+                              {"kind", providers::model_kind_name(m->spec().kind)},
+                              {"strategy", providers::strategy_name(m->spec().strategy)},
+                              {"status", any_available ? "available" : "unavailable"},
+                              {"providers", std::move(providers)}};
+    if (m->local() != nullptr) {
+      // Loaded at start, in this process: available while the server runs.
+      entry["status"] = "available";
+      entry["engine"] = "socle";
+    }
+    models.emplace_back(std::move(entry));
   }
   return json_response(200, boost::json::object{{"models", std::move(models)}});
 }

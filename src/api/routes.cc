@@ -1,6 +1,7 @@
 // The whole API surface, and the hooks that give the HTTP layer socle's error shape, access
 // log and metrics.
 #include "api/errors.h"
+#include "api/local_inference.h"
 #include "api/services.h"
 #include "base/log.h"
 
@@ -11,6 +12,7 @@ void register_routes(http::Router& router, Services& services) {
   register_model_routes(router, services);
   register_me_routes(router, services);
   register_inference_routes(router, services);
+  register_tokenize_routes(router, services);
   register_audit_routes(router, services);
   register_usage_routes(router, services);
   register_key_routes(router, services);

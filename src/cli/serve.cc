@@ -2,14 +2,18 @@
 // then serve the API until SIGTERM or SIGINT.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <optional>
 
 #include "api/app.h"
 #include "base/config.h"
 #include "base/file.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "cli/commands.h"
 #include "cli/data_dir.h"
+#include "engine/format/gguf.h"
+#include "engine/format/hf_config.h"
 #include "tenancy/bootstrap.h"
 
 namespace socle::cli {
@@ -20,7 +24,50 @@ struct ServeFlags {
   std::string listen;
   std::string data;
   std::string port_file;
+  std::vector<std::string> models;  // --model PATH, each served under its folder or file name
+  std::string model_kind;           // for every --model; guessed when empty
 };
+
+// The [[models]] entry `socle serve --model PATH` adds: named after the folder or file (less
+// .gguf), of `kind` or else a guess from the files: a bert-family folder is an embedding model
+// (a rerank model with a classification head), a decoder with a chat template a chat model,
+// one without a completion model.
+Result<boost::json::object> model_entry(const std::string& path, const std::string& kind) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    return invalid_argument("--model " + path +
+                            " does not exist; give a Hugging Face model folder or a GGUF file");
+  }
+  fs::path p = fs::path(path).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  std::string name = p.filename().string();
+  if (p.extension() == ".gguf") name = p.stem().string();
+  boost::json::object entry{{"name", name}, {"path", path}};
+  if (!kind.empty()) {
+    entry["kind"] = kind;
+    return entry;
+  }
+  bool gguf = fs::is_regular_file(path, ec);
+  bool has_template = false;
+  if (gguf) {
+    SOCLE_ASSIGN_OR_RETURN(engine::GgufFile file, engine::GgufFile::open(path));
+    has_template = file.metadata().contains("tokenizer.chat_template");
+  } else {
+    SOCLE_ASSIGN_OR_RETURN(engine::HfConfig config, engine::hf_config_read(path));
+    if (!engine::model_family_is_decoder(config.family)) {
+      entry["kind"] = config.head == engine::ModelHead::ENCODER ? "embedding" : "rerank";
+      return entry;
+    }
+    Result<std::string> tc = read_file((fs::path(path) / "tokenizer_config.json").string());
+    if (tc.is_ok()) {
+      Result<boost::json::value> v = json::parse(*tc);
+      has_template = v.is_ok() && v->is_object() && v->as_object().contains("chat_template");
+    }
+  }
+  entry["kind"] = has_template ? "chat" : "completion";
+  return entry;
+}
 
 int fail(int code, const Status& s) {
   log::error("cannot start", {{"error", s.to_string()}});
@@ -37,6 +84,11 @@ int run_serve(const ServeFlags& flags) {
   if (!flags.port_file.empty()) sources.flags["port_file"] = flags.port_file;
   Result<Config> loaded = load_config(sources);
   if (!loaded.is_ok()) return fail(EXIT_USAGE, loaded.status());
+  for (const std::string& path : flags.models) {
+    Result<boost::json::object> entry = model_entry(path, flags.model_kind);
+    if (!entry.is_ok()) return fail(EXIT_USAGE, entry.status());
+    loaded->models.emplace_back(std::move(entry).value());
+  }
   const Config& config = *loaded;
 
   log::Level level = log::Level::INFO;
@@ -95,6 +147,11 @@ void add_serve_command(CLI::App& app, int* exit_code) {
   cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on");
   cmd->add_option("--data", flags->data, "data directory");
   cmd->add_option("--port-file", flags->port_file, "write the bound port to this file");
+  cmd->add_option("--model", flags->models,
+                  "serve this model on socle's engine (a Hugging Face folder or a GGUF file), "
+                  "named after it; repeatable");
+  cmd->add_option("--model-kind", flags->model_kind,
+                  "chat, completion, embedding or rerank for every --model (default: guessed)");
   cmd->callback([flags, exit_code] { *exit_code = run_serve(*flags); });
 }
 

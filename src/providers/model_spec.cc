@@ -123,6 +123,91 @@ Result<ProviderSpec> parse_provider(const boost::json::value& v, const ModelSpec
   return p;
 }
 
+Status get_number(const boost::json::object& o, std::string_view key, double* out) {
+  const boost::json::value* v = o.if_contains(key);
+  if (v == nullptr) return Status::ok();
+  if (!v->is_number()) return invalid_argument("'" + std::string(key) + "' must be a number");
+  *out = v->to_number<double>();
+  return Status::ok();
+}
+
+Result<engine::sampling::SamplingParams> parse_sampling(const boost::json::value& v) {
+  if (!v.is_object()) return invalid_argument("sampling must be a table");
+  const auto& o = v.as_object();
+  SOCLE_RETURN_IF_ERROR(
+      json::check_keys(o, {"temperature", "top_p", "top_k", "min_p", "presence_penalty",
+                           "frequency_penalty", "repetition_penalty"}));
+  engine::sampling::SamplingParams p;
+  SOCLE_RETURN_IF_ERROR(get_number(o, "temperature", &p.temperature));
+  SOCLE_RETURN_IF_ERROR(get_number(o, "top_p", &p.top_p));
+  SOCLE_RETURN_IF_ERROR(get_number(o, "min_p", &p.min_p));
+  SOCLE_RETURN_IF_ERROR(get_number(o, "presence_penalty", &p.presence_penalty));
+  SOCLE_RETURN_IF_ERROR(get_number(o, "frequency_penalty", &p.frequency_penalty));
+  SOCLE_RETURN_IF_ERROR(get_number(o, "repetition_penalty", &p.repetition_penalty));
+  std::optional<int64_t> top_k;
+  SOCLE_RETURN_IF_ERROR(json::get_int(o, "top_k", false, &top_k));
+  if (top_k) {
+    if (*top_k < 0 || *top_k > INT32_MAX) return invalid_argument("'top_k' must be >= 0");
+    p.top_k = static_cast<int32_t>(*top_k);
+  }
+  // The vocabulary is not known yet; logit_bias is never set here, so any size will do.
+  SOCLE_RETURN_IF_ERROR(engine::sampling::validate(p, 1));
+  return p;
+}
+
+// The fields of a model on socle's own engine.
+Result<LocalSpec> parse_local(const boost::json::object& o, const ModelSpec& m) {
+  LocalSpec l;
+  std::optional<std::string> s;
+  SOCLE_RETURN_IF_ERROR(json::get_string(o, "path", true, &s));
+  std::error_code ec;
+  if (s->empty() || !std::filesystem::exists(*s, ec)) {
+    return invalid_argument("path '" + *s +
+                            "' does not exist; give a Hugging Face model folder or a GGUF file");
+  }
+  l.path = *s;
+  SOCLE_RETURN_IF_ERROR(json::get_string(o, "chat_template", false, &s));
+  if (s) {
+    if (m.kind != ModelKind::CHAT) {
+      return invalid_argument("chat_template is read for chat models only");
+    }
+    l.chat_template = *s;
+  }
+  SOCLE_RETURN_IF_ERROR(get_positive(o, "kv_memory_mb", &l.kv_memory_mb));
+  SOCLE_RETURN_IF_ERROR(get_positive(o, "threads", &l.threads));
+  SOCLE_RETURN_IF_ERROR(get_positive(o, "max_sequences", &l.max_sequences));
+  SOCLE_RETURN_IF_ERROR(get_positive(o, "max_batch_tokens", &l.max_batch_tokens));
+  SOCLE_RETURN_IF_ERROR(get_positive(o, "block_tokens", &l.block_tokens));
+  if (l.max_sequences > 4096) return invalid_argument("'max_sequences' must be <= 4096");
+  if (l.max_batch_tokens < l.max_sequences) {
+    return invalid_argument(
+        "'max_batch_tokens' must be at least 'max_sequences': each running sequence reads one "
+        "token per step");
+  }
+  if (l.block_tokens > 1024) return invalid_argument("'block_tokens' must be <= 1024");
+  SOCLE_RETURN_IF_ERROR(json::get_string(o, "quantize", false, &s));
+  if (s) {
+    constexpr std::pair<const char*, engine::DType> TYPES[] = {{"q8_0", engine::DType::Q8_0},
+                                                               {"q4_0", engine::DType::Q4_0},
+                                                               {"q4_k", engine::DType::Q4_K},
+                                                               {"q6_k", engine::DType::Q6_K}};
+    engine::DType type{};
+    if (!parse_enum(*s, TYPES, &type)) {
+      return invalid_argument("quantize '" + *s + "' is not q8_0, q4_0, q4_k or q6_k");
+    }
+    if (m.kind != ModelKind::CHAT && m.kind != ModelKind::COMPLETION) {
+      return invalid_argument("quantize applies to chat and completion models (llama family)");
+    }
+    l.quantize = type;
+  }
+  if (const auto* sampling = o.if_contains("sampling")) {
+    Result<engine::sampling::SamplingParams> p = parse_sampling(*sampling);
+    if (!p.is_ok()) return invalid_argument("sampling: " + p.status().message());
+    l.sampling = *p;
+  }
+  return l;
+}
+
 }  // namespace
 
 const char* model_kind_name(ModelKind kind) {
@@ -142,10 +227,12 @@ Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& model
     std::string where = "models[" + std::to_string(i) + "]";
     if (!models[i].is_object()) return invalid_argument(where + ": must be a table");
     const auto& o = models[i].as_object();
-    SOCLE_RETURN_IF_ERROR(
-        at(where, json::check_keys(
-                      o, {"name", "aliases", "kind", "strategy", "context_length",
-                          "default_max_tokens", "parameters_billions", "tokenizer", "providers"})));
+    SOCLE_RETURN_IF_ERROR(at(
+        where,
+        json::check_keys(o, {"name", "aliases", "kind", "strategy", "context_length",
+                             "default_max_tokens", "parameters_billions", "tokenizer", "providers",
+                             "path", "chat_template", "kv_memory_mb", "threads", "max_sequences",
+                             "max_batch_tokens", "block_tokens", "quantize", "sampling"})));
     ModelSpec m;
     std::optional<std::string> s;
     SOCLE_RETURN_IF_ERROR(at(where, json::get_string(o, "name", true, &s)));
@@ -174,7 +261,7 @@ Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& model
     SOCLE_RETURN_IF_ERROR(at(where, json::get_string(o, "tokenizer", false, &s)));
     if (s) {
       // Loaded by RAG when a document is chunked; checked here so that a typo stops the start.
-      if (m.kind != ModelKind::EMBEDDING) {
+      if (m.kind != ModelKind::EMBEDDING && !o.contains("path")) {
         return invalid_argument(where +
                                 ": tokenizer is read for embedding models only (RAG chunk "
                                 "sizes); remove it or set kind = \"embedding\"");
@@ -197,10 +284,34 @@ Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& model
       }
     }
     const auto* providers = o.if_contains("providers");
-    if (providers == nullptr || !providers->is_array() || providers->as_array().empty()) {
-      return invalid_argument(where + ": needs at least one [[models.providers]]");
+    if (o.contains("path")) {
+      if (providers != nullptr) {
+        return invalid_argument(where +
+                                ": give a path (a model socle runs) or [[models.providers]] (an "
+                                "upstream engine), not both");
+      }
+      if (m.kind != ModelKind::CHAT && m.kind != ModelKind::COMPLETION &&
+          m.kind != ModelKind::EMBEDDING && m.kind != ModelKind::RERANK) {
+        return invalid_argument(where +
+                                ": socle's engine runs chat, completion, embedding and "
+                                "rerank models, not " +
+                                model_kind_name(m.kind) + " models");
+      }
+      Result<LocalSpec> local = parse_local(o, m);
+      if (!local.is_ok()) return invalid_argument(where + ": " + local.status().message());
+      m.local = std::move(local).value();
+    } else if (providers == nullptr || !providers->is_array() || providers->as_array().empty()) {
+      return invalid_argument(where + ": needs at least one [[models.providers]], or a path");
+    } else if (o.contains("chat_template") || o.contains("kv_memory_mb") || o.contains("threads") ||
+               o.contains("max_sequences") || o.contains("max_batch_tokens") ||
+               o.contains("block_tokens") || o.contains("quantize") || o.contains("sampling")) {
+      return invalid_argument(
+          where +
+          ": chat_template, kv_memory_mb, threads, max_sequences, "
+          "max_batch_tokens, block_tokens, quantize and sampling are for models "
+          "with a path (socle's engine)");
     }
-    for (size_t j = 0; j < providers->as_array().size(); ++j) {
+    for (size_t j = 0; providers != nullptr && j < providers->as_array().size(); ++j) {
       SOCLE_ASSIGN_OR_RETURN(ProviderSpec p, parse_provider(providers->as_array()[j], m, j));
       m.providers.push_back(std::move(p));
     }

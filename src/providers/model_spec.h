@@ -20,10 +20,13 @@
 
 #include <boost/json/array.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "engine/format/dtype.h"
+#include "engine/sampling/sampler.h"
 #include "http/client.h"
 
 namespace socle::providers {
@@ -52,6 +55,33 @@ struct ProviderSpec {
   std::string name;         // "model#index host:port", for health and logs
 };
 
+// A model socle runs on its own engine (a `path` instead of providers):
+//
+//   [[models]]
+//   name = "llama-3.2-1b"
+//   kind = "chat"                   # chat | completion (llama family); embedding | rerank (bert
+//   family) path = "/models/Llama-3.2-1B-Instruct"   # a Hugging Face folder or a GGUF file
+//   context_length = 8192           # default: the model's max_position_embeddings
+//   kv_memory_mb = 2048             # the KV cache's budget
+//   threads = 4                     # the runner's compute threads
+//   max_sequences = 64              # generating at once
+//   max_batch_tokens = 512          # tokens per forward pass
+//   quantize = "q8_0"               # float weights quantised at load: q8_0 | q4_0 | q4_k | q6_k
+//   [models.sampling]               # defaults for requests that leave them out
+//   temperature = 0.7
+//   top_p = 0.9
+struct LocalSpec {
+  std::string path;
+  std::string chat_template;  // a file with a Jinja template; "" for the model's own
+  int64_t kv_memory_mb = 1024;
+  int64_t threads = 0;  // 0: one per core
+  int64_t max_sequences = 64;
+  int64_t max_batch_tokens = 512;
+  int64_t block_tokens = 16;
+  std::optional<engine::DType> quantize;      // llama family only
+  engine::sampling::SamplingParams sampling;  // seed and logit_bias never set here
+};
+
 struct ModelSpec {
   std::string name;
   std::vector<std::string> aliases;
@@ -66,7 +96,8 @@ struct ModelSpec {
   // holding one) that RAG counts chunk sizes with; "" when none is configured (chunk sizes are
   // then counted in characters).
   std::string tokenizer;
-  std::vector<ProviderSpec> providers;
+  std::vector<ProviderSpec> providers;  // empty for a local model
+  std::optional<LocalSpec> local;       // set for a model on socle's engine
 };
 
 // Validates the [[models]] tables and reads the providers' keys (api_key_env from this

@@ -98,4 +98,12 @@ Model* Registry::find(std::string_view name) const {
   return it == by_name_.end() ? nullptr : it->second;
 }
 
+Status Registry::load_local_models() {
+  for (auto& m : models_) {
+    if (!m->spec_.local || m->local_) continue;
+    SOCLE_ASSIGN_OR_RETURN(m->local_, LocalModel::load(m->spec_));
+  }
+  return Status::ok();
+}
+
 }  // namespace socle::providers

@@ -1,5 +1,5 @@
 // The model registry: public models by name and alias, each with its providers and the
-// strategy that picks one per request. The local engine joins it with the Serving issue.
+// strategy that picks one per request, or the local model that socle's engine runs.
 #pragma once
 
 #include <atomic>
@@ -10,6 +10,8 @@
 #include <vector>
 
 #include "base/clock.h"
+#include "base/status.h"
+#include "providers/local_model.h"
 #include "providers/model_spec.h"
 #include "providers/provider.h"
 
@@ -21,6 +23,9 @@ class Model {
 
   const ModelSpec& spec() const { return spec_; }
   const std::vector<std::unique_ptr<Provider>>& providers() const { return providers_; }
+  // The engine that runs a model with a path; nullptr for upstream models (and before
+  // Registry::load_local_models).
+  LocalModel* local() const { return local_.get(); }
 
   // Picks a provider by the model's strategy among those available and not in `tried`,
   // and reserves a slot on it (Provider::try_acquire). nullptr if none can take it.
@@ -30,8 +35,10 @@ class Model {
   Provider* pick_round_robin(const std::vector<Provider*>& candidates);
   Provider* pick_weighted(const std::vector<Provider*>& candidates);
 
+  friend class Registry;
   ModelSpec spec_;
   std::vector<std::unique_ptr<Provider>> providers_;
+  std::unique_ptr<LocalModel> local_;
   std::atomic<uint64_t> next_{0};
   std::mutex weighted_mu_;
   std::vector<int64_t> current_weight_;  // smooth weighted round robin; guarded
@@ -44,6 +51,10 @@ class Registry {
   // By public name or alias; nullptr if unknown.
   Model* find(std::string_view name) const;
   const std::vector<std::unique_ptr<Model>>& models() const { return models_; }
+
+  // Loads every model with a path onto socle's engine (LocalModel::load), in order; the first
+  // failure stops and is returned.
+  Status load_local_models();
 
  private:
   std::vector<std::unique_ptr<Model>> models_;

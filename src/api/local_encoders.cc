@@ -1,0 +1,360 @@
+// POST /v1/embeddings and /v1/rerank on a bert-family model socle runs: the texts are
+// tokenised and checked here, admitted with their exact token count, and run on the model's
+// encoder thread in order; the answer and its usage follow from that thread.
+#include <algorithm>
+#include <boost/json/array.hpp>
+#include <cmath>
+
+#include "api/auth.h"
+#include "api/errors.h"
+#include "api/inference_common.h"
+#include "api/local_inference.h"
+#include "base/base64.h"
+#include "base/json.h"
+#include "engine/models/pooling.h"
+
+namespace socle::api {
+namespace {
+
+// The most texts one request may embed or documents it may rerank.
+constexpr size_t MAX_INPUTS = 2048;
+
+const boost::json::value* field(const boost::json::object& o, std::string_view key) {
+  const boost::json::value* v = o.if_contains(key);
+  return v == nullptr || v->is_null() ? nullptr : v;
+}
+
+// A list of token ids (each a non-negative integer).
+Result<std::vector<int32_t>> ids_of(const boost::json::array& a, const std::string& what) {
+  std::vector<int32_t> ids;
+  for (const auto& v : a) {
+    if (!v.is_int64() || v.as_int64() < 0 || v.as_int64() > INT32_MAX) {
+      return invalid_argument(what + " must hold token ids (non-negative integers)", "input");
+    }
+    ids.push_back(static_cast<int32_t>(v.as_int64()));
+  }
+  return ids;
+}
+
+// `input`: a string, strings, token ids, or lists of token ids -> one id list per input.
+Result<std::vector<std::vector<int32_t>>> embedding_inputs(const boost::json::value& input,
+                                                           const providers::LocalModel& local) {
+  std::vector<std::vector<int32_t>> out;
+  const auto& tok = local.tokenizer();
+  auto text = [&](std::string_view t) -> Status {
+    SOCLE_ASSIGN_OR_RETURN(std::vector<int32_t> ids, tok.encode(t, true));
+    out.push_back(std::move(ids));
+    return Status::ok();
+  };
+  if (input.is_string()) {
+    SOCLE_RETURN_IF_ERROR(text(input.as_string()));
+    return out;
+  }
+  if (!input.is_array() || input.as_array().empty()) {
+    return invalid_argument(
+        "'input' must be a string, a non-empty array of strings, token ids, or arrays of token ids",
+        "input");
+  }
+  const auto& list = input.as_array();
+  if (list.size() > MAX_INPUTS) {
+    return invalid_argument("'input' has " + std::to_string(list.size()) + " items; at most " +
+                                std::to_string(MAX_INPUTS) + " per request",
+                            "input");
+  }
+  if (list[0].is_int64()) {
+    SOCLE_ASSIGN_OR_RETURN(std::vector<int32_t> ids, ids_of(list, "'input'"));
+    out.push_back(std::move(ids));
+    return out;
+  }
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string what = "input[" + std::to_string(i) + "]";
+    if (list[i].is_string()) {
+      SOCLE_RETURN_IF_ERROR(text(list[i].as_string()));
+    } else if (list[i].is_array()) {
+      SOCLE_ASSIGN_OR_RETURN(std::vector<int32_t> ids, ids_of(list[i].as_array(), what));
+      out.push_back(std::move(ids));
+    } else {
+      return invalid_argument(what + " must be a string or an array of token ids", "input");
+    }
+  }
+  return out;
+}
+
+// Each input non-empty, in the vocabulary and within the model's positions.
+Status check_lengths(const std::vector<std::vector<int32_t>>& inputs,
+                     const providers::LocalModel& local, const char* param) {
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::string which =
+        inputs.size() > 1 ? std::string(param) + "[" + std::to_string(i) + "]" : std::string(param);
+    if (inputs[i].empty()) return invalid_argument(which + " has no tokens", param);
+    for (int32_t id : inputs[i]) {
+      if (id >= local.vocab_size()) {
+        return invalid_argument(which + " holds token " + std::to_string(id) +
+                                    ", outside the model's vocabulary of " +
+                                    std::to_string(local.vocab_size()),
+                                param);
+      }
+    }
+    if (static_cast<int64_t>(inputs[i].size()) > local.context_length()) {
+      return invalid_argument(which + " has " + std::to_string(inputs[i].size()) +
+                                  " tokens; this model reads at most " +
+                                  std::to_string(local.context_length()) + ": shorten it",
+                              param);
+    }
+  }
+  return Status::ok();
+}
+
+// What both routes do after the work: the usage record and the settlement.
+void record(Services& s, const tenancy::Principal& p, const std::string& model,
+            const std::string& endpoint, const std::string& request_id, int64_t arrived_ms,
+            int status, int64_t tokens, const Admitted& admitted) {
+  if (admitted.ticket) admitted.ticket->settle(tokens);
+  tenancy::UsageRecord u;
+  u.time_ms = arrived_ms;
+  u.request_id = request_id;
+  u.user_id = p.user_id;
+  u.key_id = p.key_id;
+  u.org_id = p.org_id;
+  u.model = model;
+  u.provider = "local";
+  u.endpoint = endpoint;
+  u.status = status;
+  u.prompt_tokens = tokens;
+  u.latency_s = static_cast<double>(s.clock.unix_ms() - arrived_ms) / 1000.0;
+  u.first_token_s = u.latency_s;
+  u.attempts = 1;
+  s.usage.record(u);
+}
+
+http::Response with_headers(http::Response r, const Admitted& a) {
+  for (const auto& [k, v] : a.headers)
+    r.set_header(k, v);
+  return r;
+}
+
+}  // namespace
+
+void serve_local_embeddings(Services& s, const http::Request& req, const tenancy::Principal& p,
+                            providers::Model* model, const boost::json::object& body,
+                            http::ResponderPtr out) {
+  providers::LocalModel& local = *model->local();
+  if (refuse(json::check_keys(body, {"model", "input", "encoding_format", "dimensions", "user"}),
+             out)) {
+    return;
+  }
+  const boost::json::value* input = field(body, "input");
+  if (input == nullptr) {
+    refuse(invalid_argument("'input' is required: the text or texts to embed", "input"), out);
+    return;
+  }
+  bool base64 = false;
+  if (const auto* f = field(body, "encoding_format")) {
+    if (!f->is_string() || (f->as_string() != "float" && f->as_string() != "base64")) {
+      refuse(
+          invalid_argument("'encoding_format' must be \"float\" or \"base64\"", "encoding_format"),
+          out);
+      return;
+    }
+    base64 = f->as_string() == "base64";
+  }
+  int64_t dim = local.encoder()->config().hidden_size;
+  if (const auto* d = field(body, "dimensions")) {
+    if (!d->is_int64() || d->as_int64() != dim) {
+      refuse(invalid_argument("this model's embeddings have " + std::to_string(dim) +
+                                  " dimensions and cannot be shortened; leave 'dimensions' out",
+                              "dimensions"),
+             out);
+      return;
+    }
+  }
+  if (const auto* u = field(body, "user"); u != nullptr && !u->is_string()) {
+    refuse(invalid_argument("'user' must be a string", "user"), out);
+    return;
+  }
+  Result<std::vector<std::vector<int32_t>>> inputs = embedding_inputs(*input, local);
+  if (refuse(inputs.status_or_ok(), out)) return;
+  if (refuse(check_lengths(*inputs, local, "input"), out)) return;
+  int64_t tokens = 0;
+  for (const auto& ids : *inputs)
+    tokens += static_cast<int64_t>(ids.size());
+  std::string name = model->spec().name;
+  int64_t arrived = s.clock.unix_ms();
+  std::optional<Admitted> admitted =
+      admit_or_refuse(s, p, name, "/v1/embeddings", req.request_id, arrived, tokens, out);
+  if (!admitted) return;
+  local.post([&s, &local, p, name, request_id = req.request_id, arrived, tokens, base64, dim,
+              inputs = std::move(inputs).value(), admitted = std::move(*admitted), out] {
+    if (out->cancelled()) {
+      record(s, p, name, "/v1/embeddings", request_id, arrived, 499, 0, admitted);
+      return;
+    }
+    const engine::EmbeddingSettings& settings = local.embedding_settings();
+    boost::json::array data;
+    std::vector<float> hidden;
+    std::vector<float> v(static_cast<size_t>(dim));
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      Status st = local.encoder()->encode(inputs[i], {}, &hidden);
+      if (!st.is_ok()) {
+        out->send(error_response(st));
+        record(s, p, name, "/v1/embeddings", request_id, arrived, 400, 0, admitted);
+        return;
+      }
+      engine::pool_ref(v.data(), hidden.data(), static_cast<int64_t>(inputs[i].size()), dim,
+                       settings.pooling);
+      if (settings.normalize) engine::l2_normalize_ref(v.data(), dim);
+      boost::json::value embedding;
+      if (base64) {
+        embedding = base64_encode(
+            std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
+      } else {
+        boost::json::array a;
+        a.reserve(v.size());
+        for (float x : v)
+          a.emplace_back(static_cast<double>(x));
+        embedding = std::move(a);
+      }
+      data.emplace_back(boost::json::object{{"object", "embedding"},
+                                            {"index", static_cast<int64_t>(i)},
+                                            {"embedding", std::move(embedding)}});
+    }
+    out->send(with_headers(
+        json_response(
+            200,
+            boost::json::object{{"object", "list"},
+                                {"data", std::move(data)},
+                                {"model", name},
+                                {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}}),
+        admitted));
+    record(s, p, name, "/v1/embeddings", request_id, arrived, 200, tokens, admitted);
+  });
+}
+
+void serve_local_rerank(Services& s, const http::Request& req, const tenancy::Principal& p,
+                        providers::Model* model, const boost::json::object& body,
+                        http::ResponderPtr out) {
+  providers::LocalModel& local = *model->local();
+  if (refuse(json::check_keys(body, {"model", "query", "prompt", "documents", "input", "top_n",
+                                     "raw_scores", "return_documents", "user"}),
+             out)) {
+    return;
+  }
+  const boost::json::value* query = field(body, "query");
+  if (query == nullptr) query = field(body, "prompt");
+  if (query == nullptr || !query->is_string()) {
+    refuse(invalid_argument("'query' must be the text to rank the documents for", "query"), out);
+    return;
+  }
+  const boost::json::value* docs = field(body, "documents");
+  if (docs == nullptr) docs = field(body, "input");
+  if (docs == nullptr || !docs->is_array() || docs->as_array().empty() ||
+      docs->as_array().size() > MAX_INPUTS) {
+    refuse(invalid_argument("'documents' must be a non-empty array of at most " +
+                                std::to_string(MAX_INPUTS) + " strings",
+                            "documents"),
+           out);
+    return;
+  }
+  int64_t top_n = 0;
+  if (const auto* t = field(body, "top_n")) {
+    if (!t->is_int64() || t->as_int64() < 1) {
+      refuse(invalid_argument("'top_n' must be a positive integer", "top_n"), out);
+      return;
+    }
+    top_n = t->as_int64();
+  }
+  bool raw = false;
+  bool return_documents = false;
+  for (auto [key, dest] :
+       {std::pair{"raw_scores", &raw}, {"return_documents", &return_documents}}) {
+    if (const auto* b = field(body, key)) {
+      if (!b->is_bool()) {
+        refuse(invalid_argument("'" + std::string(key) + "' must be true or false", key), out);
+        return;
+      }
+      *dest = b->as_bool();
+    }
+  }
+  std::vector<std::vector<int32_t>> pairs;
+  std::vector<std::string> texts;
+  for (size_t i = 0; i < docs->as_array().size(); ++i) {
+    const auto& d = docs->as_array()[i];
+    if (!d.is_string()) {
+      refuse(invalid_argument("documents[" + std::to_string(i) + "] must be a string", "documents"),
+             out);
+      return;
+    }
+    texts.emplace_back(d.as_string());
+    Result<std::vector<int32_t>> ids =
+        local.tokenizer().encode_pair(query->as_string(), d.as_string(), true);
+    if (refuse(ids.status_or_ok(), out)) return;
+    pairs.push_back(std::move(ids).value());
+  }
+  if (refuse(check_lengths(pairs, local, "documents"), out)) return;
+  int64_t tokens = 0;
+  for (const auto& ids : pairs)
+    tokens += static_cast<int64_t>(ids.size());
+  std::string name = model->spec().name;
+  int64_t arrived = s.clock.unix_ms();
+  std::optional<Admitted> admitted =
+      admit_or_refuse(s, p, name, "/v1/rerank", req.request_id, arrived, tokens, out);
+  if (!admitted) return;
+  local.post([&s, &local, p, name, request_id = req.request_id, arrived, tokens, top_n, raw,
+              return_documents, pairs = std::move(pairs), texts = std::move(texts),
+              admitted = std::move(*admitted), out] {
+    if (out->cancelled()) {
+      record(s, p, name, "/v1/rerank", request_id, arrived, 499, 0, admitted);
+      return;
+    }
+    // A pair's token types: 0 up to and including the first separator, 1 after (BERT);
+    // XLM-RoBERTa has one token type, all zeros.
+    const engine::BertModel& m = *local.encoder();
+    std::optional<int32_t> sep = local.tokenizer().token_to_id("[SEP]");
+    std::vector<std::pair<int64_t, double>> scored;
+    std::vector<float> scores;
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      std::vector<int32_t> types;
+      if (m.config().type_vocab_size > 1 && sep) {
+        types.assign(pairs[i].size(), 0);
+        auto first = std::find(pairs[i].begin(), pairs[i].end(), *sep);
+        for (auto it = first == pairs[i].end() ? first : first + 1; it != pairs[i].end(); ++it)
+          types[static_cast<size_t>(it - pairs[i].begin())] = 1;
+      }
+      Status st = m.classify(pairs[i], types, &scores);
+      if (!st.is_ok()) {
+        out->send(error_response(st));
+        record(s, p, name, "/v1/rerank", request_id, arrived, 400, 0, admitted);
+        return;
+      }
+      double score = scores[0];
+      if (scores.size() == 1 && !raw) score = 1.0 / (1.0 + std::exp(-score));
+      scored.emplace_back(static_cast<int64_t>(i), score);
+    }
+    std::stable_sort(scored.begin(), scored.end(),
+                     [](const auto& a, const auto& b) { return a.second > b.second; });
+    if (top_n > 0 && static_cast<int64_t>(scored.size()) > top_n) {
+      scored.resize(static_cast<size_t>(top_n));
+    }
+    boost::json::array results;
+    boost::json::array data;
+    for (const auto& [i, score] : scored) {
+      boost::json::object r{{"index", i}, {"relevance_score", score}};
+      if (return_documents) r["document"] = {{"text", texts[static_cast<size_t>(i)]}};
+      results.emplace_back(std::move(r));
+      data.emplace_back(boost::json::object{{"object", "rerank"}, {"index", i}, {"score", score}});
+    }
+    out->send(with_headers(
+        json_response(
+            200,
+            boost::json::object{{"id", "rerank-" + request_id},
+                                {"object", "list"},
+                                {"model", name},
+                                {"results", std::move(results)},
+                                {"data", std::move(data)},
+                                {"usage", {{"prompt_tokens", tokens}, {"total_tokens", tokens}}}}),
+        admitted));
+    record(s, p, name, "/v1/rerank", request_id, arrived, 200, tokens, admitted);
+  });
+}
+
+}  // namespace socle::api

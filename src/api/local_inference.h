@@ -1,0 +1,40 @@
+// The inference routes on models that socle runs on its own engine (providers::LocalModel):
+// the request is read and checked here, tokenised, admitted against the caller's limits with
+// its exact prompt size, and run; the answer is built in OpenAI's shapes, streamed as
+// server-sent events when asked, and its usage recorded with the exact token counts.
+#pragma once
+
+#include <boost/json/object.hpp>
+
+#include "api/generation.h"
+#include "api/services.h"
+#include "http/responder.h"
+#include "http/router.h"
+#include "tenancy/key_cache.h"
+
+namespace socle::api {
+
+// The prompt of a chat: the messages through the model's chat template, tokenised. 400 when
+// the model has no template or the template refuses the messages.
+Result<std::vector<int32_t>> chat_prompt_ids(const providers::LocalModel& local,
+                                             const std::vector<ChatMessage>& messages);
+
+// POST /v1/chat/completions and /v1/completions.
+void serve_local_generation(Services& s, GenerationEndpoint endpoint, const http::Request& req,
+                            const tenancy::Principal& p, providers::Model* model,
+                            const boost::json::object& body, http::ResponderPtr out);
+
+// POST /v1/embeddings.
+void serve_local_embeddings(Services& s, const http::Request& req, const tenancy::Principal& p,
+                            providers::Model* model, const boost::json::object& body,
+                            http::ResponderPtr out);
+
+// POST /v1/rerank.
+void serve_local_rerank(Services& s, const http::Request& req, const tenancy::Principal& p,
+                        providers::Model* model, const boost::json::object& body,
+                        http::ResponderPtr out);
+
+// POST /v1/tokenize and /v1/detokenize, on any model socle runs.
+void register_tokenize_routes(http::Router& router, Services& s);
+
+}  // namespace socle::api

@@ -1,0 +1,158 @@
+// The runner of one decoder model: one scheduler thread owns the weights' use, a paged KV
+// cache (engine/kv) and a thread pool, and serves every generation on that model with
+// continuous batching (DESIGN.md, principle 5).
+//
+// Each step the scheduler:
+//   1. drops cancelled sequences (their blocks go back at once);
+//   2. admits waiting sequences while fewer than max_sequences run and the KV blocks for
+//      their prompt are free, taking the users' queues in turn so that one user's many
+//      requests do not hold back another's (a prompt that starts like a cached one takes
+//      those blocks read-only: the prefix cache);
+//   3. builds one batch: a token of every running sequence that is generating, then chunks
+//      of the prompts still being read, in admission order, up to max_batch_tokens;
+//   4. makes room in the KV cache for that batch; when blocks run short it preempts the
+//      sequence admitted last: its blocks are released (published ones stay in the prefix
+//      cache) and it goes back to the head of its user's queue, to be recomputed from its
+//      prompt and the tokens it already produced when blocks free up. A running sequence is
+//      never failed for lack of memory, and its output does not change;
+//   5. runs the batch in one forward pass, samples each sequence whose tokens are all read
+//      and hands the token to its sink; a sequence ends on a stop token, at max_tokens, when
+//      its sink says so (a stop string) or when it is cancelled.
+//
+// Batch invariance: the forward pass computes each token the same whatever else is in the
+// batch, however a prompt was chunked and whether its prefix came from the cache, and each
+// sequence samples with its own Sampler; so a request's tokens and log-probabilities depend
+// on the request alone (and the binary, kernel path and thread count).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+#include "engine/kernels/thread_pool.h"
+#include "engine/kv/block_manager.h"
+#include "engine/kv/kv_pool.h"
+#include "engine/models/llama.h"
+#include "engine/sampling/sampler.h"
+
+namespace socle::engine::scheduler {
+
+struct RunnerOptions {
+  int64_t kv_bytes = int64_t{1} << 30;  // the KV cache's memory budget
+  int32_t block_tokens = 16;            // positions per KV block
+  int64_t max_batch_tokens = 256;       // tokens per forward pass
+  int32_t max_sequences = 64;           // running at once
+  int threads = 1;                      // the runner's own thread pool
+};
+
+enum class FinishReason {
+  STOP,       // a stop token, or the sink ended it (a stop string)
+  LENGTH,     // max_tokens generated
+  CANCELLED,  // cancel() or the runner stopping
+  ERROR,      // the forward pass refused the batch (a defect: logged)
+};
+const char* finish_reason_name(FinishReason reason);
+
+// Receives one sequence's output, on the scheduler thread: keep each call short (queue the
+// work elsewhere), and never call back into the runner from it except cancel().
+class SequenceSink {
+ public:
+  virtual ~SequenceSink() = default;
+  // The next token. Returning false ends the sequence now (reason STOP).
+  virtual bool on_token(const sampling::Sample& sample) = 0;
+  // Called once, last, with the number of tokens the sequence sampled (a stop token
+  // included: it was generated, as usage counts it).
+  virtual void on_finish(FinishReason reason, int64_t generated_tokens) = 0;
+};
+
+struct SequenceRequest {
+  std::vector<int32_t> prompt;          // at least one token, all in the vocabulary
+  int64_t max_tokens = 16;              // >= 1
+  sampling::SamplingParams sampling;    // must pass sampling::validate
+  std::vector<int32_t> stop_token_ids;  // end the sequence; not passed to the sink
+  std::string user;                     // the fairness key: admission takes users in turn
+};
+
+struct RunnerStats {
+  int64_t running = 0;
+  int64_t waiting = 0;
+  kv::BlockStats blocks;
+  int64_t block_tokens = 0;
+  int64_t steps = 0;
+  int64_t prompt_tokens = 0;     // positions computed for prompts (cache hits excluded)
+  int64_t generated_tokens = 0;  // tokens sampled
+  int64_t preemptions = 0;
+  int64_t finished = 0;
+  int64_t cancelled = 0;
+};
+
+class Runner {
+ public:
+  // Starts the scheduler thread. The model must outlive the runner.
+  // INVALID_ARGUMENT when the budget holds fewer than two blocks or the options are out of
+  // range.
+  static Result<std::unique_ptr<Runner>> start(const LlamaModel& model, RunnerOptions options);
+  // Cancels every sequence (their sinks get CANCELLED) and joins the thread.
+  ~Runner();
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  // The most positions (prompt plus output) one sequence can hold: the whole KV cache.
+  int64_t capacity_tokens() const { return capacity_tokens_; }
+
+  // Queues a sequence; returns its id for cancel(). INVALID_ARGUMENT (nothing queued) for an
+  // empty prompt, a token outside the vocabulary, max_tokens < 1, prompt + max_tokens beyond
+  // capacity_tokens(), or sampling parameters that sampling::validate refuses.
+  Result<uint64_t> submit(SequenceRequest request, std::shared_ptr<SequenceSink> sink);
+  // Ends a sequence (queued or running) at the next step; its sink gets CANCELLED unless it
+  // already finished. Any thread.
+  void cancel(uint64_t id);
+
+  RunnerStats stats() const;
+
+ private:
+  struct Sequence;
+
+  Runner(const LlamaModel& model, RunnerOptions options, int64_t n_blocks);
+  void loop();
+  // One scheduling step on the scheduler thread; false when there was nothing to do.
+  bool step();
+  void take_inbox();
+  void drop_cancelled();
+  void admit();
+  void preempt(std::shared_ptr<Sequence> seq);
+  void finish(const std::shared_ptr<Sequence>& seq, FinishReason reason);
+  void publish_stats();
+
+  const LlamaModel& model_;
+  const RunnerOptions options_;
+  const int64_t capacity_tokens_;
+  ThreadPool threads_;
+  KvPool pool_;
+  kv::BlockManager blocks_;
+
+  // Shared with other threads.
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::vector<std::shared_ptr<Sequence>> inbox_;  // guarded by mu_
+  std::vector<uint64_t> cancels_;                 // guarded by mu_
+  bool stop_ = false;                             // guarded by mu_
+  uint64_t next_id_ = 1;                          // guarded by mu_
+  RunnerStats stats_;                             // guarded by mu_, a copy of the thread's
+
+  // The scheduler thread's own.
+  std::map<std::string, std::deque<std::shared_ptr<Sequence>>> waiting_;  // by user
+  std::string next_user_;                           // whose queue admission looks at first
+  std::vector<std::shared_ptr<Sequence>> running_;  // in admission order
+  RunnerStats counters_;
+  std::thread thread_;
+};
+
+}  // namespace socle::engine::scheduler

@@ -1,0 +1,86 @@
+// A model that socle runs on its own engine, loaded at start from a `[[models]]` entry with a
+// `path`: the weights, the tokenizer, the chat template and the stop tokens, plus what runs
+// them. A decoder (chat, completion) gets a scheduler::Runner (continuous batching on its own
+// thread); an encoder (embedding, rerank) gets one worker thread that runs its requests in
+// order.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "base/status.h"
+#include "engine/format/sentence_transformers.h"
+#include "engine/models/bert.h"
+#include "engine/models/llama.h"
+#include "engine/scheduler/runner.h"
+#include "engine/template/chat_template.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "providers/model_spec.h"
+
+namespace socle::providers {
+
+class LocalModel {
+ public:
+  // Loads `spec.local`: the model (a Hugging Face folder or a GGUF file), its tokenizer (the
+  // folder's tokenizer.json, or the one the GGUF file carries), for chat models the chat
+  // template (`chat_template` if given, else tokenizer_config.json's or the GGUF file's), and
+  // starts the runner or the encoder thread. INVALID_ARGUMENT naming the model and what is
+  // missing or wrong.
+  static Result<std::unique_ptr<LocalModel>> load(const ModelSpec& spec);
+  ~LocalModel();
+  LocalModel(const LocalModel&) = delete;
+  LocalModel& operator=(const LocalModel&) = delete;
+
+  ModelKind kind() const { return kind_; }
+  const engine::tokenizer::Tokenizer& tokenizer() const { return *tokenizer_; }
+  int64_t vocab_size() const;
+  // The most positions (prompt and output) a request may use.
+  int64_t context_length() const { return context_length_; }
+  const LocalSpec& settings() const { return settings_; }
+
+  // Decoders.
+  const engine::jinja::ChatTemplate* chat_template() const {
+    return chat_template_ ? &*chat_template_ : nullptr;
+  }
+  const std::string& bos_token() const { return bos_token_; }
+  const std::string& eos_token() const { return eos_token_; }
+  const std::vector<int32_t>& stop_token_ids() const { return stop_ids_; }
+  engine::scheduler::Runner* runner() { return runner_.get(); }
+  const engine::scheduler::Runner* runner() const { return runner_.get(); }
+
+  // Encoders: `work` runs on the model's thread, after the work posted before it.
+  const engine::BertModel* encoder() const { return bert_ ? &*bert_ : nullptr; }
+  const engine::EmbeddingSettings& embedding_settings() const { return embedding_; }
+  void post(std::function<void()> work);
+
+ private:
+  LocalModel() = default;
+  void encoder_loop();
+
+  ModelKind kind_ = ModelKind::CHAT;
+  LocalSpec settings_;
+  std::optional<engine::tokenizer::Tokenizer> tokenizer_;
+  int64_t context_length_ = 0;
+  std::optional<engine::LlamaModel> llama_;
+  std::optional<engine::jinja::ChatTemplate> chat_template_;
+  std::string bos_token_;
+  std::string eos_token_;
+  std::vector<int32_t> stop_ids_;
+  std::unique_ptr<engine::scheduler::Runner> runner_;
+
+  std::optional<engine::BertModel> bert_;
+  engine::EmbeddingSettings embedding_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> jobs_;  // guarded by mu_
+  bool stop_ = false;                       // guarded by mu_
+  std::thread worker_;
+};
+
+}  // namespace socle::providers

@@ -1,0 +1,324 @@
+// The runner against independent answers: greedy decoding equals transformers' greedy tokens
+// (golden llama3), and every sequence run among many others (continuous batching, prompts in
+// chunks, prefix-cache hits, preemption when blocks run short) gives bitwise the tokens and
+// log-probabilities it gives alone.
+#include "engine/scheduler/runner.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "engine/format/safetensors.h"
+#include "unit/engine/golden.h"
+
+namespace socle::engine::scheduler {
+namespace {
+
+constexpr float GREEDY_MARGIN_FLOOR = 0.01f;  // golden README
+
+// Collects one sequence's output and lets the test wait for its end.
+class Collector final : public SequenceSink {
+ public:
+  explicit Collector(int64_t stop_after = -1) : stop_after_(stop_after) {}
+
+  bool on_token(const sampling::Sample& s) override {
+    std::lock_guard lock(mu_);
+    samples_.push_back(s);
+    return stop_after_ < 0 || static_cast<int64_t>(samples_.size()) < stop_after_;
+  }
+  void on_finish(FinishReason reason, int64_t generated) override {
+    std::lock_guard lock(mu_);
+    reason_ = reason;
+    generated_ = generated;
+    done_ = true;
+    cv_.notify_all();
+  }
+  // Waits for the end (bounded, so that a scheduler bug fails the test instead of hanging).
+  bool wait() {
+    std::unique_lock lock(mu_);
+    return cv_.wait_for(lock, std::chrono::seconds(120), [this] { return done_; });
+  }
+  std::vector<sampling::Sample> samples() const {
+    std::lock_guard lock(mu_);
+    return samples_;
+  }
+  FinishReason reason() const {
+    std::lock_guard lock(mu_);
+    return reason_;
+  }
+  int64_t generated() const {
+    std::lock_guard lock(mu_);
+    return generated_;
+  }
+
+ private:
+  int64_t stop_after_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<sampling::Sample> samples_;
+  FinishReason reason_ = FinishReason::ERROR;
+  int64_t generated_ = -1;
+  bool done_ = false;
+};
+
+struct Fixture {
+  LlamaModel model;
+  SafetensorsFile ref;
+};
+
+Fixture load() {
+  auto model = LlamaModel::load(testing::golden_dir("llama3"));
+  EXPECT_TRUE(model.is_ok()) << model.status().to_string();
+  auto ref = SafetensorsFile::open(testing::golden_dir("llama3") + "/ref.safetensors");
+  EXPECT_TRUE(ref.is_ok()) << ref.status().to_string();
+  return {std::move(model).value(), std::move(ref).value()};
+}
+
+RunnerOptions small_options(int64_t blocks, const LlamaModel& m, int32_t block_tokens = 4) {
+  const HfConfig& c = m.config();
+  RunnerOptions o;
+  o.block_tokens = block_tokens;
+  o.kv_bytes =
+      blocks * KvPool::bytes_per_block(c.num_layers, block_tokens, c.num_kv_heads * c.head_dim);
+  o.max_batch_tokens = 64;
+  o.max_sequences = 64;
+  o.threads = 2;
+  return o;
+}
+
+void expect_same(const std::vector<sampling::Sample>& a, const std::vector<sampling::Sample>& b,
+                 const std::string& what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].token, b[i].token) << what << " token " << i;
+    ASSERT_EQ(a[i].logprob, b[i].logprob) << what << " logprob " << i;  // bitwise
+    ASSERT_EQ(a[i].top.size(), b[i].top.size()) << what;
+    for (size_t k = 0; k < a[i].top.size(); ++k) {
+      ASSERT_EQ(a[i].top[k].token, b[i].top[k].token) << what;
+      ASSERT_EQ(a[i].top[k].logprob, b[i].top[k].logprob) << what;
+    }
+  }
+}
+
+TEST(Runner, GreedyTokensMatchTransformers) {
+  Fixture f = load();
+  auto runner = Runner::start(f.model, small_options(64, f.model));
+  ASSERT_TRUE(runner.is_ok()) << runner.status().to_string();
+  for (int i : {1, 2}) {
+    auto ids = testing::tensor_i32(f.ref, "input_ids." + std::to_string(i));
+    auto greedy = testing::tensor_i32(f.ref, "greedy." + std::to_string(i));
+    auto margin = testing::tensor_f32(f.ref, "greedy_margin." + std::to_string(i));
+    SequenceRequest r;
+    r.prompt = ids;
+    r.max_tokens = static_cast<int64_t>(greedy.size());
+    r.sampling.temperature = 0;
+    auto sink = std::make_shared<Collector>();
+    ASSERT_TRUE((*runner)->submit(r, sink).is_ok());
+    ASSERT_TRUE(sink->wait());
+    EXPECT_EQ(sink->reason(), FinishReason::LENGTH);
+    auto got = sink->samples();
+    ASSERT_EQ(got.size(), greedy.size());
+    size_t checked = 0;
+    for (size_t s = 0; s < greedy.size() && margin[s] >= GREEDY_MARGIN_FLOOR; ++s, ++checked)
+      ASSERT_EQ(got[s].token, greedy[s]) << "case " << i << " step " << s;
+    EXPECT_GT(checked, 4u);
+  }
+}
+
+// A family of requests: prompts of different lengths, some sharing a long prefix (prefix
+// cache), seeded sampling with penalties and log-probabilities.
+std::vector<SequenceRequest> requests(const std::vector<int32_t>& base, int n) {
+  std::vector<SequenceRequest> out;
+  for (int i = 0; i < n; ++i) {
+    SequenceRequest r;
+    r.prompt.assign(base.begin(), base.begin() + 5 + (i % 3 == 0 ? 20 : i % 7));
+    r.prompt.push_back(static_cast<int32_t>(3 + i * 17 % 500));
+    r.max_tokens = 6 + i % 9;
+    r.sampling.temperature = 0.8;
+    r.sampling.top_p = 0.95;
+    r.sampling.frequency_penalty = 0.3;
+    r.sampling.seed = 1000 + i;
+    r.sampling.top_logprobs = 3;
+    r.user = "user" + std::to_string(i % 4);
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+// The runner's counters once it is idle: a sink hears of its end before the scheduler
+// publishes the step's counters, so poll (bounded) for the step that ended it to publish
+// them (a snapshot from before that step still shows the sequence running).
+RunnerStats idle_stats(const Runner& runner) {
+  RunnerStats st = runner.stats();
+  for (int i = 0; i < 1000 && (st.running > 0 || st.waiting > 0 || st.blocks.used > 0); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    st = runner.stats();
+  }
+  return st;
+}
+
+std::vector<sampling::Sample> alone(Runner& runner, const SequenceRequest& r) {
+  auto sink = std::make_shared<Collector>();
+  EXPECT_TRUE(runner.submit(r, sink).is_ok());
+  EXPECT_TRUE(sink->wait());
+  return sink->samples();
+}
+
+TEST(Runner, EachSequenceInABatchEqualsItselfAlone) {
+  Fixture f = load();
+  auto base = testing::tensor_i32(f.ref, "input_ids.2");
+  ASSERT_GE(base.size(), 26u);
+  constexpr int N = 24;
+  auto reqs = requests(base, N);
+  std::vector<std::vector<sampling::Sample>> want;
+  {
+    // Alone: one at a time, each on a fresh runner (no cache shared with the others).
+    for (const auto& r : reqs) {
+      auto runner = Runner::start(f.model, small_options(64, f.model));
+      ASSERT_TRUE(runner.is_ok());
+      want.push_back(alone(**runner, r));
+    }
+  }
+  // Together, with a small token budget (prompts read in chunks over several steps).
+  RunnerOptions o = small_options(256, f.model);
+  o.max_batch_tokens = 32;
+  o.max_sequences = 32;
+  auto runner = Runner::start(f.model, o);
+  ASSERT_TRUE(runner.is_ok());
+  std::vector<std::shared_ptr<Collector>> sinks;
+  for (const auto& r : reqs) {
+    sinks.push_back(std::make_shared<Collector>());
+    ASSERT_TRUE((*runner)->submit(r, sinks.back()).is_ok());
+    // The first request's prompt blocks are published before the others arrive, so that
+    // those sharing its prefix take them from the cache.
+    if (sinks.size() == 1) ASSERT_TRUE(sinks[0]->wait());
+  }
+  for (int i = 0; i < N; ++i) {
+    ASSERT_TRUE(sinks[static_cast<size_t>(i)]->wait());
+    expect_same(sinks[static_cast<size_t>(i)]->samples(), want[static_cast<size_t>(i)],
+                "request " + std::to_string(i));
+  }
+  RunnerStats st = idle_stats(**runner);
+  EXPECT_GT(st.blocks.hit_tokens, 0) << "requests sharing a prefix took cached blocks";
+  EXPECT_EQ(st.blocks.used, 0) << "every block went back";
+  EXPECT_EQ(st.running, 0);
+  EXPECT_EQ(st.finished, N);
+}
+
+TEST(Runner, PreemptionWhenBlocksRunShortChangesNoOutput) {
+  Fixture f = load();
+  auto base = testing::tensor_i32(f.ref, "input_ids.2");
+  constexpr int N = 12;
+  auto reqs = requests(base, N);
+  for (auto& r : reqs)
+    r.max_tokens = 20;
+  std::vector<std::vector<sampling::Sample>> want;
+  for (const auto& r : reqs) {
+    auto runner = Runner::start(f.model, small_options(64, f.model));
+    ASSERT_TRUE(runner.is_ok());
+    want.push_back(alone(**runner, r));
+  }
+  // 24 blocks of 4 positions: room for two or three sequences at a time, so sequences
+  // admitted together must preempt each other as they grow.
+  RunnerOptions o = small_options(24, f.model);
+  auto runner = Runner::start(f.model, o);
+  ASSERT_TRUE(runner.is_ok());
+  std::vector<std::shared_ptr<Collector>> sinks;
+  for (const auto& r : reqs) {
+    sinks.push_back(std::make_shared<Collector>());
+    ASSERT_TRUE((*runner)->submit(r, sinks.back()).is_ok());
+  }
+  for (int i = 0; i < N; ++i) {
+    ASSERT_TRUE(sinks[static_cast<size_t>(i)]->wait());
+    EXPECT_EQ(sinks[static_cast<size_t>(i)]->reason(), FinishReason::LENGTH);
+    expect_same(sinks[static_cast<size_t>(i)]->samples(), want[static_cast<size_t>(i)],
+                "request " + std::to_string(i));
+  }
+  EXPECT_GT((*runner)->stats().preemptions, 0) << "the budget was meant to force preemption";
+}
+
+TEST(Runner, StopTokensSinksAndCancellationEndSequences) {
+  Fixture f = load();
+  auto runner = Runner::start(f.model, small_options(64, f.model));
+  ASSERT_TRUE(runner.is_ok());
+  auto ids = testing::tensor_i32(f.ref, "input_ids.1");
+  auto greedy = testing::tensor_i32(f.ref, "greedy.1");
+
+  // The first greedy token not seen before step k as a stop token: k tokens out, the stop
+  // counted as generated.
+  size_t k = 1;
+  while (k < greedy.size() && std::find(greedy.begin(), greedy.begin() + static_cast<ptrdiff_t>(k),
+                                        greedy[k]) != greedy.begin() + static_cast<ptrdiff_t>(k)) {
+    ++k;
+  }
+  ASSERT_LT(k, greedy.size());
+  SequenceRequest r;
+  r.prompt = ids;
+  r.max_tokens = 20;
+  r.sampling.temperature = 0;
+  r.stop_token_ids = {greedy[k]};
+  auto stop = std::make_shared<Collector>();
+  ASSERT_TRUE((*runner)->submit(r, stop).is_ok());
+  ASSERT_TRUE(stop->wait());
+  EXPECT_EQ(stop->reason(), FinishReason::STOP);
+  EXPECT_EQ(stop->samples().size(), k);
+  EXPECT_EQ(stop->generated(), static_cast<int64_t>(k) + 1);
+
+  // A sink that says stop after 4 tokens (what a stop string does).
+  r.stop_token_ids.clear();
+  auto early = std::make_shared<Collector>(4);
+  ASSERT_TRUE((*runner)->submit(r, early).is_ok());
+  ASSERT_TRUE(early->wait());
+  EXPECT_EQ(early->reason(), FinishReason::STOP);
+  EXPECT_EQ(early->samples().size(), 4u);
+
+  // Cancelled while queued or running: CANCELLED, and its blocks go back.
+  r.max_tokens = 200;
+  auto cancelled = std::make_shared<Collector>();
+  auto id = (*runner)->submit(r, cancelled);
+  ASSERT_TRUE(id.is_ok());
+  (*runner)->cancel(*id);
+  ASSERT_TRUE(cancelled->wait());
+  EXPECT_EQ(cancelled->reason(), FinishReason::CANCELLED);
+  RunnerStats st = idle_stats(**runner);
+  EXPECT_EQ(st.blocks.used, 0);
+  EXPECT_EQ(st.cancelled, 1);
+}
+
+TEST(Runner, RefusesWhatItCannotRun) {
+  Fixture f = load();
+  auto runner = Runner::start(f.model, small_options(8, f.model));  // 32 positions
+  ASSERT_TRUE(runner.is_ok());
+  EXPECT_EQ((*runner)->capacity_tokens(), 32);
+  auto sink = std::make_shared<Collector>();
+  SequenceRequest r;
+  r.max_tokens = 4;
+  EXPECT_FALSE((*runner)->submit(r, sink).is_ok()) << "empty prompt";
+  r.prompt = {1, 2, 512};
+  auto bad = (*runner)->submit(r, sink);
+  ASSERT_FALSE(bad.is_ok());
+  EXPECT_NE(bad.status().message().find("vocabulary"), std::string::npos);
+  r.prompt = {1, 2, 3};
+  r.max_tokens = 30;
+  auto long_one = (*runner)->submit(r, sink);
+  ASSERT_FALSE(long_one.is_ok());
+  EXPECT_NE(long_one.status().message().find("32 positions"), std::string::npos)
+      << long_one.status().message();
+  r.max_tokens = 4;
+  r.sampling.temperature = 3;
+  EXPECT_FALSE((*runner)->submit(r, sink).is_ok()) << "temperature out of range";
+
+  RunnerOptions o = small_options(1, f.model);
+  EXPECT_FALSE(Runner::start(f.model, o).is_ok()) << "one block is not a cache";
+  o = small_options(8, f.model);
+  o.max_batch_tokens = 4;
+  o.max_sequences = 8;
+  EXPECT_FALSE(Runner::start(f.model, o).is_ok());
+}
+
+}  // namespace
+}  // namespace socle::engine::scheduler
