@@ -1,0 +1,786 @@
+// End-to-end: socle serving its own models (socle's engine, no upstream), driven by the
+// official `openai` npm package and plain fetch.
+//
+// The models are the tiny ones of ../shared/golden (random weights, 512-token vocabularies,
+// outputs computed by Hugging Face transformers): llama3 and qwen3 (decoders), bert (an
+// encoder) and bert-reranker (a cross-encoder). They come without tokenizers; serving_fixtures
+// writes one for each (a byte-level BPE for the decoders, a WordPiece for the encoders) next to
+// symlinks of their weights. The checks compare with transformers' answers where one exists
+// (greedy tokens, pooled hidden states, reranker scores) and otherwise with socle itself under
+// other conditions (alone against under load, streamed against not, relayed against direct).
+//
+// Run: SOCLE_BINARY=build/dev/src/cli/socle node --test tests/e2e/serving_sdk.test.mjs
+// (ctest does this: tests/e2e/CMakeLists.txt). Loopback only; nothing is downloaded.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { TokenizerLoader } from '@lenml/tokenizers';
+import OpenAI from 'openai';
+
+import { byteLevelBpe, GOLDEN, modelFolder, readSafetensors, wordOf, wordPiece } from './serving_fixtures.mjs';
+
+const execFileAsync = promisify(execFile);
+const BINARY = process.env.SOCLE_BINARY ? path.resolve(process.env.SOCLE_BINARY) : '';
+const START_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+const REQUEST_TIMEOUT_MS = 60_000;
+const STDERR_KEEP_CHARS = 64 * 1024;
+// The llama3 model's context as configured (its config allows 1024 positions).
+const LLAMA_CONTEXT = 512;
+// Golden tolerance (../shared/golden/README.md): float32 against float64 on these sizes.
+const REL_TOL = 1e-4;
+// Greedy tokens are compared up to the first step whose top-two logit gap is below this.
+const MIN_MARGIN = 0.01;
+const CONCURRENT = 64;
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function childEnv(extra = {}) {
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!k.startsWith('SOCLE_')) env[k] = v;
+  }
+  return { ...env, ...extra };
+}
+
+// One `socle serve` on an ephemeral loopback port, with its own data directory and config.
+class Server {
+  constructor(name) {
+    this.name = name;
+    this.proc = null;
+    this.exited = null;
+    this.exitPromise = null;
+    this.stderr = '';
+    this.port = 0;
+    this.adminKey = '';
+  }
+
+  get baseURL() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  log() {
+    return this.stderr.length ? this.stderr : '(no output)';
+  }
+
+  // Starts `socle serve` with `configToml` as its config file, or with `args` alone when it is
+  // null (cwd is `dir`, which holds no socle.toml).
+  async start(dir, configToml, env = {}, args = []) {
+    assert.ok(BINARY, 'SOCLE_BINARY must name the socle binary to test');
+    this.dataDir = path.join(dir, `${this.name}-data`);
+    const config = path.join(dir, `${this.name}.toml`);
+    const portFile = path.join(dir, `${this.name}.port`);
+    if (configToml !== null) {
+      await writeFile(config, configToml);
+      args = [...args, '--config', config];
+    }
+    this.proc = spawn(
+      BINARY,
+      ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile, '--data', this.dataDir, ...args],
+      { cwd: dir, env: childEnv(env), stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    this.exitPromise = new Promise((resolve) => {
+      this.proc.on('exit', (code, signal) => {
+        this.exited = { code, signal };
+        resolve(this.exited);
+      });
+      this.proc.on('error', (err) => {
+        this.exited = { code: null, signal: null, error: err };
+        resolve(this.exited);
+      });
+    });
+    this.proc.stderr.setEncoding('utf8');
+    this.proc.stderr.on('data', (chunk) => {
+      this.stderr = (this.stderr + chunk).slice(-STDERR_KEEP_CHARS);
+    });
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    for (;;) {
+      if (this.exited) {
+        throw new Error(`socle serve (${this.name}) exited before listening (${JSON.stringify(this.exited)}):\n${this.log()}`);
+      }
+      const text = await readFile(portFile, 'utf8').catch(() => '');
+      if (text.endsWith('\n')) {
+        this.port = Number.parseInt(text, 10);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error(`socle serve (${this.name}) wrote no port file:\n${this.log()}`);
+      await sleep(50);
+    }
+    this.adminKey = (await readFile(path.join(this.dataDir, 'admin-key'), 'utf8')).trim();
+  }
+
+  async stop() {
+    if (!this.proc || this.exited) return this.exited;
+    this.proc.kill('SIGTERM');
+    let timer;
+    const timeout = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS);
+    });
+    const outcome = await Promise.race([this.exitPromise, timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      this.proc.kill('SIGKILL');
+      await this.exitPromise;
+      this.exited.killed = true;
+    }
+    return this.exited;
+  }
+
+  client(apiKey = this.adminKey) {
+    return new OpenAI({ apiKey, baseURL: `${this.baseURL}/v1`, maxRetries: 0, timeout: REQUEST_TIMEOUT_MS });
+  }
+
+  async fetchJson(method, route, body, apiKey = this.adminKey) {
+    const headers = { Authorization: `Bearer ${apiKey}` };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const res = await fetch(`${this.baseURL}${route}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    const text = await res.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      // Not JSON (the metrics' text format); the caller reads `text`.
+    }
+    return { status: res.status, json, text };
+  }
+
+  // The value of one Prometheus series (name and labels as written), or undefined.
+  async metric(series) {
+    const { status, text } = await this.fetchJson('GET', '/metrics');
+    assert.equal(status, 200, text);
+    for (const line of text.split('\n')) {
+      if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
+    }
+    return undefined;
+  }
+}
+
+const servers = [];
+process.once('exit', () => {
+  for (const s of servers) if (s.proc && !s.exited) s.proc.kill('SIGKILL');
+});
+
+// Polls fn until it returns truthy; fails with `what` once the bound passes.
+async function eventually(what, fn, boundMs = 30_000) {
+  const deadline = Date.now() + boundMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${boundMs} ms`);
+    await sleep(50);
+  }
+}
+
+// ‖got − ref‖ / ‖ref‖.
+function relError(got, ref) {
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < ref.length; i++) {
+    num += (got[i] - ref[i]) ** 2;
+    den += ref[i] ** 2;
+  }
+  return Math.sqrt(num) / Math.sqrt(den);
+}
+
+// The token ids of a completions choice asked with return_tokens_as_token_ids.
+const tokenIds = (tokens) => tokens.map((t) => {
+  assert.match(t, /^token_id:\d+$/);
+  return Number(t.slice('token_id:'.length));
+});
+
+// Reads a text_completion stream with fetch (so that each event is seen as sent):
+// { text, tokens, logprobs, top, finish, usage, chunks }.
+async function streamCompletion(server, body, { onChunk, signal } = {}) {
+  const res = await fetch(`${server.baseURL}/v1/completions`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${server.adminKey}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ ...body, stream: true }),
+    signal: signal ?? AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
+  assert.equal(res.status, 200, await (res.status === 200 ? '' : res.text()));
+  assert.match(res.headers.get('content-type'), /^text\/event-stream/);
+  const out = { text: '', tokens: [], logprobs: [], top: [], finish: null, usage: null, chunks: 0, done: false };
+  const decoder = new TextDecoder();
+  let buffer = '';
+  for await (const bytes of res.body) {
+    buffer += decoder.decode(bytes, { stream: true });
+    let end;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      assert.ok(event.startsWith('data: '), `an SSE data event, not '${event}'`);
+      const data = event.slice('data: '.length);
+      if (data === '[DONE]') {
+        out.done = true;
+        continue;
+      }
+      const chunk = JSON.parse(data);
+      assert.ok(!chunk.error, `the stream carries an error: ${data}`);
+      if (chunk.usage) out.usage = chunk.usage;
+      for (const c of chunk.choices) {
+        out.chunks++;
+        out.text += c.text;
+        if (c.logprobs) {
+          out.tokens.push(...c.logprobs.tokens);
+          out.logprobs.push(...c.logprobs.token_logprobs);
+          out.top.push(...c.logprobs.top_logprobs);
+        }
+        if (c.finish_reason) out.finish = c.finish_reason;
+      }
+      if (onChunk) await onChunk(out);
+    }
+  }
+  return out;
+}
+
+describe('socle serving its own models', () => {
+  let dir;
+  const server = new Server('engine');
+  const relay = new Server('relay');
+  const quick = new Server('quick');
+  servers.push(server, relay, quick);
+  const folders = {};
+  const golden = {};
+
+  before(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'socle-e2e-serving-'));
+    const bpe = byteLevelBpe(512);
+    const wp = wordPiece(512);
+    const models = path.join(dir, 'models');
+    const llama = await modelFolder(models, 'llama3', bpe);
+    const qwen = await modelFolder(models, 'qwen3', bpe);
+    const bert = await modelFolder(models, 'bert', wp);
+    const reranker = await modelFolder(models, 'bert-reranker', wp);
+    Object.assign(folders, { llama, bert, reranker });
+    for (const name of ['llama3', 'qwen3', 'bert', 'bert-reranker']) {
+      golden[name] = readSafetensors(path.join(GOLDEN, name, 'ref.safetensors'));
+    }
+    const decoder = (name, kind, folder, extra = []) => [
+      '[[models]]', `name = "${name}"`, `kind = "${kind}"`, `path = "${folder}"`,
+      'kv_memory_mb = 16', 'threads = 2', 'max_sequences = 64', 'max_batch_tokens = 256', ...extra,
+    ];
+    await server.start(dir, [
+      ...decoder('llama3', 'chat', llama, [`context_length = ${LLAMA_CONTEXT}`]),
+      // The same weights with a KV cache of 1 MiB (1365 positions): 32 streams overflow it.
+      '[[models]]', 'name = "llama3-tight"', 'kind = "completion"', `path = "${llama}"`,
+      'kv_memory_mb = 1', 'threads = 2', 'max_sequences = 32', 'max_batch_tokens = 256', 'context_length = 256',
+      ...decoder('qwen3', 'completion', qwen),
+      '[[models]]', 'name = "bert"', 'kind = "embedding"', `path = "${bert}"`,
+      '[[models]]', 'name = "bert-reranker"', 'kind = "rerank"', `path = "${reranker}"`, '',
+    ].join('\n'));
+  });
+
+  after(async () => {
+    const stopped = [quick, relay, server];
+    const results = [];
+    for (const s of stopped) results.push(await s.stop());
+    if (dir) await rm(dir, { recursive: true, force: true });
+    for (const [i, s] of stopped.entries()) {
+      if (results[i]) assert.equal(results[i].code, 0, `${s.name} did not exit cleanly:\n${s.log()}`);
+    }
+  });
+
+  test('the generated tokenizers give the ids @lenml/tokenizers gives, texts and chats', async () => {
+    const bpe = byteLevelBpe(512);
+    const oracle = TokenizerLoader.fromPreTrained({ tokenizerJSON: bpe.tokenizer, tokenizerConfig: bpe.config });
+    // The folder's files load in `socle tokenize` too.
+    const cli = async (folder, text) => JSON.parse((await execFileAsync(
+      BINARY, ['tokenize', '--tokenizer', folder, '--text', text, '--special'], { env: childEnv() })).stdout);
+    assert.deepEqual(await cli(folders.llama, 'Bonjour, je'), oracle.encode('Bonjour, je'));
+    const texts = [
+      'Bonjour, je voudrais savoir comment fonctionne le service public.',
+      'The quick brown fox — déjà vu? 42 times!\n\tIndented  spaces </s> and <s> inside.',
+      'données personnelles 🇫🇷',
+    ];
+    for (const prompt of texts) {
+      const r = await server.fetchJson('POST', '/v1/tokenize', { model: 'llama3', prompt });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json.tokens, oracle.encode(prompt), `'${prompt}'`);
+      assert.equal(r.json.count, r.json.tokens.length);
+      assert.equal(r.json.max_model_len, LLAMA_CONTEXT);
+      const back = await server.fetchJson('POST', '/v1/detokenize', { model: 'llama3', tokens: r.json.tokens.slice(1) });
+      assert.equal(back.status, 200, back.text);
+      assert.equal(back.json.prompt, prompt);
+    }
+    // Merges learnt on the tests' words: far fewer tokens than bytes.
+    const first = oracle.encode(texts[0]);
+    assert.ok(first.length < texts[0].length / 2, `${first.length} tokens for ${texts[0].length} bytes`);
+    const messages = [{ role: 'system', content: 'Answer briefly.' }, { role: 'user', content: 'Bonjour' }];
+    const chat = await server.fetchJson('POST', '/v1/tokenize', { model: 'llama3', messages });
+    assert.equal(chat.status, 200, chat.text);
+    assert.deepEqual(chat.json.tokens,
+      oracle.apply_chat_template(messages, { add_generation_prompt: true, tokenize: true, return_tensor: false }));
+    const wp = wordPiece(512);
+    const wordOracle = TokenizerLoader.fromPreTrained({ tokenizerJSON: wp.tokenizer, tokenizerConfig: wp.config });
+    const words = 't5 T6 foo t511,t42';
+    const r = await server.fetchJson('POST', '/v1/tokenize', { model: 'bert', prompt: words });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.tokens, wordOracle.encode(words));
+    assert.deepEqual(await cli(folders.bert, words), r.json.tokens);
+  });
+
+  test('GET /v1/models lists the local models with their kind and context length', async () => {
+    const models = [];
+    for await (const m of server.client().models.list()) models.push(m);
+    const byId = Object.fromEntries(models.map((m) => [m.id, m]));
+    assert.deepEqual(Object.keys(byId).sort(), ['bert', 'bert-reranker', 'llama3', 'llama3-tight', 'qwen3']);
+    assert.equal(byId.llama3.kind, 'chat');
+    assert.equal(byId.llama3.context_length, LLAMA_CONTEXT);
+    assert.equal(byId.qwen3.kind, 'completion');
+    assert.equal(byId.qwen3.context_length, 1024, "qwen3's max_position_embeddings");
+    assert.equal(byId.bert.kind, 'embedding');
+    assert.equal(byId.bert.context_length, 128);
+    assert.equal(byId['bert-reranker'].kind, 'rerank');
+    for (const m of models) assert.equal(m.object, 'model');
+  });
+
+  for (const name of ['llama3', 'qwen3']) {
+    test(`${name}: greedy completions of token-id prompts equal transformers' tokens`, async () => {
+      const ref = golden[name];
+      for (const i of [1, 2]) {
+        const prompt = Array.from(ref[`input_ids.${i}`].data);
+        const greedy = Array.from(ref[`greedy.${i}`].data);
+        const margin = Array.from(ref[`greedy_margin.${i}`].data);
+        let exact = margin.findIndex((m) => m < MIN_MARGIN);
+        if (exact < 0) exact = greedy.length;
+        const r = await server.client().completions.create({
+          model: name, prompt, temperature: 0, max_tokens: 24, logprobs: 1, return_tokens_as_token_ids: true,
+        });
+        const choice = r.choices[0];
+        const ids = tokenIds(choice.logprobs.tokens);
+        assert.equal(ids.length, 24, `24 tokens (finish_reason ${choice.finish_reason})`);
+        assert.equal(choice.finish_reason, 'length');
+        assert.deepEqual(ids.slice(0, exact), greedy.slice(0, exact), `prompt ${i}: the first ${exact} tokens`);
+        assert.ok(exact >= 6, 'at least six tokens compared');
+        assert.equal(r.usage.prompt_tokens, prompt.length);
+        assert.equal(r.usage.completion_tokens, 24);
+        // Greedy: each token is the top one, and its log-probability is the top entry's.
+        for (let s = 0; s < 24; s++) {
+          const top = choice.logprobs.top_logprobs[s];
+          assert.deepEqual(Object.keys(top), [choice.logprobs.tokens[s]]);
+          assert.equal(top[choice.logprobs.tokens[s]], choice.logprobs.token_logprobs[s]);
+          assert.ok(choice.logprobs.token_logprobs[s] <= 0);
+        }
+      }
+    });
+
+    test(`${name}: the first token's top log-probabilities are the log-softmax of transformers' logits`, async () => {
+      const ref = golden[name];
+      // Prompts of 1, 5, 33 and 257 tokens; the longest is read in two chunks (256 per pass).
+      for (const i of [0, 1, 2, 3]) {
+        const prompt = Array.from(ref[`input_ids.${i}`].data);
+        const [rows, vocab] = ref[`logits.${i}`].shape;
+        const last = Array.from(ref[`logits.${i}`].data.subarray((rows - 1) * vocab, rows * vocab));
+        const max = Math.max(...last);
+        const logZ = max + Math.log(last.reduce((sum, x) => sum + Math.exp(x - max), 0));
+        const logprob = last.map((x) => x - logZ);
+        const fifth = [...logprob].sort((a, b) => b - a)[4];
+        const r = await server.client().completions.create({
+          model: name, prompt, temperature: 0, max_tokens: 1, logprobs: 5, return_tokens_as_token_ids: true,
+        });
+        const top = Object.entries(r.choices[0].logprobs.top_logprobs[0])
+          .map(([token, lp]) => [tokenIds([token])[0], lp]);
+        assert.equal(top.length, 5);
+        // Each reported value is the golden one for that token, and the five are a top five of
+        // the golden distribution (compared by id, so that near-ties may come in either order).
+        const tol = (x) => REL_TOL * Math.max(1, Math.abs(x));
+        for (const [id, lp] of top) {
+          assert.ok(Math.abs(lp - logprob[id]) < tol(logprob[id]), `prompt ${i}, token ${id}: ${lp} against ${logprob[id]}`);
+          assert.ok(logprob[id] >= fifth - tol(fifth), `prompt ${i}: token ${id} is not in the golden top five`);
+        }
+        // Greedy: the token taken is the golden best (or ties with it within rounding).
+        const taken = tokenIds(r.choices[0].logprobs.tokens)[0];
+        const best = Math.max(...logprob);
+        assert.ok(logprob[taken] >= best - tol(best), `prompt ${i}: took ${taken}`);
+      }
+    });
+  }
+
+  test('chat: streamed text equals the non-streamed text; usage matches /v1/tokenize', async () => {
+    const client = server.client();
+    const messages = [
+      { role: 'system', content: 'You are a helpful assistant for the citizens of the republic.' },
+      { role: 'user', content: 'Bonjour, comment fonctionne le service public de la mairie ?' },
+    ];
+    const plain = await client.chat.completions.create({ model: 'llama3', messages, temperature: 0, max_tokens: 40 });
+    assert.equal(plain.object, 'chat.completion');
+    const message = plain.choices[0].message;
+    assert.equal(message.role, 'assistant');
+    assert.ok(message.content.length > 0, 'some text');
+
+    const tokenized = await server.fetchJson('POST', '/v1/tokenize', { model: 'llama3', messages });
+    assert.equal(tokenized.status, 200, tokenized.text);
+    // The template's rendering, tokenised: <s>, then <|system|> ... with </s> as one token.
+    assert.equal(tokenized.json.tokens[0], 1);
+    assert.equal(tokenized.json.tokens.filter((t) => t === 2).length, 2);
+    assert.equal(plain.usage.prompt_tokens, tokenized.json.count);
+    assert.equal(plain.usage.total_tokens, plain.usage.prompt_tokens + plain.usage.completion_tokens);
+    if (plain.choices[0].finish_reason === 'length') assert.equal(plain.usage.completion_tokens, 40);
+
+    const stream = await client.chat.completions.create({
+      model: 'llama3', messages, temperature: 0, max_tokens: 40, stream: true, stream_options: { include_usage: true },
+    });
+    let text = '';
+    let usage = null;
+    let finish = null;
+    let chunks = 0;
+    let afterUsage = 0;
+    for await (const chunk of stream) {
+      assert.equal(chunk.object, 'chat.completion.chunk');
+      if (usage) afterUsage++;
+      if (chunk.usage) {
+        usage = chunk.usage;
+        assert.deepEqual(chunk.choices, []);
+        continue;
+      }
+      chunks++;
+      const c = chunk.choices[0];
+      if (c.delta?.content) text += c.delta.content;
+      if (c.finish_reason) finish = c.finish_reason;
+    }
+    assert.ok(chunks > 2, `several chunks, got ${chunks}`);
+    assert.equal(afterUsage, 0, 'the usage chunk is the last one');
+    assert.equal(text, message.content);
+    assert.equal(finish, plain.choices[0].finish_reason);
+    assert.deepEqual(usage, plain.usage);
+  });
+
+  test('completions: echo gives the prompt back as sent; stop strings cut the text, streamed or not', async () => {
+    const client = server.client();
+    const prompt = 'Bonjour, je voudrais savoir';
+    const plain = await client.completions.create({ model: 'llama3', prompt, temperature: 0, max_tokens: 20 });
+    const tokenized = await server.fetchJson('POST', '/v1/tokenize', { model: 'llama3', prompt });
+    assert.equal(plain.usage.prompt_tokens, tokenized.json.count);
+    const echoed = await client.completions.create({ model: 'llama3', prompt, temperature: 0, max_tokens: 20, echo: true });
+    // The prompt as sent (not "<s>" + prompt: the BOS the encoding added is not text).
+    assert.equal(echoed.choices[0].text, prompt + plain.choices[0].text);
+    // A stop string taken from the middle of the greedy answer ends it just before.
+    const text = plain.choices[0].text;
+    assert.ok(text.length >= 6, `a long enough answer: '${text}'`);
+    const stop = text.slice(3, 6);
+    const cut = text.slice(0, text.indexOf(stop));
+    const stopped = await client.completions.create({ model: 'llama3', prompt, temperature: 0, max_tokens: 20, stop: [stop] });
+    assert.equal(stopped.choices[0].text, cut);
+    assert.equal(stopped.choices[0].finish_reason, 'stop');
+    const streamed = await streamCompletion(server, { model: 'llama3', prompt, temperature: 0, max_tokens: 20, stop: [stop] });
+    assert.equal(streamed.text, cut);
+    assert.equal(streamed.finish, 'stop');
+  });
+
+  test('embeddings: float and base64 agree bitwise and match transformers (mean pooling)', async () => {
+    const ref = golden.bert;
+    const [rows, width] = ref.input_ids.shape;
+    const dim = ref.mean.shape[1];
+    const inputs = [];
+    for (let r = 0; r < rows; r++) {
+      const ids = [];
+      for (let t = 0; t < width; t++) if (ref.attention_mask.data[r * width + t]) ids.push(ref.input_ids.data[r * width + t]);
+      inputs.push(ids);
+    }
+    const client = server.client();
+    const asFloat = await client.embeddings.create({ model: 'bert', input: inputs, encoding_format: 'float' });
+    const asBase64 = await server.fetchJson('POST', '/v1/embeddings', { model: 'bert', input: inputs, encoding_format: 'base64' });
+    assert.equal(asBase64.status, 200, asBase64.text);
+    // The SDK asks for base64 when encoding_format is unset, and decodes it to floats.
+    const sdkDefault = await client.embeddings.create({ model: 'bert', input: inputs });
+    assert.equal(asFloat.usage.prompt_tokens, inputs.flat().length);
+    for (let r = 0; r < rows; r++) {
+      const floats = asFloat.data[r].embedding;
+      assert.equal(asFloat.data[r].index, r);
+      assert.equal(floats.length, dim);
+      const b64 = asBase64.json.data[r].embedding;
+      assert.equal(typeof b64, 'string');
+      const bytes = Buffer.from(b64, 'base64');
+      assert.equal(bytes.length, dim * 4);
+      const decoded = Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, dim));
+      // Bitwise: each JSON number is the float32 the base64 bytes hold.
+      assert.deepEqual(floats.map((x) => Math.fround(x)), decoded);
+      assert.deepEqual(floats, decoded, 'the JSON numbers are the float32 values exactly');
+      assert.deepEqual(Array.from(sdkDefault.data[r].embedding), decoded);
+      const mean = Array.from(ref.mean.data.subarray(r * dim, (r + 1) * dim));
+      const cls = Array.from(ref.cls.data.subarray(r * dim, (r + 1) * dim));
+      const err = relError(decoded, mean);
+      assert.ok(err < REL_TOL, `row ${r}: relative error ${err} against the golden mean`);
+      assert.ok(relError(decoded, cls) > 100 * REL_TOL, 'mean pooling, not the first token');
+    }
+    // A text naming the same ids embeds to the same vector.
+    const text = inputs[0].map(wordOf).join(' ');
+    const fromText = await client.embeddings.create({ model: 'bert', input: text, encoding_format: 'float' });
+    assert.deepEqual(fromText.data[0].embedding, asFloat.data[0].embedding);
+    assert.equal(fromText.usage.prompt_tokens, inputs[0].length);
+  });
+
+  test('rerank: raw scores equal transformers; relevance is their sigmoid, in order', async () => {
+    const ref = golden['bert-reranker'];
+    const [rows, width] = ref.input_ids.shape;
+    const query = [];
+    const documents = [];
+    // Each golden row as a query (its first three ids) and a document (the rest): the
+    // tokenizer has no [CLS]/[SEP], so the pair's ids are the row's, all of token type 0 as
+    // transformers ran them.
+    for (let r = 0; r < rows; r++) {
+      const ids = [];
+      for (let t = 0; t < width; t++) if (ref.attention_mask.data[r * width + t]) ids.push(ref.input_ids.data[r * width + t]);
+      query.push(ids.slice(0, 3).map(wordOf).join(' '));
+      documents.push(ids.slice(3).map(wordOf).join(' '));
+    }
+    for (let r = 0; r < rows; r++) {
+      const raw = await server.fetchJson('POST', '/v1/rerank', {
+        model: 'bert-reranker', query: query[r], documents: [documents[r]], raw_scores: true,
+      });
+      assert.equal(raw.status, 200, raw.text);
+      const got = raw.json.results[0].relevance_score;
+      const want = ref.logits.data[r];
+      assert.ok(Math.abs(got - want) <= REL_TOL * Math.abs(want), `row ${r}: ${got} against ${want}`);
+    }
+    // One query, every document: sorted by score, relevance = sigmoid(raw).
+    const body = { model: 'bert-reranker', query: query[0], documents };
+    const raw = await server.fetchJson('POST', '/v1/rerank', { ...body, raw_scores: true });
+    const sig = await server.fetchJson('POST', '/v1/rerank', { ...body, top_n: 2, return_documents: true });
+    assert.equal(sig.status, 200, sig.text);
+    assert.equal(raw.json.results.length, rows);
+    assert.equal(sig.json.results.length, 2);
+    for (let i = 0; i < raw.json.results.length; i++) {
+      if (i > 0) assert.ok(raw.json.results[i - 1].relevance_score >= raw.json.results[i].relevance_score);
+    }
+    for (let i = 0; i < 2; i++) {
+      const s = sig.json.results[i];
+      assert.equal(s.index, raw.json.results[i].index);
+      assert.equal(s.document.text, documents[s.index]);
+      const expect = 1 / (1 + Math.exp(-raw.json.results[i].relevance_score));
+      assert.ok(Math.abs(s.relevance_score - expect) < 1e-12, `${s.relevance_score} against ${expect}`);
+    }
+    // Usage counts the pairs' tokens: the query's three ids with each document's.
+    const documentTokens = documents.reduce((n, d) => n + d.split(' ').length, 0);
+    assert.equal(raw.json.usage.prompt_tokens, 3 * rows + documentTokens);
+  });
+
+  test(`${CONCURRENT} concurrent seeded streams each equal the same request run alone, bitwise`, async () => {
+    const counter = async (name) => (await server.metric(`${name}{model="llama3"}`)) ?? 0;
+    const hitsBefore = await counter('socle_engine_prefix_cache_hit_tokens_total');
+    const stepsBefore = await counter('socle_engine_steps_total');
+    const generatedBefore = await counter('socle_engine_generated_tokens_total');
+    const prefix = 'You are a helpful assistant for the citizens of the republic. Answer briefly. '.repeat(3);
+    const topics = ['la mairie', 'the weather', 'sovereign cloud hosting', 'public data', 'the quick brown fox',
+      'documents', 'une question', 'the republic'];
+    const requests = [];
+    for (let i = 0; i < CONCURRENT; i++) {
+      const shared = i % 2 === 0;  // half share a prefix of several KV blocks
+      const prompt = shared ? `${prefix}Question ${i}: ${topics[i % topics.length]}?` : `Question ${i} about ${topics[i % topics.length]}, ${'x'.repeat(i % 7)}`;
+      // Requests 0..7 are repeated as 56..63: the same prompt and seed at the same time.
+      const j = i >= CONCURRENT - 8 ? i - (CONCURRENT - 8) : i;
+      requests.push({
+        model: 'llama3',
+        prompt: i >= CONCURRENT - 8 ? requests[j].prompt : prompt,
+        temperature: 0.8,
+        seed: 1000 + j,
+        max_tokens: 12 + (j % 5) * 4,
+        logprobs: 2,
+        return_tokens_as_token_ids: true,
+      });
+    }
+    const loaded = await Promise.all(requests.map((body) => streamCompletion(server, body)));
+    for (const [i, r] of loaded.entries()) {
+      assert.ok(r.done, `stream ${i} ended with [DONE]`);
+      // A sampled </s> (id 2, a stop token: not sent) may end it early.
+      if (r.finish === 'length') assert.equal(r.tokens.length, requests[i].max_tokens, `stream ${i}`);
+      else assert.ok(r.finish === 'stop' && r.tokens.length < requests[i].max_tokens, `stream ${i}: ${r.finish}`);
+      assert.equal(r.top.length, r.tokens.length);
+    }
+    const hitsAfter = await counter('socle_engine_prefix_cache_hit_tokens_total');
+    assert.ok(hitsAfter > hitsBefore, `prefix-cache hits ${hitsBefore} -> ${hitsAfter}`);
+    // Continuous batching: the forward passes carried several sequences' tokens each.
+    const steps = (await counter('socle_engine_steps_total')) - stepsBefore;
+    const generated = (await counter('socle_engine_generated_tokens_total')) - generatedBefore;
+    assert.ok(steps * 4 < generated, `${steps} forward passes for ${generated} sampled tokens`);
+
+    // The same seed under load: the repeated requests equal their twins.
+    for (let i = CONCURRENT - 8; i < CONCURRENT; i++) {
+      const twin = loaded[i - (CONCURRENT - 8)];
+      assert.deepEqual({ ...loaded[i], chunks: 0 }, { ...twin, chunks: 0 }, `request ${i} and its twin`);
+    }
+    // Different seeds on one prompt sample differently (else the comparisons prove little).
+    const sameTwo = await Promise.all([1, 2].map((k) => streamCompletion(server, { ...requests[0], seed: 5000 + k })));
+    assert.notDeepEqual(sameTwo[0].tokens, sameTwo[1].tokens);
+
+    // Each alone, afterwards: bitwise the same text, tokens and log-probabilities.
+    for (let i = 0; i < CONCURRENT - 8; i++) {
+      const alone = await streamCompletion(server, requests[i]);
+      const { text, tokens, logprobs, top, finish } = loaded[i];
+      assert.deepEqual(
+        { text: alone.text, tokens: alone.tokens, logprobs: alone.logprobs, top: alone.top, finish: alone.finish },
+        { text, tokens, logprobs, top, finish },
+        `request ${i} alone differs from under load`,
+      );
+    }
+  });
+
+  test('short of KV blocks, preempted sequences still give the output they give alone', async () => {
+    const tight = 'llama3-tight';
+    const preemptedBefore = (await server.metric(`socle_engine_preemptions_total{model="${tight}"}`)) ?? 0;
+    const requests = [];
+    for (let i = 0; i < 32; i++) {
+      requests.push({
+        model: tight,
+        prompt: `Question ${i}: ${'Les administrations publiques servent les usagers. '.repeat(1 + (i % 3))}`,
+        temperature: 0.8,
+        seed: 2000 + i,
+        max_tokens: 48,
+        logprobs: 1,
+        return_tokens_as_token_ids: true,
+        logit_bias: { 2: -100 },  // no early </s>: every sequence keeps its blocks to the end
+      });
+    }
+    const loaded = await Promise.all(requests.map((body) => streamCompletion(server, body)));
+    const preempted = await server.metric(`socle_engine_preemptions_total{model="${tight}"}`);
+    assert.ok(preempted > preemptedBefore, `preemptions ${preemptedBefore} -> ${preempted}`);
+    for (const [i, r] of loaded.entries()) {
+      assert.ok(r.done, `stream ${i} ended with [DONE]`);
+      assert.equal(r.tokens.length, 48, `stream ${i}: ${r.finish}`);
+      // Alone, on the model with room to spare (the same weights): bitwise the same.
+      const alone = await streamCompletion(server, { ...requests[i], model: 'llama3' });
+      assert.deepEqual([alone.text, alone.tokens, alone.logprobs, alone.top], [r.text, r.tokens, r.logprobs, r.top],
+        `request ${i} preempted under load differs from alone`);
+    }
+    assert.equal(await server.metric(`socle_engine_kv_blocks{model="${tight}",state="used"}`), 0);
+  });
+
+  test('an aborted stream cancels its sequence and frees its KV blocks', async () => {
+    const series = (s) => server.metric(s);
+    const cancelledBefore = (await series('socle_engine_sequences_cancelled_total{model="llama3"}')) ?? 0;
+    const controller = new AbortController();
+    let usedWhileRunning = -1;
+    // logit_bias bans </s>: the sequence cannot end by itself before its 400 tokens.
+    const body = { model: 'llama3', prompt: 'Bonjour, je voudrais savoir', max_tokens: 400, temperature: 0.8, seed: 7, logit_bias: { 2: -100 } };
+    await assert.rejects(
+      streamCompletion(server, body, {
+        signal: controller.signal,
+        onChunk: async (out) => {
+          if (out.chunks !== 3) return;
+          // Mid-way: the sequence is running and holds blocks.
+          usedWhileRunning = await series('socle_engine_kv_blocks{model="llama3",state="used"}');
+          controller.abort();
+        },
+      }),
+      (err) => err.name === 'AbortError',
+    );
+    assert.ok(usedWhileRunning > 0, `KV blocks in use while generating: ${usedWhileRunning}`);
+    await eventually('the cancelled counter grows', async () =>
+      (await series('socle_engine_sequences_cancelled_total{model="llama3"}')) > cancelledBefore);
+    await eventually('no KV block used once idle', async () =>
+      (await series('socle_engine_kv_blocks{model="llama3",state="used"}')) === 0 &&
+      (await series('socle_engine_sequences{model="llama3",state="running"}')) === 0);
+  });
+
+  test('socle as the upstream of another socle relays a chat', async () => {
+    const created = await server.fetchJson('POST', '/v1/me/keys', { name: 'relay' });
+    assert.equal(created.status, 201, created.text);
+    const key = created.json.key;
+    assert.match(key, /^sk-/);
+    await relay.start(dir, [
+      '[[models]]', 'name = "relayed"', 'kind = "chat"',
+      '[[models.providers]]', 'kind = "openai"', `url = "${server.baseURL}/v1"`, 'model = "llama3"',
+      'api_key_env = "UPSTREAM_SOCLE_KEY"', '',
+    ].join('\n'), { UPSTREAM_SOCLE_KEY: key });
+    const messages = [{ role: 'user', content: 'Please answer the question in one short sentence.' }];
+    const direct = await server.client().chat.completions.create({ model: 'llama3', messages, temperature: 0, max_tokens: 16 });
+    const relayed = await relay.client().chat.completions.create({ model: 'relayed', messages, temperature: 0, max_tokens: 16 });
+    // The upstream's answer comes back as it is (docs/api.md), its model name included.
+    assert.equal(relayed.model, 'llama3');
+    assert.equal(relayed.choices[0].message.content, direct.choices[0].message.content);
+    assert.deepEqual(relayed.usage, direct.usage);
+    const stream = await relay.client().chat.completions.create({
+      model: 'relayed', messages, temperature: 0, max_tokens: 16, stream: true,
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    assert.equal(text, direct.choices[0].message.content);
+    // The relay's key is not the engine server's: it is refused there.
+    await assert.rejects(server.client(relay.adminKey).models.list(), (err) => err.status === 401);
+  });
+
+  test('errors come in OpenAI\'s shape and say what to fix', async () => {
+    const client = server.client();
+    const long = Array.from({ length: LLAMA_CONTEXT + 10 }, (_, i) => 3 + (i % 500));
+    await assert.rejects(client.completions.create({ model: 'llama3', prompt: long, max_tokens: 4 }), (err) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+      assert.equal(err.error.type, 'invalid_request_error');
+      assert.match(err.error.message, new RegExp(`${LLAMA_CONTEXT}`));
+      assert.equal(err.error.param, 'prompt');
+      return true;
+    });
+    await assert.rejects(client.embeddings.create({ model: 'bert', input: [long.slice(0, 129)] }), (err) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+      assert.match(err.error.message, /129 tokens; this model reads at most 128/);
+      return true;
+    });
+    await assert.rejects(client.chat.completions.create({
+      model: 'llama3', messages: [{ role: 'user', content: 'Bonjour '.repeat(LLAMA_CONTEXT) }],
+    }), (err) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+      assert.equal(err.error.param, 'messages');
+      assert.match(err.error.message, new RegExp(`context holds ${LLAMA_CONTEXT} tokens`));
+      return true;
+    });
+    await assert.rejects(client.completions.create({ model: 'llama3', prompt: 'Bonjour', max_tokens: LLAMA_CONTEXT }), (err) => {
+      assert.equal(err.status, 400);
+      assert.equal(err.error.param, 'max_tokens');
+      return true;
+    });
+    await assert.rejects(client.chat.completions.create({ model: 'no-such-model', messages: [{ role: 'user', content: 'x' }] }), (err) => {
+      assert.ok(err instanceof OpenAI.NotFoundError, String(err));
+      assert.equal(err.code, 'model_not_found');
+      return true;
+    });
+    await assert.rejects(client.embeddings.create({ model: 'llama3', input: 'Bonjour' }), (err) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+      assert.match(err.error.message, /llama3|embedding/);
+      return true;
+    });
+    await assert.rejects(client.chat.completions.create({
+      model: 'llama3',
+      messages: [{ role: 'user', content: 'What is the weather?' }],
+      tools: [{ type: 'function', function: { name: 'weather', parameters: { type: 'object', properties: {} } } }],
+    }), (err) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+      assert.equal(err.error.param, 'tools');
+      assert.match(err.error.message, /not supported/);
+      return true;
+    });
+    const chatOnCompletionModel = await server.fetchJson('POST', '/v1/chat/completions', {
+      model: 'qwen3', messages: [{ role: 'user', content: 'x' }],
+    });
+    assert.equal(chatOnCompletionModel.status, 400, chatOnCompletionModel.text);
+    assert.equal(chatOnCompletionModel.json.error.type, 'invalid_request_error');
+    const rerankOnEmbedder = await server.fetchJson('POST', '/v1/rerank', { model: 'bert', query: 'a', documents: ['b'] });
+    assert.equal(rerankOnEmbedder.status, 400, rerankOnEmbedder.text);
+  });
+
+  test('`socle serve --model DIR` serves each folder under its name, of the kind its files say', async () => {
+    // No config file: the quick case, with the defaults (a 1 GiB KV cache, one thread per core).
+    await quick.start(dir, null, {}, ['--model', folders.llama, '--model', `${folders.bert}/`, '--model', folders.reranker]);
+    const models = [];
+    for await (const m of quick.client().models.list()) models.push([m.id, m.kind, m.context_length]);
+    assert.deepEqual(models.sort(), [
+      ['bert', 'embedding', 128], ['bert-reranker', 'rerank', 128], ['llama3', 'chat', 1024],
+    ]);
+    const messages = [{ role: 'user', content: 'Bonjour' }];
+    const there = await quick.client().chat.completions.create({ model: 'llama3', messages, temperature: 0, max_tokens: 8 });
+    const here = await server.client().chat.completions.create({ model: 'llama3', messages, temperature: 0, max_tokens: 8 });
+    assert.equal(there.choices[0].message.content, here.choices[0].message.content);
+    const e = await quick.client().embeddings.create({ model: 'bert', input: [[5, 6, 7]], encoding_format: 'float' });
+    const f = await server.client().embeddings.create({ model: 'bert', input: [[5, 6, 7]], encoding_format: 'float' });
+    assert.deepEqual(e.data[0].embedding, f.data[0].embedding);
+    const r = await quick.fetchJson('POST', '/v1/rerank', { model: 'bert-reranker', query: 't5', documents: ['t6 t7'] });
+    assert.equal(r.status, 200, r.text);
+  });
+});
