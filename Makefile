@@ -47,6 +47,7 @@ bench: build
 	bench/tokenizer/run build/release/bench/tokenizer_bench
 	bench/rag/run build/release/bench/rag_bench
 	bench/engine/run build/release/bench/engine_bench
+	bench/serving/run build/release/src/cli/socle build/release/bench/engine_bench
 
 SOURCES = $(shell git ls-files '*.cc' '*.h')
 

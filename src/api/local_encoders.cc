@@ -158,7 +158,12 @@ void serve_local_embeddings(Services& s, const http::Request& req, const tenancy
     }
     base64 = f->as_string() == "base64";
   }
-  int64_t dim = local.encoder()->config().hidden_size;
+  const engine::BertModel* encoder = local.encoder();
+  if (encoder == nullptr) {
+    refuse(internal_error("the model '" + model->spec().name + "' has no encoder loaded"), out);
+    return;
+  }
+  int64_t dim = encoder->config().hidden_size;
   if (const auto* d = field(body, "dimensions")) {
     if (!d->is_int64() || d->as_int64() != dim) {
       refuse(invalid_argument("this model's embeddings have " + std::to_string(dim) +

@@ -52,8 +52,8 @@ const char* finish_reason_text(FinishReason r) {
 // One request's state, shared by its choices' sinks (on the runner's thread) and the
 // responder's cancel hook (on an I/O thread).
 struct Generation {
-  Generation(Services& services, providers::LocalModel& model, tenancy::Principal p)
-      : s(services), local(model), principal(std::move(p)) {}
+  Generation(Services& services, providers::LocalModel& engine_model, tenancy::Principal p)
+      : s(services), local(engine_model), principal(std::move(p)) {}
 
   Services& s;
   providers::LocalModel& local;
@@ -91,15 +91,16 @@ struct Generation {
   int64_t first_token_ms = 0;   // guarded by mu
   bool failed = false;          // guarded by mu
 
-  std::string token_text(int32_t id) const {
-    if (token_ids_as_text) return "token_id:" + std::to_string(id);
-    return local.tokenizer().decode(std::span<const int32_t>(&id, 1),
+  std::string token_text(int32_t token) const {
+    if (token_ids_as_text) return "token_id:" + std::to_string(token);
+    return local.tokenizer().decode(std::span<const int32_t>(&token, 1),
                                     engine::tokenizer::DecodeOptions{false, false});
   }
 
-  boost::json::array token_bytes(int32_t id) const {
+  boost::json::array token_bytes(int32_t token) const {
     boost::json::array b;
-    for (unsigned char c : local.tokenizer().decode_bytes(std::span<const int32_t>(&id, 1), false))
+    for (unsigned char c :
+         local.tokenizer().decode_bytes(std::span<const int32_t>(&token, 1), false))
       b.emplace_back(static_cast<int>(c));
     return b;
   }

@@ -239,8 +239,10 @@ void Runner::preempt(std::shared_ptr<Sequence> seq) {
   waiting_[seq->user].push_front(std::move(seq));
 }
 
-void Runner::finish(const std::shared_ptr<Sequence>& seq, FinishReason reason) {
-  std::shared_ptr<Sequence> keep = seq;  // `seq` may be an element of running_
+// The copy keeps the sequence alive while it is erased from running_, which may hold the
+// caller's reference.
+// NOLINTNEXTLINE(performance-unnecessary-value-param)
+void Runner::finish(std::shared_ptr<Sequence> keep, FinishReason reason) {
   if (keep->admitted) blocks_.release(keep->id);
   keep->admitted = false;
   auto it = std::find(running_.begin(), running_.end(), keep);

@@ -128,7 +128,8 @@ class Runner {
   void drop_cancelled();
   void admit();
   void preempt(std::shared_ptr<Sequence> seq);
-  void finish(const std::shared_ptr<Sequence>& seq, FinishReason reason);
+  // By value: `seq` may be an element of running_, which this erases.
+  void finish(std::shared_ptr<Sequence> seq, FinishReason reason);
   void publish_stats();
 
   const LlamaModel& model_;
