@@ -195,7 +195,9 @@ TEST(Runner, EachSequenceInABatchEqualsItselfAlone) {
     ASSERT_TRUE((*runner)->submit(r, sinks.back()).is_ok());
     // The first request's prompt blocks are published before the others arrive, so that
     // those sharing its prefix take them from the cache.
-    if (sinks.size() == 1) ASSERT_TRUE(sinks[0]->wait());
+    if (sinks.size() == 1) {
+      ASSERT_TRUE(sinks[0]->wait());
+    }
   }
   for (int i = 0; i < N; ++i) {
     ASSERT_TRUE(sinks[static_cast<size_t>(i)]->wait());
