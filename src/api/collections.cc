@@ -54,7 +54,8 @@ boost::json::object collection_json(const store::Collection& c,
   if (!c.embedding_model.empty()) {
     o["embedding_model"] = c.embedding_model;
     const providers::Model* m = registry.find(c.embedding_model);
-    if (m != nullptr && !m->spec().tokenizer.empty()) {
+    // A model socle runs has its own tokenizer (RegistryEmbedder::tokenizer_path).
+    if (m != nullptr && (!m->spec().tokenizer.empty() || m->spec().local)) {
       unit = rag::ChunkUnit::TOKENS;
     } else {
       o["chunk_unit_note"] = "the embedding model '" + c.embedding_model +

@@ -168,6 +168,7 @@ Result<std::vector<std::vector<float>>> RegistryEmbedder::embed_on_behalf(
                   "the embedding model '" + model + "' is not configured any more"};
   }
   if (texts.empty()) return std::vector<std::vector<float>>{};
+  if (m->local() != nullptr) return embed_locally(*m, texts, who);
   boost::json::array input;
   for (const auto& t : texts)
     input.emplace_back(t);
@@ -205,9 +206,40 @@ Result<std::vector<double>> RegistryEmbedder::rerank(const rag::OnBehalf& who,
   return scores;
 }
 
+Result<std::vector<std::vector<float>>> RegistryEmbedder::embed_locally(
+    providers::Model& m, const std::vector<std::string>& texts, const rag::OnBehalf& who) {
+  auto start = std::chrono::steady_clock::now();
+  int64_t tokens = 0;
+  Result<std::vector<std::vector<float>>> vectors = m.local()->embed_texts(texts, &tokens);
+  if (who.user_id != 0 && usage_ != nullptr) {
+    tenancy::UsageRecord u;
+    u.time_ms = clock_->unix_ms();
+    u.request_id = who.request_id;
+    u.user_id = who.user_id;
+    u.key_id = who.key_id;
+    u.org_id = who.org_id;
+    u.model = m.spec().name;
+    u.provider = "local";
+    u.endpoint = who.endpoint;
+    u.status = vectors.is_ok() ? 200 : 400;
+    u.prompt_tokens = vectors.is_ok() ? tokens : 0;
+    u.latency_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    u.first_token_s = u.latency_s;
+    u.attempts = 1;
+    usage_->record(u);
+  }
+  if (!vectors.is_ok()) {
+    return unavailable("the embedding model failed: " + vectors.status().message());
+  }
+  return vectors;
+}
+
 std::string RegistryEmbedder::tokenizer_path(const std::string& model) const {
   const providers::Model* m = registry_.find(model);
-  return m != nullptr ? m->spec().tokenizer : "";
+  if (m == nullptr) return "";
+  // A model socle runs counts in its own tokenizer unless another is configured.
+  if (m->spec().tokenizer.empty() && m->spec().local) return m->spec().local->path;
+  return m->spec().tokenizer;
 }
 
 }  // namespace socle::api

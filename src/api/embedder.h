@@ -1,7 +1,8 @@
 // rag::Embedder over the model registry: blocking calls to an embedding or rerank model's
-// providers (for the RAG worker and search), with the same provider choice, health and
-// breaker as relayed requests, failover to the next provider on a failure, and one usage
-// record per call for the user it was made for, with the tokens the upstream reported.
+// providers, or to the model itself when socle runs it (for the RAG worker and search), with the
+// same provider choice, health and breaker as relayed requests, failover to the next provider on a
+// failure, and one usage record per call for the user it was made for, with the tokens the upstream
+// reported.
 #pragma once
 
 #include "base/clock.h"
@@ -44,6 +45,11 @@ class RegistryEmbedder final : public rag::Embedder {
   // one; records usage for `who` when given.
   Result<std::string> call(providers::Model& m, providers::RequestAdapter& adapter,
                            const rag::OnBehalf* who);
+
+  // The same for a model socle runs: on the calling thread, with its usage record.
+  Result<std::vector<std::vector<float>>> embed_locally(providers::Model& m,
+                                                        const std::vector<std::string>& texts,
+                                                        const rag::OnBehalf& who);
 
   providers::Registry& registry_;
   http::HttpClient& client_;

@@ -11,7 +11,6 @@
 #include "api/local_inference.h"
 #include "base/base64.h"
 #include "base/json.h"
-#include "engine/models/pooling.h"
 
 namespace socle::api {
 namespace {
@@ -188,34 +187,28 @@ void serve_local_embeddings(Services& s, const http::Request& req, const tenancy
   std::optional<Admitted> admitted =
       admit_or_refuse(s, p, name, "/v1/embeddings", req.request_id, arrived, tokens, out);
   if (!admitted) return;
-  local.post([&s, &local, p, name, request_id = req.request_id, arrived, tokens, base64, dim,
+  local.post([&s, &local, p, name, request_id = req.request_id, arrived, tokens, base64,
               inputs = std::move(inputs).value(), admitted = std::move(*admitted), out] {
     if (out->cancelled()) {
       record(s, p, name, "/v1/embeddings", request_id, arrived, 499, 0, admitted);
       return;
     }
-    const engine::EmbeddingSettings& settings = local.embedding_settings();
     boost::json::array data;
-    std::vector<float> hidden;
-    std::vector<float> v(static_cast<size_t>(dim));
     for (size_t i = 0; i < inputs.size(); ++i) {
-      Status st = local.encoder()->encode(inputs[i], {}, &hidden);
-      if (!st.is_ok()) {
-        out->send(error_response(st));
+      Result<std::vector<float>> v = local.embed_ids(inputs[i]);
+      if (!v.is_ok()) {
+        out->send(error_response(v.status()));
         record(s, p, name, "/v1/embeddings", request_id, arrived, 400, 0, admitted);
         return;
       }
-      engine::pool_ref(v.data(), hidden.data(), static_cast<int64_t>(inputs[i].size()), dim,
-                       settings.pooling);
-      if (settings.normalize) engine::l2_normalize_ref(v.data(), dim);
       boost::json::value embedding;
       if (base64) {
         embedding = base64_encode(
-            std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
+            std::string_view(reinterpret_cast<const char*>(v->data()), v->size() * sizeof(float)));
       } else {
         boost::json::array a;
-        a.reserve(v.size());
-        for (float x : v)
+        a.reserve(v->size());
+        for (float x : *v)
           a.emplace_back(static_cast<double>(x));
         embedding = std::move(a);
       }

@@ -7,6 +7,7 @@
 #include "base/file.h"
 #include "base/json.h"
 #include "engine/format/gguf.h"
+#include "engine/models/pooling.h"
 
 namespace socle::providers {
 namespace {
@@ -210,6 +211,34 @@ LocalModel::~LocalModel() {
     wake_.notify_all();
     worker_.join();
   }
+}
+
+Result<std::vector<float>> LocalModel::embed_ids(std::span<const int32_t> ids) const {
+  if (!bert_) return invalid_argument("this model does not embed texts", "model");
+  std::vector<float> hidden;
+  SOCLE_RETURN_IF_ERROR(bert_->encode(ids, {}, &hidden));
+  int64_t dim = bert_->config().hidden_size;
+  std::vector<float> v(static_cast<size_t>(dim));
+  engine::pool_ref(v.data(), hidden.data(), static_cast<int64_t>(ids.size()), dim,
+                   embedding_.pooling);
+  if (embedding_.normalize) engine::l2_normalize_ref(v.data(), dim);
+  return v;
+}
+
+Result<std::vector<std::vector<float>>> LocalModel::embed_texts(
+    const std::vector<std::string>& texts, int64_t* tokens) const {
+  std::vector<std::vector<float>> out;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    SOCLE_ASSIGN_OR_RETURN(std::vector<int32_t> ids, tokenizer_->encode(texts[i], true));
+    if (ids.empty() || static_cast<int64_t>(ids.size()) > context_length_) {
+      return invalid_argument("text " + std::to_string(i) + " has " + std::to_string(ids.size()) +
+                              " tokens; this model reads 1 to " + std::to_string(context_length_));
+    }
+    *tokens += static_cast<int64_t>(ids.size());
+    SOCLE_ASSIGN_OR_RETURN(std::vector<float> v, embed_ids(ids));
+    out.push_back(std::move(v));
+  }
+  return out;
 }
 
 void LocalModel::post(std::function<void()> work) {

@@ -11,6 +11,8 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -58,6 +60,13 @@ class LocalModel {
   const engine::BertModel* encoder() const { return bert_ ? &*bert_ : nullptr; }
   const engine::EmbeddingSettings& embedding_settings() const { return embedding_; }
   void post(std::function<void()> work);
+  // The pooled embedding of `ids` (the model's pooling and normalisation), on the calling
+  // thread; INVALID_ARGUMENT for ids the model cannot read.
+  Result<std::vector<float>> embed_ids(std::span<const int32_t> ids) const;
+  // Each text tokenised with its special tokens, then embed_ids: for RAG's workers. Adds the
+  // tokens read to *tokens. INVALID_ARGUMENT naming the text that is longer than the context.
+  Result<std::vector<std::vector<float>>> embed_texts(const std::vector<std::string>& texts,
+                                                      int64_t* tokens) const;
 
  private:
   LocalModel() = default;

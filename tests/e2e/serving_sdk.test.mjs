@@ -519,6 +519,56 @@ describe('socle serving its own models', () => {
     assert.equal(fromText.usage.prompt_tokens, inputs[0].length);
   });
 
+  test('a RAG collection on the local embedding model finds the document its query repeats', async () => {
+    const ref = golden.bert;
+    const [rows, width] = ref.input_ids.shape;
+    const texts = [];
+    for (let r = 0; r < rows; r++) {
+      const ids = [];
+      for (let t = 0; t < width; t++) if (ref.attention_mask.data[r * width + t]) ids.push(ref.input_ids.data[r * width + t]);
+      texts.push(ids.filter((id) => id > 1).map(wordOf).join(' '));
+    }
+    const made = await server.fetchJson('POST', '/v1/collections', { name: 'local-rag', embedding_model: 'bert' });
+    assert.equal(made.status, 201, made.text);
+    const collection = made.json.id;
+    // Chunk sizes count the model's own tokens (its folder's tokenizer).
+    assert.equal(made.json.chunk_unit, 'tokens', made.text);
+    const documents = [];
+    for (let r = 0; r < rows; r++) {
+      const form = new FormData();
+      form.append('collection', String(collection));
+      form.append('file', new Blob([texts[r]], { type: 'text/plain' }), `row${r}.txt`);
+      const res = await fetch(`${server.baseURL}/v1/documents`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${server.adminKey}` },
+        body: form,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+      const body = await res.json();
+      assert.equal(res.status, 201, JSON.stringify(body));
+      documents.push(body.id);
+    }
+    for (const id of documents) {
+      let doc = null;
+      for (let i = 0; i < 300; i++) {
+        doc = (await server.fetchJson('GET', `/v1/documents/${id}`)).json;
+        if (doc.status === 'ready' || doc.status === 'failed') break;
+        await sleep(100);
+      }
+      assert.equal(doc.status, 'ready', JSON.stringify(doc));
+    }
+    // Each row's text as the query: semantic search ranks that row's document first.
+    for (let r = 0; r < rows; r++) {
+      const found = await server.fetchJson('POST', '/v1/search', {
+        prompt: texts[r], collections: [collection], method: 'semantic', k: rows,
+      });
+      assert.equal(found.status, 200, found.text);
+      assert.equal(found.json.data.length, rows);
+      assert.equal(found.json.data[0].chunk.document_id, documents[r], found.text);
+      assert.ok(found.json.data[0].score > found.json.data[1].score);
+    }
+  });
+
   test('rerank: raw scores equal transformers; relevance is their sigmoid, in order', async () => {
     const ref = golden['bert-reranker'];
     const [rows, width] = ref.input_ids.shape;
