@@ -187,6 +187,7 @@ Result<std::vector<double>> RegistryEmbedder::rerank(const rag::OnBehalf& who,
                                                      const std::vector<std::string>& documents) {
   SOCLE_ASSIGN_OR_RETURN(providers::Model * m, find_rerank_model(registry_, model));
   if (documents.empty()) return std::vector<double>{};
+  if (m->local() != nullptr) return rerank_locally(*m, query, documents, who);
   boost::json::array docs;
   for (const auto& d : documents)
     docs.emplace_back(d);
@@ -211,27 +212,46 @@ Result<std::vector<std::vector<float>>> RegistryEmbedder::embed_locally(
   auto start = std::chrono::steady_clock::now();
   int64_t tokens = 0;
   Result<std::vector<std::vector<float>>> vectors = m.local()->embed_texts(texts, &tokens);
-  if (who.user_id != 0 && usage_ != nullptr) {
-    tenancy::UsageRecord u;
-    u.time_ms = clock_->unix_ms();
-    u.request_id = who.request_id;
-    u.user_id = who.user_id;
-    u.key_id = who.key_id;
-    u.org_id = who.org_id;
-    u.model = m.spec().name;
-    u.provider = "local";
-    u.endpoint = who.endpoint;
-    u.status = vectors.is_ok() ? 200 : 400;
-    u.prompt_tokens = vectors.is_ok() ? tokens : 0;
-    u.latency_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    u.first_token_s = u.latency_s;
-    u.attempts = 1;
-    usage_->record(u);
-  }
+  record_local(m, who, vectors.is_ok(), tokens, start);
   if (!vectors.is_ok()) {
     return unavailable("the embedding model failed: " + vectors.status().message());
   }
   return vectors;
+}
+
+Result<std::vector<double>> RegistryEmbedder::rerank_locally(
+    providers::Model& m, const std::string& query, const std::vector<std::string>& documents,
+    const rag::OnBehalf& who) {
+  auto start = std::chrono::steady_clock::now();
+  int64_t tokens = 0;
+  Result<std::vector<double>> scores = m.local()->rerank_texts(query, documents, &tokens);
+  record_local(m, who, scores.is_ok(), tokens, start);
+  if (!scores.is_ok()) {
+    return Status(StatusCode::UNAVAILABLE,
+                  "the rerank model '" + m.spec().name + "' failed: " + scores.status().message(),
+                  "rerank_model", "upstream_error");
+  }
+  return scores;
+}
+
+void RegistryEmbedder::record_local(const providers::Model& m, const rag::OnBehalf& who, bool ok,
+                                    int64_t tokens, std::chrono::steady_clock::time_point start) {
+  if (who.user_id == 0 || usage_ == nullptr) return;
+  tenancy::UsageRecord u;
+  u.time_ms = clock_->unix_ms();
+  u.request_id = who.request_id;
+  u.user_id = who.user_id;
+  u.key_id = who.key_id;
+  u.org_id = who.org_id;
+  u.model = m.spec().name;
+  u.provider = "local";
+  u.endpoint = who.endpoint;
+  u.status = ok ? 200 : 400;
+  u.prompt_tokens = ok ? tokens : 0;
+  u.latency_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  u.first_token_s = u.latency_s;
+  u.attempts = 1;
+  usage_->record(u);
 }
 
 std::string RegistryEmbedder::tokenizer_path(const std::string& model) const {

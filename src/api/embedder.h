@@ -5,6 +5,8 @@
 // reported.
 #pragma once
 
+#include <chrono>
+
 #include "base/clock.h"
 #include "http/client.h"
 #include "providers/adapter.h"
@@ -50,6 +52,12 @@ class RegistryEmbedder final : public rag::Embedder {
   Result<std::vector<std::vector<float>>> embed_locally(providers::Model& m,
                                                         const std::vector<std::string>& texts,
                                                         const rag::OnBehalf& who);
+  Result<std::vector<double>> rerank_locally(providers::Model& m, const std::string& query,
+                                             const std::vector<std::string>& documents,
+                                             const rag::OnBehalf& who);
+  // The usage record of a call to a model socle runs, for `who` when it names a user.
+  void record_local(const providers::Model& m, const rag::OnBehalf& who, bool ok, int64_t tokens,
+                    std::chrono::steady_clock::time_point start);
 
   providers::Registry& registry_;
   http::HttpClient& client_;

@@ -304,29 +304,15 @@ void serve_local_rerank(Services& s, const http::Request& req, const tenancy::Pr
       record(s, p, name, "/v1/rerank", request_id, arrived, 499, 0, admitted);
       return;
     }
-    // A pair's token types: 0 up to and including the first separator, 1 after (BERT);
-    // XLM-RoBERTa has one token type, all zeros.
-    const engine::BertModel& m = *local.encoder();
-    std::optional<int32_t> sep = local.tokenizer().token_to_id("[SEP]");
     std::vector<std::pair<int64_t, double>> scored;
-    std::vector<float> scores;
     for (size_t i = 0; i < pairs.size(); ++i) {
-      std::vector<int32_t> types;
-      if (m.config().type_vocab_size > 1 && sep) {
-        types.assign(pairs[i].size(), 0);
-        auto first = std::find(pairs[i].begin(), pairs[i].end(), *sep);
-        for (auto it = first == pairs[i].end() ? first : first + 1; it != pairs[i].end(); ++it)
-          types[static_cast<size_t>(it - pairs[i].begin())] = 1;
-      }
-      Status st = m.classify(pairs[i], types, &scores);
-      if (!st.is_ok()) {
-        out->send(error_response(st));
+      Result<double> score = local.score_pair(pairs[i], raw);
+      if (!score.is_ok()) {
+        out->send(error_response(score.status()));
         record(s, p, name, "/v1/rerank", request_id, arrived, 400, 0, admitted);
         return;
       }
-      double score = scores[0];
-      if (scores.size() == 1 && !raw) score = 1.0 / (1.0 + std::exp(-score));
-      scored.emplace_back(static_cast<int64_t>(i), score);
+      scored.emplace_back(static_cast<int64_t>(i), *score);
     }
     std::stable_sort(scored.begin(), scored.end(),
                      [](const auto& a, const auto& b) { return a.second > b.second; });

@@ -1,6 +1,7 @@
 #include "providers/local_model.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <thread>
 
@@ -237,6 +238,44 @@ Result<std::vector<std::vector<float>>> LocalModel::embed_texts(
     *tokens += static_cast<int64_t>(ids.size());
     SOCLE_ASSIGN_OR_RETURN(std::vector<float> v, embed_ids(ids));
     out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<double> LocalModel::score_pair(std::span<const int32_t> ids, bool raw) const {
+  if (!bert_ || bert_->config().head == engine::ModelHead::ENCODER) {
+    return invalid_argument("this model does not score pairs", "model");
+  }
+  std::vector<int32_t> types;
+  std::optional<int32_t> sep = tokenizer_->token_to_id("[SEP]");
+  if (bert_->config().type_vocab_size > 1 && sep) {
+    types.assign(ids.size(), 0);
+    auto first = std::find(ids.begin(), ids.end(), *sep);
+    for (auto it = first == ids.end() ? first : first + 1; it != ids.end(); ++it)
+      types[static_cast<size_t>(it - ids.begin())] = 1;
+  }
+  std::vector<float> scores;
+  SOCLE_RETURN_IF_ERROR(bert_->classify(ids, types, &scores));
+  double score = scores[0];
+  if (scores.size() == 1 && !raw) score = 1.0 / (1.0 + std::exp(-score));
+  return score;
+}
+
+Result<std::vector<double>> LocalModel::rerank_texts(const std::string& query,
+                                                     const std::vector<std::string>& documents,
+                                                     int64_t* tokens) const {
+  std::vector<double> out;
+  for (size_t i = 0; i < documents.size(); ++i) {
+    SOCLE_ASSIGN_OR_RETURN(std::vector<int32_t> ids,
+                           tokenizer_->encode_pair(query, documents[i], true));
+    if (ids.empty() || static_cast<int64_t>(ids.size()) > context_length_) {
+      return invalid_argument("document " + std::to_string(i) + " with the query has " +
+                              std::to_string(ids.size()) + " tokens; this model reads 1 to " +
+                              std::to_string(context_length_));
+    }
+    *tokens += static_cast<int64_t>(ids.size());
+    SOCLE_ASSIGN_OR_RETURN(double score, score_pair(ids, false));
+    out.push_back(score);
   }
   return out;
 }

@@ -67,6 +67,15 @@ class LocalModel {
   // tokens read to *tokens. INVALID_ARGUMENT naming the text that is longer than the context.
   Result<std::vector<std::vector<float>>> embed_texts(const std::vector<std::string>& texts,
                                                       int64_t* tokens) const;
+  // A cross-encoder's score of one tokenised (query, document) pair, on the calling thread:
+  // the sigmoid of a one-label head's score (its raw score when `raw`), else the first
+  // label's. Token types: 0 up to the first [SEP], 1 after, where the model has two.
+  Result<double> score_pair(std::span<const int32_t> ids, bool raw) const;
+  // Each document scored against `query` with score_pair, for search's reranking. Adds the
+  // tokens read to *tokens.
+  Result<std::vector<double>> rerank_texts(const std::string& query,
+                                           const std::vector<std::string>& documents,
+                                           int64_t* tokens) const;
 
  private:
   LocalModel() = default;

@@ -519,7 +519,7 @@ describe('socle serving its own models', () => {
     assert.equal(fromText.usage.prompt_tokens, inputs[0].length);
   });
 
-  test('a RAG collection on the local embedding model finds the document its query repeats', async () => {
+  test('a RAG collection on the local models: semantic search finds the document its query repeats; reranking = /v1/rerank', async () => {
     const ref = golden.bert;
     const [rows, width] = ref.input_ids.shape;
     const texts = [];
@@ -567,6 +567,22 @@ describe('socle serving its own models', () => {
       assert.equal(found.json.data[0].chunk.document_id, documents[r], found.text);
       assert.ok(found.json.data[0].score > found.json.data[1].score);
     }
+    // Reranked by the local cross-encoder: each hit's rerank_score is what /v1/rerank gives
+    // the same query and chunk, and the hits come in that order.
+    const reranked = await server.fetchJson('POST', '/v1/search', {
+      prompt: texts[0], collections: [collection], method: 'semantic', k: rows, rerank_model: 'bert-reranker',
+    });
+    assert.equal(reranked.status, 200, reranked.text);
+    const hits = reranked.json.data;
+    assert.equal(hits.length, rows);
+    const direct = await server.fetchJson('POST', '/v1/rerank', {
+      model: 'bert-reranker', query: texts[0], documents: hits.map((h) => h.chunk.content),
+    });
+    assert.equal(direct.status, 200, direct.text);
+    for (const { index, relevance_score: score } of direct.json.results) {
+      assert.equal(hits[index].rerank_score, score, `hit ${index}`);
+    }
+    for (let i = 1; i < hits.length; i++) assert.ok(hits[i - 1].score >= hits[i].score);
   });
 
   test('rerank: raw scores equal transformers; relevance is their sigmoid, in order', async () => {
