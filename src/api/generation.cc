@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 
+#include "base/json.h"
+
 namespace socle::api {
 namespace {
 
@@ -12,11 +14,7 @@ Status bad(const std::string& field, const std::string& what) {
   return invalid_argument(field + " " + what, field);
 }
 
-// The field's value, or nullptr when it is absent or null (clients send null for "unset").
-const boost::json::value* field(const boost::json::object& o, std::string_view name) {
-  const boost::json::value* v = o.if_contains(name);
-  return v == nullptr || v->is_null() ? nullptr : v;
-}
+using json::present;
 
 Result<double> number(const boost::json::value& v, const std::string& name) {
   if (v.is_double()) return v.get_double();
@@ -51,7 +49,7 @@ Result<bool> boolean(const boost::json::value& v, const std::string& name) {
 }
 
 Status read_number(const boost::json::object& o, const char* name, double* out) {
-  if (const auto* v = field(o, name)) {
+  if (const auto* v = present(o, name)) {
     SOCLE_ASSIGN_OR_RETURN(*out, number(*v, name));
   }
   return Status::ok();
@@ -94,7 +92,7 @@ Result<std::string> message_content(const boost::json::value& v, const std::stri
 }
 
 Status read_messages(const boost::json::object& body, GenerationRequest* r) {
-  const auto* v = field(body, "messages");
+  const auto* v = present(body, "messages");
   if (v == nullptr || !v->is_array() || v->get_array().empty()) {
     return bad("messages", "must be a non-empty array of messages");
   }
@@ -109,12 +107,12 @@ Status read_messages(const boost::json::object& body, GenerationRequest* r) {
       return bad(name + ".role", "'" + std::string(rs) +
                                      "' is not one of system, developer, user, assistant, tool");
     }
-    if (field(m.get_object(), "tool_calls") != nullptr) {
+    if (present(m.get_object(), "tool_calls") != nullptr) {
       return bad(name + ".tool_calls", "is not supported by this model yet");
     }
     ChatMessage msg;
     msg.role = rs == "developer" ? "system" : std::string(rs);
-    const auto* content = field(m.get_object(), "content");
+    const auto* content = present(m.get_object(), "content");
     if (content == nullptr) return bad(name + ".content", "is missing");
     SOCLE_ASSIGN_OR_RETURN(msg.content, message_content(*content, name + ".content"));
     r->messages.push_back(std::move(msg));
@@ -123,7 +121,7 @@ Status read_messages(const boost::json::object& body, GenerationRequest* r) {
 }
 
 Status read_prompt(const boost::json::object& body, GenerationRequest* r) {
-  const auto* v = field(body, "prompt");
+  const auto* v = present(body, "prompt");
   if (v == nullptr) return bad("prompt", "is missing");
   if (v->is_string()) {
     r->prompts.emplace_back(v->get_string());
@@ -153,7 +151,7 @@ Status read_prompt(const boost::json::object& body, GenerationRequest* r) {
 }
 
 Status read_stop(const boost::json::object& body, GenerationRequest* r) {
-  if (const auto* v = field(body, "stop")) {
+  if (const auto* v = present(body, "stop")) {
     if (v->is_string()) {
       if (!v->get_string().empty()) r->stop.emplace_back(v->get_string());
     } else if (v->is_array()) {
@@ -170,7 +168,7 @@ Status read_stop(const boost::json::object& body, GenerationRequest* r) {
       return bad("stop", "must be a string or an array of strings");
     }
   }
-  if (const auto* v = field(body, "stop_token_ids")) {
+  if (const auto* v = present(body, "stop_token_ids")) {
     SOCLE_ASSIGN_OR_RETURN(r->stop_token_ids, token_array(*v, "stop_token_ids"));
     if (r->stop_token_ids.size() > MAX_STOP_TOKEN_IDS) {
       return bad("stop_token_ids", "has more than " + std::to_string(MAX_STOP_TOKEN_IDS) + " ids");
@@ -188,18 +186,18 @@ Status read_sampling(const boost::json::object& body, GenerationEndpoint endpoin
   SOCLE_RETURN_IF_ERROR(read_number(body, "presence_penalty", &s.presence_penalty));
   SOCLE_RETURN_IF_ERROR(read_number(body, "frequency_penalty", &s.frequency_penalty));
   SOCLE_RETURN_IF_ERROR(read_number(body, "repetition_penalty", &s.repetition_penalty));
-  if (const auto* v = field(body, "top_k")) {
+  if (const auto* v = present(body, "top_k")) {
     // vLLM's -1 means off, as 0 does.
     SOCLE_ASSIGN_OR_RETURN(int64_t k,
                            integer(*v, "top_k", -1, std::numeric_limits<int32_t>::max()));
     s.top_k = k < 0 ? 0 : static_cast<int32_t>(k);
   }
-  if (const auto* v = field(body, "seed")) {
+  if (const auto* v = present(body, "seed")) {
     SOCLE_ASSIGN_OR_RETURN(int64_t seed, integer(*v, "seed", std::numeric_limits<int64_t>::min(),
                                                  std::numeric_limits<int64_t>::max()));
     s.seed = static_cast<uint64_t>(seed);
   }
-  if (const auto* v = field(body, "logit_bias")) {
+  if (const auto* v = present(body, "logit_bias")) {
     if (!v->is_object()) return bad("logit_bias", "must be an object of token id to bias");
     for (const auto& [key, bias] : v->get_object()) {
       std::string name = "logit_bias." + std::string(key);
@@ -213,16 +211,16 @@ Status read_sampling(const boost::json::object& body, GenerationEndpoint endpoin
     }
   }
   if (endpoint == GenerationEndpoint::CHAT) {
-    if (const auto* v = field(body, "logprobs")) {
+    if (const auto* v = present(body, "logprobs")) {
       SOCLE_ASSIGN_OR_RETURN(r->logprobs, boolean(*v, "logprobs"));
     }
-    if (const auto* v = field(body, "top_logprobs")) {
+    if (const auto* v = present(body, "top_logprobs")) {
       SOCLE_ASSIGN_OR_RETURN(int64_t n,
                              integer(*v, "top_logprobs", 0, engine::sampling::MAX_TOP_LOGPROBS));
       if (!r->logprobs && n > 0) return bad("top_logprobs", "needs logprobs set to true");
       s.top_logprobs = static_cast<int32_t>(n);
     }
-  } else if (const auto* v = field(body, "logprobs")) {
+  } else if (const auto* v = present(body, "logprobs")) {
     SOCLE_ASSIGN_OR_RETURN(int64_t n, integer(*v, "logprobs", 0, MAX_COMPLETION_LOGPROBS));
     r->logprobs = true;
     s.top_logprobs = static_cast<int32_t>(n);
@@ -236,17 +234,17 @@ Status read_sampling(const boost::json::object& body, GenerationEndpoint endpoin
 Result<GenerationRequest> parse_generation_request(const boost::json::object& body,
                                                    GenerationEndpoint endpoint) {
   GenerationRequest r;
-  const auto* model = field(body, "model");
+  const auto* model = present(body, "model");
   if (model == nullptr || !model->is_string() || model->get_string().empty()) {
     return bad("model", "must name a model (GET /v1/models lists them)");
   }
   r.model = std::string(model->get_string());
   for (const char* unsupported : {"tools", "tool_choice", "functions", "function_call"}) {
-    if (field(body, unsupported) != nullptr) {
+    if (present(body, unsupported) != nullptr) {
       return bad(unsupported, "is not supported by this model yet");
     }
   }
-  if (const auto* v = field(body, "response_format")) {
+  if (const auto* v = present(body, "response_format")) {
     const auto* type = v->is_object() ? v->get_object().if_contains("type") : nullptr;
     if (type == nullptr || !type->is_string() || type->get_string() != "text") {
       return bad("response_format",
@@ -255,32 +253,32 @@ Result<GenerationRequest> parse_generation_request(const boost::json::object& bo
   }
   if (endpoint == GenerationEndpoint::CHAT) {
     SOCLE_RETURN_IF_ERROR(read_messages(body, &r));
-    if (field(body, "echo") != nullptr)
+    if (present(body, "echo") != nullptr)
       return bad("echo", "is a completions field, not a chat one");
   } else {
     SOCLE_RETURN_IF_ERROR(read_prompt(body, &r));
-    if (const auto* v = field(body, "echo")) {
+    if (const auto* v = present(body, "echo")) {
       SOCLE_ASSIGN_OR_RETURN(r.echo, boolean(*v, "echo"));
     }
   }
   // max_completion_tokens is the newer name; it wins when both are given.
   for (const char* name : {"max_tokens", "max_completion_tokens"}) {
-    if (const auto* v = field(body, name)) {
+    if (const auto* v = present(body, name)) {
       SOCLE_ASSIGN_OR_RETURN(r.max_tokens,
                              integer(*v, name, 1, std::numeric_limits<int32_t>::max()));
     }
   }
-  if (const auto* v = field(body, "n")) {
+  if (const auto* v = present(body, "n")) {
     SOCLE_ASSIGN_OR_RETURN(int64_t n, integer(*v, "n", 1, MAX_CHOICES));
     r.n = static_cast<int32_t>(n);
   }
-  if (const auto* v = field(body, "stream")) {
+  if (const auto* v = present(body, "stream")) {
     SOCLE_ASSIGN_OR_RETURN(r.stream, boolean(*v, "stream"));
   }
-  if (const auto* v = field(body, "stream_options")) {
+  if (const auto* v = present(body, "stream_options")) {
     if (!v->is_object()) return bad("stream_options", "must be an object");
     if (!r.stream) return bad("stream_options", "is only allowed when stream is true");
-    if (const auto* u = field(v->get_object(), "include_usage")) {
+    if (const auto* u = present(v->get_object(), "include_usage")) {
       SOCLE_ASSIGN_OR_RETURN(r.include_usage, boolean(*u, "stream_options.include_usage"));
     }
   }

@@ -45,6 +45,20 @@ bool refuse(const Status& st, http::ResponderPtr& out) {
   return true;
 }
 
+tenancy::UsageRecord usage_record(const tenancy::Principal& p, const std::string& model,
+                                  const std::string& endpoint, const std::string& request_id,
+                                  int64_t arrived_ms) {
+  tenancy::UsageRecord u;
+  u.time_ms = arrived_ms;
+  u.request_id = request_id;
+  u.user_id = p.user_id;
+  u.key_id = p.key_id;
+  u.org_id = p.org_id;
+  u.model = model;
+  u.endpoint = endpoint;
+  return u;
+}
+
 std::optional<Admitted> admit_or_refuse(Services& s, const tenancy::Principal& p,
                                         const std::string& model, const std::string& endpoint,
                                         const std::string& request_id, int64_t arrived_ms,
@@ -54,14 +68,7 @@ std::optional<Admitted> admit_or_refuse(Services& s, const tenancy::Principal& p
   if (!v.admitted) {
     http::Response refused = refusal_response(v);
     s.metrics.observe_refusal(model, refusal_reason(v.refusal));
-    tenancy::UsageRecord u;
-    u.time_ms = arrived_ms;
-    u.request_id = request_id;
-    u.user_id = p.user_id;
-    u.key_id = p.key_id;
-    u.org_id = p.org_id;
-    u.model = model;
-    u.endpoint = endpoint;
+    tenancy::UsageRecord u = usage_record(p, model, endpoint, request_id, arrived_ms);
     u.status = refused.status;
     s.usage.record(u);
     out->send(std::move(refused));

@@ -17,6 +17,12 @@ namespace socle::api {
 // Answers the client with `st` and returns true if it is an error.
 bool refuse(const Status& st, http::ResponderPtr& out);
 
+// The usage record of a request by `p` on `model`, who and what filled in; the caller adds
+// the outcome (status, tokens, timings, provider).
+tenancy::UsageRecord usage_record(const tenancy::Principal& p, const std::string& model,
+                                  const std::string& endpoint, const std::string& request_id,
+                                  int64_t arrived_ms);
+
 struct Admitted {
   http::Headers headers;  // the rate-limit state, for every answer
   // Settle it with the tokens used; null when no limit counts this request.

@@ -18,10 +18,7 @@ namespace {
 // The most texts one request may embed or documents it may rerank.
 constexpr size_t MAX_INPUTS = 2048;
 
-const boost::json::value* field(const boost::json::object& o, std::string_view key) {
-  const boost::json::value* v = o.if_contains(key);
-  return v == nullptr || v->is_null() ? nullptr : v;
-}
+using json::present;
 
 // A list of token ids (each a non-negative integer).
 Result<std::vector<int32_t>> ids_of(const boost::json::array& a, const std::string& what) {
@@ -109,15 +106,8 @@ void record(Services& s, const tenancy::Principal& p, const std::string& model,
             const std::string& endpoint, const std::string& request_id, int64_t arrived_ms,
             int status, int64_t tokens, const Admitted& admitted) {
   if (admitted.ticket) admitted.ticket->settle(tokens);
-  tenancy::UsageRecord u;
-  u.time_ms = arrived_ms;
-  u.request_id = request_id;
-  u.user_id = p.user_id;
-  u.key_id = p.key_id;
-  u.org_id = p.org_id;
-  u.model = model;
+  tenancy::UsageRecord u = usage_record(p, model, endpoint, request_id, arrived_ms);
   u.provider = "local";
-  u.endpoint = endpoint;
   u.status = status;
   u.prompt_tokens = tokens;
   u.latency_s = static_cast<double>(s.clock.unix_ms() - arrived_ms) / 1000.0;
@@ -142,13 +132,13 @@ void serve_local_embeddings(Services& s, const http::Request& req, const tenancy
              out)) {
     return;
   }
-  const boost::json::value* input = field(body, "input");
+  const boost::json::value* input = present(body, "input");
   if (input == nullptr) {
     refuse(invalid_argument("'input' is required: the text or texts to embed", "input"), out);
     return;
   }
   bool base64 = false;
-  if (const auto* f = field(body, "encoding_format")) {
+  if (const auto* f = present(body, "encoding_format")) {
     if (!f->is_string() || (f->as_string() != "float" && f->as_string() != "base64")) {
       refuse(
           invalid_argument("'encoding_format' must be \"float\" or \"base64\"", "encoding_format"),
@@ -163,7 +153,7 @@ void serve_local_embeddings(Services& s, const http::Request& req, const tenancy
     return;
   }
   int64_t dim = encoder->config().hidden_size;
-  if (const auto* d = field(body, "dimensions")) {
+  if (const auto* d = present(body, "dimensions")) {
     if (!d->is_int64() || d->as_int64() != dim) {
       refuse(invalid_argument("this model's embeddings have " + std::to_string(dim) +
                                   " dimensions and cannot be shortened; leave 'dimensions' out",
@@ -172,7 +162,7 @@ void serve_local_embeddings(Services& s, const http::Request& req, const tenancy
       return;
     }
   }
-  if (const auto* u = field(body, "user"); u != nullptr && !u->is_string()) {
+  if (const auto* u = present(body, "user"); u != nullptr && !u->is_string()) {
     refuse(invalid_argument("'user' must be a string", "user"), out);
     return;
   }
@@ -237,14 +227,14 @@ void serve_local_rerank(Services& s, const http::Request& req, const tenancy::Pr
              out)) {
     return;
   }
-  const boost::json::value* query = field(body, "query");
-  if (query == nullptr) query = field(body, "prompt");
+  const boost::json::value* query = present(body, "query");
+  if (query == nullptr) query = present(body, "prompt");
   if (query == nullptr || !query->is_string()) {
     refuse(invalid_argument("'query' must be the text to rank the documents for", "query"), out);
     return;
   }
-  const boost::json::value* docs = field(body, "documents");
-  if (docs == nullptr) docs = field(body, "input");
+  const boost::json::value* docs = present(body, "documents");
+  if (docs == nullptr) docs = present(body, "input");
   if (docs == nullptr || !docs->is_array() || docs->as_array().empty() ||
       docs->as_array().size() > MAX_INPUTS) {
     refuse(invalid_argument("'documents' must be a non-empty array of at most " +
@@ -254,7 +244,7 @@ void serve_local_rerank(Services& s, const http::Request& req, const tenancy::Pr
     return;
   }
   int64_t top_n = 0;
-  if (const auto* t = field(body, "top_n")) {
+  if (const auto* t = present(body, "top_n")) {
     if (!t->is_int64() || t->as_int64() < 1) {
       refuse(invalid_argument("'top_n' must be a positive integer", "top_n"), out);
       return;
@@ -265,7 +255,7 @@ void serve_local_rerank(Services& s, const http::Request& req, const tenancy::Pr
   bool return_documents = false;
   for (auto [key, dest] :
        {std::pair{"raw_scores", &raw}, {"return_documents", &return_documents}}) {
-    if (const auto* b = field(body, key)) {
+    if (const auto* b = present(body, key)) {
       if (!b->is_bool()) {
         refuse(invalid_argument("'" + std::string(key) + "' must be true or false", key), out);
         return;

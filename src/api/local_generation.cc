@@ -25,23 +25,20 @@ namespace sampling = engine::sampling;
 // HTTP status recorded for a request whose client went away before the end (nginx's).
 constexpr int STATUS_CLIENT_CLOSED = 499;
 
-const boost::json::value* field(const boost::json::object& o, std::string_view key) {
-  const boost::json::value* v = o.if_contains(key);
-  return v == nullptr || v->is_null() ? nullptr : v;
-}
+using json::present;
 
 // The model's configured sampling defaults for the fields the request left out.
 sampling::SamplingParams with_defaults(const boost::json::object& body,
                                        const sampling::SamplingParams& asked,
                                        const sampling::SamplingParams& defaults) {
   sampling::SamplingParams p = asked;
-  if (!field(body, "temperature")) p.temperature = defaults.temperature;
-  if (!field(body, "top_p")) p.top_p = defaults.top_p;
-  if (!field(body, "top_k")) p.top_k = defaults.top_k;
-  if (!field(body, "min_p")) p.min_p = defaults.min_p;
-  if (!field(body, "presence_penalty")) p.presence_penalty = defaults.presence_penalty;
-  if (!field(body, "frequency_penalty")) p.frequency_penalty = defaults.frequency_penalty;
-  if (!field(body, "repetition_penalty")) p.repetition_penalty = defaults.repetition_penalty;
+  if (!present(body, "temperature")) p.temperature = defaults.temperature;
+  if (!present(body, "top_p")) p.top_p = defaults.top_p;
+  if (!present(body, "top_k")) p.top_k = defaults.top_k;
+  if (!present(body, "min_p")) p.min_p = defaults.min_p;
+  if (!present(body, "presence_penalty")) p.presence_penalty = defaults.presence_penalty;
+  if (!present(body, "frequency_penalty")) p.frequency_penalty = defaults.frequency_penalty;
+  if (!present(body, "repetition_penalty")) p.repetition_penalty = defaults.repetition_penalty;
   return p;
 }
 
@@ -257,15 +254,8 @@ struct Generation {
       out->send(std::move(r));
     }
     if (admitted.ticket) admitted.ticket->settle(prompt_tokens + completion);
-    tenancy::UsageRecord u;
-    u.time_ms = arrived_ms;
-    u.request_id = request_id;
-    u.user_id = principal.user_id;
-    u.key_id = principal.key_id;
-    u.org_id = principal.org_id;
-    u.model = model;
+    tenancy::UsageRecord u = usage_record(principal, model, endpoint, request_id, arrived_ms);
     u.provider = "local";
-    u.endpoint = endpoint;
     u.status = status;
     u.prompt_tokens = prompt_tokens;
     u.completion_tokens = completion;
@@ -374,7 +364,7 @@ void serve_local_generation(Services& s, GenerationEndpoint kind, const http::Re
     return;
   }
   bool token_ids_as_text = false;
-  if (const auto* v = field(body, "return_tokens_as_token_ids")) {
+  if (const auto* v = present(body, "return_tokens_as_token_ids")) {
     if (!v->is_bool()) {
       refuse(invalid_argument("'return_tokens_as_token_ids' must be true or false",
                               "return_tokens_as_token_ids"),

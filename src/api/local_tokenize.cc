@@ -8,10 +8,7 @@
 namespace socle::api {
 namespace {
 
-const boost::json::value* field(const boost::json::object& o, std::string_view key) {
-  const boost::json::value* v = o.if_contains(key);
-  return v == nullptr || v->is_null() ? nullptr : v;
-}
+using json::present;
 
 // The local model `body` names. 404 for an unknown name, 400 for a model socle relays.
 Result<providers::LocalModel*> local_model(Services& s, const boost::json::object& body) {
@@ -39,8 +36,8 @@ Result<http::Response> tokenize(Services& s, http::Request& req) {
   std::optional<bool> special;
   SOCLE_RETURN_IF_ERROR(json::get_bool(body, "add_special_tokens", false, &special));
   std::vector<int32_t> ids;
-  if (field(body, "messages") != nullptr) {
-    if (field(body, "prompt") != nullptr) {
+  if (present(body, "messages") != nullptr) {
+    if (present(body, "prompt") != nullptr) {
       return invalid_argument("give 'prompt' or 'messages', not both", "prompt");
     }
     if (special) {
@@ -52,7 +49,7 @@ Result<http::Response> tokenize(Services& s, http::Request& req) {
     SOCLE_ASSIGN_OR_RETURN(std::vector<ChatMessage> messages, parse_chat_messages(body));
     SOCLE_ASSIGN_OR_RETURN(ids, chat_prompt_ids(*local, messages));
   } else {
-    const boost::json::value* prompt = field(body, "prompt");
+    const boost::json::value* prompt = present(body, "prompt");
     if (prompt == nullptr || !prompt->is_string()) {
       return invalid_argument("give 'prompt' (a string) or 'messages' (a chat)", "prompt");
     }
@@ -71,7 +68,7 @@ Result<http::Response> detokenize(Services& s, http::Request& req) {
   SOCLE_ASSIGN_OR_RETURN(boost::json::object body, json_body(req));
   SOCLE_RETURN_IF_ERROR(json::check_keys(body, {"model", "tokens"}));
   SOCLE_ASSIGN_OR_RETURN(providers::LocalModel * local, local_model(s, body));
-  const boost::json::value* tokens = field(body, "tokens");
+  const boost::json::value* tokens = present(body, "tokens");
   if (tokens == nullptr || !tokens->is_array()) {
     return invalid_argument("'tokens' must be an array of token ids", "tokens");
   }

@@ -90,6 +90,11 @@ Status missing(std::string_view key) {
 
 }  // namespace
 
+const boost::json::value* present(const boost::json::object& obj, std::string_view key) {
+  const boost::json::value* v = obj.if_contains(key);
+  return v == nullptr || v->is_null() ? nullptr : v;
+}
+
 Status get_string(const boost::json::object& obj, std::string_view key, bool required,
                   std::optional<std::string>* out) {
   out->reset();

@@ -32,6 +32,9 @@ std::string quoted(std::string_view s);
 // Serialises a value compactly.
 std::string dump(const boost::json::value& v);
 
+// The field's value, or nullptr when it is absent or null (clients send null for "unset").
+const boost::json::value* present(const boost::json::object& obj, std::string_view key);
+
 // Field access for request validation. Each returns INVALID_ARGUMENT with `key` as the
 // param when the field has the wrong type, or is missing and required. A missing optional
 // field leaves `*out` empty.
