@@ -92,7 +92,7 @@ std::vector<std::pair<int64_t, std::string>> complete_checkpoints(const std::str
 
 }  // namespace
 
-Result<std::string> checkpoint_write(const std::string& root, const LoraAdapter& adapter,
+Result<std::string> checkpoint_write(const std::string& root, const engine::LoraAdapter& adapter,
                                      const AdamW& optimizer, const TrainerState& state) {
   SOCLE_RETURN_IF_ERROR(make_dirs(root));
   std::string final_dir = root + "/" + PREFIX + std::to_string(state.step);
@@ -150,8 +150,8 @@ Status checkpoint_prune(const std::string& root, int64_t keep) {
   return Status::ok();
 }
 
-Status checkpoint_read(const std::string& dir, const engine::HfConfig& model, LoraAdapter* adapter,
-                       AdamW* optimizer, TrainerState* state) {
+Status checkpoint_read(const std::string& dir, const engine::HfConfig& model,
+                       engine::LoraAdapter* adapter, AdamW* optimizer, TrainerState* state) {
   std::string state_path = dir + "/" + STATE_FILE;
   SOCLE_ASSIGN_OR_RETURN(std::string text, read_file(state_path));
   auto parsed = json::parse(text);
@@ -175,7 +175,7 @@ Status checkpoint_read(const std::string& dir, const engine::HfConfig& model, Lo
   }
   s.seed = std::stoull(std::string(seed->as_string()));
 
-  SOCLE_ASSIGN_OR_RETURN(LoraAdapter loaded, LoraAdapter::load_peft(dir, model));
+  SOCLE_ASSIGN_OR_RETURN(engine::LoraAdapter loaded, engine::LoraAdapter::load_peft(dir, model));
   std::string opt_path = dir + "/" + OPTIMIZER_FILE;
   SOCLE_ASSIGN_OR_RETURN(engine::SafetensorsFile file, engine::SafetensorsFile::open(opt_path));
   std::vector<std::vector<float>> m;

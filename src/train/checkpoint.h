@@ -11,8 +11,8 @@
 
 #include "base/status.h"
 #include "engine/format/hf_config.h"
+#include "engine/lora/lora_adapter.h"
 #include "train/adamw.h"
-#include "train/lora_adapter.h"
 
 namespace socle::train {
 
@@ -28,7 +28,7 @@ struct TrainerState {
 };
 
 // Writes <root>/checkpoint-<state.step> (creating root if needed) and returns its path.
-Result<std::string> checkpoint_write(const std::string& root, const LoraAdapter& adapter,
+Result<std::string> checkpoint_write(const std::string& root, const engine::LoraAdapter& adapter,
                                      const AdamW& optimizer, const TrainerState& state);
 
 // The complete checkpoint with the highest step under `root`; NOT_FOUND if there is none.
@@ -40,7 +40,7 @@ Status checkpoint_prune(const std::string& root, int64_t keep);
 
 // Reads a checkpoint folder written by checkpoint_write for a model with `model`'s shapes.
 // INVALID_ARGUMENT naming the file and field at fault.
-Status checkpoint_read(const std::string& dir, const engine::HfConfig& model, LoraAdapter* adapter,
-                       AdamW* optimizer, TrainerState* state);
+Status checkpoint_read(const std::string& dir, const engine::HfConfig& model,
+                       engine::LoraAdapter* adapter, AdamW* optimizer, TrainerState* state);
 
 }  // namespace socle::train

@@ -25,9 +25,9 @@ void zero(std::vector<float>* v, size_t n) {
 // its share of dx).
 // dx, x: (n, w.cols); dy: (n, w.rows)
 void adapted_linear_backward(float* dx, const float* dy, const float* x, int64_t n,
-                             const engine::WeightView& w, const LoraPair* pair, LoraPair* grad,
-                             const std::vector<float>& u, int64_t rank, double scaling,
-                             bool need_dx) {
+                             const engine::WeightView& w, const engine::LoraPair* pair,
+                             engine::LoraPair* grad, const std::vector<float>& u, int64_t rank,
+                             double scaling, bool need_dx) {
   if (need_dx) frozen_linear_input_grad(dx, dy, w, n);
   if (pair == nullptr) return;
   LinearShape s{n, w.cols, w.rows, rank, scaling};
@@ -37,8 +37,8 @@ void adapted_linear_backward(float* dx, const float* dy, const float* x, int64_t
 
 }  // namespace
 
-void lora_backward(const engine::LlamaModel& model, const LoraAdapter& adapter,
-                   const LoraActivations& acts, const float* dlogits, LoraAdapter* grads) {
+void lora_backward(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
+                   const LoraActivations& acts, const float* dlogits, engine::LoraAdapter* grads) {
   const engine::HfConfig& c = model.config();
   const int64_t n = acts.n;
   const int64_t dim = c.hidden_size;
@@ -68,36 +68,36 @@ void lora_backward(const engine::LlamaModel& model, const LoraAdapter& adapter,
   for (int64_t li = c.num_layers - 1; li >= 0; --li) {
     const engine::LlamaLayer& l = model.layers()[static_cast<size_t>(li)];
     const LoraLayerActivations& a = acts.layers[static_cast<size_t>(li)];
-    auto pair = [&](LoraTarget t) { return adapter.find(li, t); };
-    auto grad = [&](LoraTarget t) { return grads->find(li, t); };
-    auto u = [&](LoraTarget t) -> const std::vector<float>& {
+    auto pair = [&](engine::LoraTarget t) { return adapter.find(li, t); };
+    auto grad = [&](engine::LoraTarget t) { return grads->find(li, t); };
+    auto u = [&](engine::LoraTarget t) -> const std::vector<float>& {
       return a.lora_u[static_cast<size_t>(t)];
     };
     const bool first = li == 0;
 
     // x_out = x_mid + down(silu(gate(h_ffn)) * up(h_ffn)), h_ffn = rmsnorm(x_mid)
     zero(&d_act, sz(n, inter));
-    adapted_linear_backward(d_act.data(), dx.data(), a.act.data(), n, l.w_down,
-                            pair(LoraTarget::DOWN_PROJ), grad(LoraTarget::DOWN_PROJ),
-                            u(LoraTarget::DOWN_PROJ), rank, scaling, true);
+    adapted_linear_backward(
+        d_act.data(), dx.data(), a.act.data(), n, l.w_down, pair(engine::LoraTarget::DOWN_PROJ),
+        grad(engine::LoraTarget::DOWN_PROJ), u(engine::LoraTarget::DOWN_PROJ), rank, scaling, true);
     zero(&d_gate, sz(n, inter));
     zero(&d_up, sz(n, inter));
     swiglu_backward<float>(d_gate.data(), d_up.data(), d_act.data(), a.gate.data(), a.up.data(),
                            n * inter);
     zero(&dh, sz(n, dim));
-    adapted_linear_backward(dh.data(), d_gate.data(), a.h_ffn.data(), n, l.w_gate,
-                            pair(LoraTarget::GATE_PROJ), grad(LoraTarget::GATE_PROJ),
-                            u(LoraTarget::GATE_PROJ), rank, scaling, true);
+    adapted_linear_backward(
+        dh.data(), d_gate.data(), a.h_ffn.data(), n, l.w_gate, pair(engine::LoraTarget::GATE_PROJ),
+        grad(engine::LoraTarget::GATE_PROJ), u(engine::LoraTarget::GATE_PROJ), rank, scaling, true);
     adapted_linear_backward(dh.data(), d_up.data(), a.h_ffn.data(), n, l.w_up,
-                            pair(LoraTarget::UP_PROJ), grad(LoraTarget::UP_PROJ),
-                            u(LoraTarget::UP_PROJ), rank, scaling, true);
+                            pair(engine::LoraTarget::UP_PROJ), grad(engine::LoraTarget::UP_PROJ),
+                            u(engine::LoraTarget::UP_PROJ), rank, scaling, true);
     rmsnorm_backward<float>(dx.data(), dh.data(), a.x_mid.data(), l.ffn_norm.data(), n, dim, eps);
 
     // x_mid = x_in + o(attention(rope(q(h)), rope(k(h)), v(h))), h = rmsnorm(x_in)
     zero(&d_att, sz(n, q_dim));
     adapted_linear_backward(d_att.data(), dx.data(), a.att.data(), n, l.wo,
-                            pair(LoraTarget::O_PROJ), grad(LoraTarget::O_PROJ),
-                            u(LoraTarget::O_PROJ), rank, scaling, true);
+                            pair(engine::LoraTarget::O_PROJ), grad(engine::LoraTarget::O_PROJ),
+                            u(engine::LoraTarget::O_PROJ), rank, scaling, true);
     zero(&dq, sz(n, q_dim));
     zero(&dk, sz(n, kv_dim));
     zero(&dv, sz(n, kv_dim));
@@ -119,14 +119,14 @@ void lora_backward(const engine::LlamaModel& model, const LoraAdapter& adapter,
     }
     zero(&dh, sz(n, dim));
     adapted_linear_backward(dh.data(), dq.data(), a.h_attn.data(), n, l.wq,
-                            pair(LoraTarget::Q_PROJ), grad(LoraTarget::Q_PROJ),
-                            u(LoraTarget::Q_PROJ), rank, scaling, !first);
+                            pair(engine::LoraTarget::Q_PROJ), grad(engine::LoraTarget::Q_PROJ),
+                            u(engine::LoraTarget::Q_PROJ), rank, scaling, !first);
     adapted_linear_backward(dh.data(), dk.data(), a.h_attn.data(), n, l.wk,
-                            pair(LoraTarget::K_PROJ), grad(LoraTarget::K_PROJ),
-                            u(LoraTarget::K_PROJ), rank, scaling, !first);
+                            pair(engine::LoraTarget::K_PROJ), grad(engine::LoraTarget::K_PROJ),
+                            u(engine::LoraTarget::K_PROJ), rank, scaling, !first);
     adapted_linear_backward(dh.data(), dv.data(), a.h_attn.data(), n, l.wv,
-                            pair(LoraTarget::V_PROJ), grad(LoraTarget::V_PROJ),
-                            u(LoraTarget::V_PROJ), rank, scaling, !first);
+                            pair(engine::LoraTarget::V_PROJ), grad(engine::LoraTarget::V_PROJ),
+                            u(engine::LoraTarget::V_PROJ), rank, scaling, !first);
     if (!first) {
       rmsnorm_backward<float>(dx.data(), dh.data(), a.x_in.data(), l.attn_norm.data(), n, dim, eps);
     }

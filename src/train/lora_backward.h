@@ -5,8 +5,8 @@
 #pragma once
 
 #include "base/status.h"
+#include "engine/lora/lora_adapter.h"
 #include "engine/models/llama.h"
-#include "train/lora_adapter.h"
 #include "train/lora_forward.h"
 
 namespace socle::train {
@@ -15,7 +15,7 @@ namespace socle::train {
 // the same shapes, e.g. adapter.zeros_like()), given `acts` from lora_forward of the same
 // model and adapter, and d loss / d logits.
 // dlogits: (acts.n, vocab)
-void lora_backward(const engine::LlamaModel& model, const LoraAdapter& adapter,
-                   const LoraActivations& acts, const float* dlogits, LoraAdapter* grads);
+void lora_backward(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
+                   const LoraActivations& acts, const float* dlogits, engine::LoraAdapter* grads);
 
 }  // namespace socle::train

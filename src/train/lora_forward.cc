@@ -21,7 +21,7 @@ const float* bias_or_null(const std::vector<float>& b) {
 
 // y = x W^T + bias + scaling * (x A^T) B^T; u = x A^T kept for the backward.
 void adapted_linear(float* y, const float* x, int64_t n, const engine::WeightView& w,
-                    const std::vector<float>& bias, const LoraPair* pair, int64_t rank,
+                    const std::vector<float>& bias, const engine::LoraPair* pair, int64_t rank,
                     double scaling, std::vector<float>* u, std::vector<float>* scratch) {
   engine::matmul(y, x, w, bias_or_null(bias), n);
   if (pair == nullptr) return;
@@ -38,24 +38,24 @@ void adapted_linear(float* y, const float* x, int64_t n, const engine::WeightVie
 
 }  // namespace
 
-Status lora_check_fits(const engine::LlamaModel& model, const LoraAdapter& adapter) {
+Status lora_check_fits(const engine::LlamaModel& model, const engine::LoraAdapter& adapter) {
   const engine::HfConfig& c = model.config();
   if (adapter.num_layers() != c.num_layers) {
     return invalid_argument("the adapter has " + std::to_string(adapter.num_layers()) +
                             " layers, the model " + std::to_string(c.num_layers));
   }
-  for (LoraTarget t : adapter.config().targets) {
-    LoraShape want = lora_target_shape(c, t);
-    LoraShape got = adapter.shape(t);
+  for (engine::LoraTarget t : adapter.config().targets) {
+    engine::LoraShape want = engine::lora_target_shape(c, t);
+    engine::LoraShape got = adapter.shape(t);
     if (want.in != got.in || want.out != got.out) {
-      return invalid_argument(std::string("the adapter's ") + lora_target_name(t) +
+      return invalid_argument(std::string("the adapter's ") + engine::lora_target_name(t) +
                               " does not have the model's shape");
     }
   }
   return Status::ok();
 }
 
-Status lora_forward(const engine::LlamaModel& model, const LoraAdapter& adapter,
+Status lora_forward(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
                     std::span<const int32_t> tokens, LoraActivations* acts,
                     std::vector<float>* logits) {
   const engine::HfConfig& c = model.config();
@@ -98,20 +98,20 @@ Status lora_forward(const engine::LlamaModel& model, const LoraAdapter& adapter,
   for (int64_t li = 0; li < c.num_layers; ++li) {
     const engine::LlamaLayer& l = model.layers()[static_cast<size_t>(li)];
     LoraLayerActivations& a = acts->layers[static_cast<size_t>(li)];
-    auto lora = [&](LoraTarget t) { return adapter.find(li, t); };
-    auto u = [&](LoraTarget t) { return &a.lora_u[static_cast<size_t>(t)]; };
+    auto lora = [&](engine::LoraTarget t) { return adapter.find(li, t); };
+    auto u = [&](engine::LoraTarget t) { return &a.lora_u[static_cast<size_t>(t)]; };
     a.x_in = x;
     a.h_attn.resize(sz(n, dim));
     engine::rmsnorm(a.h_attn.data(), x.data(), l.attn_norm.data(), n, dim, eps);
     a.q.resize(sz(n, q_dim));
     a.k.resize(sz(n, kv_dim));
     a.v.resize(sz(n, kv_dim));
-    adapted_linear(a.q.data(), a.h_attn.data(), n, l.wq, l.bq, lora(LoraTarget::Q_PROJ), rank,
-                   scaling, u(LoraTarget::Q_PROJ), &scratch);
-    adapted_linear(a.k.data(), a.h_attn.data(), n, l.wk, l.bk, lora(LoraTarget::K_PROJ), rank,
-                   scaling, u(LoraTarget::K_PROJ), &scratch);
-    adapted_linear(a.v.data(), a.h_attn.data(), n, l.wv, l.bv, lora(LoraTarget::V_PROJ), rank,
-                   scaling, u(LoraTarget::V_PROJ), &scratch);
+    adapted_linear(a.q.data(), a.h_attn.data(), n, l.wq, l.bq, lora(engine::LoraTarget::Q_PROJ),
+                   rank, scaling, u(engine::LoraTarget::Q_PROJ), &scratch);
+    adapted_linear(a.k.data(), a.h_attn.data(), n, l.wk, l.bk, lora(engine::LoraTarget::K_PROJ),
+                   rank, scaling, u(engine::LoraTarget::K_PROJ), &scratch);
+    adapted_linear(a.v.data(), a.h_attn.data(), n, l.wv, l.bv, lora(engine::LoraTarget::V_PROJ),
+                   rank, scaling, u(engine::LoraTarget::V_PROJ), &scratch);
     if (c.qk_norm) {
       a.q_raw = a.q;
       a.k_raw = a.k;
@@ -128,8 +128,8 @@ Status lora_forward(const engine::LlamaModel& model, const LoraAdapter& adapter,
     }
     a.att.resize(sz(n, q_dim));
     engine::attention(a.att.data(), a.q.data(), a.k.data(), a.v.data(), n, n, ap);
-    adapted_linear(proj.data(), a.att.data(), n, l.wo, l.bo, lora(LoraTarget::O_PROJ), rank,
-                   scaling, u(LoraTarget::O_PROJ), &scratch);
+    adapted_linear(proj.data(), a.att.data(), n, l.wo, l.bo, lora(engine::LoraTarget::O_PROJ), rank,
+                   scaling, u(engine::LoraTarget::O_PROJ), &scratch);
     for (size_t i = 0; i < x.size(); ++i)
       x[i] += proj[i];
 
@@ -139,13 +139,16 @@ Status lora_forward(const engine::LlamaModel& model, const LoraAdapter& adapter,
     a.gate.resize(sz(n, inter));
     a.up.resize(sz(n, inter));
     adapted_linear(a.gate.data(), a.h_ffn.data(), n, l.w_gate, l.b_gate,
-                   lora(LoraTarget::GATE_PROJ), rank, scaling, u(LoraTarget::GATE_PROJ), &scratch);
-    adapted_linear(a.up.data(), a.h_ffn.data(), n, l.w_up, l.b_up, lora(LoraTarget::UP_PROJ), rank,
-                   scaling, u(LoraTarget::UP_PROJ), &scratch);
+                   lora(engine::LoraTarget::GATE_PROJ), rank, scaling,
+                   u(engine::LoraTarget::GATE_PROJ), &scratch);
+    adapted_linear(a.up.data(), a.h_ffn.data(), n, l.w_up, l.b_up,
+                   lora(engine::LoraTarget::UP_PROJ), rank, scaling, u(engine::LoraTarget::UP_PROJ),
+                   &scratch);
     a.act = a.gate;
     engine::swiglu(a.act.data(), a.up.data(), static_cast<int64_t>(a.act.size()));
-    adapted_linear(proj.data(), a.act.data(), n, l.w_down, l.b_down, lora(LoraTarget::DOWN_PROJ),
-                   rank, scaling, u(LoraTarget::DOWN_PROJ), &scratch);
+    adapted_linear(proj.data(), a.act.data(), n, l.w_down, l.b_down,
+                   lora(engine::LoraTarget::DOWN_PROJ), rank, scaling,
+                   u(engine::LoraTarget::DOWN_PROJ), &scratch);
     for (size_t i = 0; i < x.size(); ++i)
       x[i] += proj[i];
   }

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "base/status.h"
+#include "engine/lora/lora_adapter.h"
 #include "engine/models/llama.h"
 #include "train/grad_rope.h"
-#include "train/lora_adapter.h"
 
 namespace socle::train {
 
@@ -26,8 +26,9 @@ struct LoraLayerActivations {
   std::vector<float> h_ffn;         // (n, hidden): rmsnorm(x_mid)
   std::vector<float> gate, up;      // (n, intermediate): the projections, before gating
   std::vector<float> act;           // (n, intermediate): silu(gate) * up, down_proj's input
-  // (n, rank): A x of each adapted projection (empty for the others), indexed by LoraTarget.
-  std::array<std::vector<float>, LORA_TARGET_COUNT> lora_u;
+  // (n, rank): A x of each adapted projection (empty for the others), indexed by
+  // engine::LoraTarget.
+  std::array<std::vector<float>, engine::LORA_TARGET_COUNT> lora_u;
 };
 
 struct LoraActivations {
@@ -42,11 +43,11 @@ struct LoraActivations {
 // logits: resized to (n, vocab); acts: filled for lora_backward.
 // INVALID_ARGUMENT for no tokens, a token outside the vocabulary, or an adapter made for
 // other shapes.
-Status lora_forward(const engine::LlamaModel& model, const LoraAdapter& adapter,
+Status lora_forward(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
                     std::span<const int32_t> tokens, LoraActivations* acts,
                     std::vector<float>* logits);
 
 // INVALID_ARGUMENT unless `adapter` fits `model` (layer count and every projection's shape).
-Status lora_check_fits(const engine::LlamaModel& model, const LoraAdapter& adapter);
+Status lora_check_fits(const engine::LlamaModel& model, const engine::LoraAdapter& adapter);
 
 }  // namespace socle::train

@@ -28,8 +28,8 @@ std::vector<float> next_token_weights(const std::vector<float>& weights) {
 
 // The loss of one example: forward, cross-entropy, and (when grads is not null) the
 // backward with d loss / d logits scaled by grad_scale.
-Result<double> run_example(const engine::LlamaModel& model, const LoraAdapter& adapter,
-                           const TrainExample& ex, double grad_scale, LoraAdapter* grads) {
+Result<double> run_example(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
+                           const TrainExample& ex, double grad_scale, engine::LoraAdapter* grads) {
   LoraActivations acts;
   std::vector<float> logits;
   SOCLE_RETURN_IF_ERROR(lora_forward(model, adapter, ex.tokens, &acts, &logits));
@@ -99,7 +99,7 @@ Status check_example(const TrainExample& ex, const engine::HfConfig& c, const st
   return Status::ok();
 }
 
-Trainer::Trainer(const engine::LlamaModel& model, LoraAdapter adapter,
+Trainer::Trainer(const engine::LlamaModel& model, engine::LoraAdapter adapter,
                  std::vector<TrainExample> data, TrainConfig config)
     : model_(&model),
       adapter_(std::move(adapter)),
@@ -113,7 +113,7 @@ Trainer::Trainer(const engine::LlamaModel& model, LoraAdapter adapter,
   state_.accumulation = config_.accumulation;
 }
 
-Result<Trainer> Trainer::create(const engine::LlamaModel& model, LoraAdapter adapter,
+Result<Trainer> Trainer::create(const engine::LlamaModel& model, engine::LoraAdapter adapter,
                                 std::vector<TrainExample> data, TrainConfig config) {
   if (config.steps < 1) return invalid_argument("train for at least one step", "steps");
   if (config.micro_batch < 1) {
@@ -233,7 +233,7 @@ Result<std::vector<StepReport>> Trainer::run() {
 }
 
 Status Trainer::resume(const std::string& dir) {
-  LoraAdapter adapter = adapter_;
+  engine::LoraAdapter adapter = adapter_;
   AdamW optimizer(config_.adamw);
   TrainerState state;
   SOCLE_RETURN_IF_ERROR(checkpoint_read(dir, model_->config(), &adapter, &optimizer, &state));

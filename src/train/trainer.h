@@ -14,10 +14,10 @@
 #include <vector>
 
 #include "base/status.h"
+#include "engine/lora/lora_adapter.h"
 #include "engine/models/llama.h"
 #include "train/adamw.h"
 #include "train/checkpoint.h"
-#include "train/lora_adapter.h"
 #include "train/lr_schedule.h"
 
 namespace socle::train {
@@ -65,7 +65,7 @@ class Trainer {
   // Checks every example (lengths, ids in the vocabulary, labels in the vocabulary or
   // IGNORE_LABEL, at least one trained position) and the configuration. INVALID_ARGUMENT
   // names the example and the field. `model` must outlive the trainer.
-  static Result<Trainer> create(const engine::LlamaModel& model, LoraAdapter adapter,
+  static Result<Trainer> create(const engine::LlamaModel& model, engine::LoraAdapter adapter,
                                 std::vector<TrainExample> data, TrainConfig config);
 
   // One optimiser step (and its checkpoint when one is due). FAILED_PRECONDITION, with the
@@ -84,19 +84,19 @@ class Trainer {
 
   int64_t steps_done() const { return state_.step; }
   bool done() const { return state_.step >= config_.steps; }
-  const LoraAdapter& adapter() const { return adapter_; }
+  const engine::LoraAdapter& adapter() const { return adapter_; }
   const TrainerState& state() const { return state_; }
 
   // The index into the training set of the example at data position `pos`.
   int64_t example_at(int64_t pos) const;
 
  private:
-  Trainer(const engine::LlamaModel& model, LoraAdapter adapter, std::vector<TrainExample> data,
-          TrainConfig config);
+  Trainer(const engine::LlamaModel& model, engine::LoraAdapter adapter,
+          std::vector<TrainExample> data, TrainConfig config);
 
   const engine::LlamaModel* model_;
-  LoraAdapter adapter_;
-  LoraAdapter grads_;
+  engine::LoraAdapter adapter_;
+  engine::LoraAdapter grads_;
   AdamW optimizer_;
   std::vector<TrainExample> data_;
   TrainConfig config_;

@@ -1,6 +1,6 @@
 // The LoRA adapter: PEFT's files as peft wrote them (../shared/golden), save -> load bitwise,
 // peft's initialisation, and malformed files refused with errors that name the file and field.
-#include "train/lora_adapter.h"
+#include "engine/lora/lora_adapter.h"
 
 #include <gtest/gtest.h>
 
@@ -58,13 +58,13 @@ std::string minimal_config(const std::string& extra = {}) {
 std::string config_error(const std::string& config) {
   TempDir dir;
   copy_golden(dir.path(), config);
-  auto a = LoraAdapter::load_peft(dir.path(), golden_config());
+  auto a = engine::LoraAdapter::load_peft(dir.path(), golden_config());
   EXPECT_FALSE(a.is_ok()) << config;
   return a.is_ok() ? "" : a.status().message();
 }
 
 TEST(LoraAdapter, LoadsPeftsFilesExactly) {
-  auto a = LoraAdapter::load_peft(golden_adapter(), golden_config());
+  auto a = engine::LoraAdapter::load_peft(golden_adapter(), golden_config());
   ASSERT_TRUE(a.is_ok()) << a.status().to_string();
   auto file = engine::SafetensorsFile::open(golden_adapter() + "/adapter_model.safetensors");
   ASSERT_TRUE(file.is_ok());
@@ -80,7 +80,7 @@ TEST(LoraAdapter, LoadsPeftsFilesExactly) {
 }
 
 TEST(LoraAdapter, SaveWritesPeftsNamesAndShapes) {
-  auto a = LoraAdapter::load_peft(golden_adapter(), golden_config());
+  auto a = engine::LoraAdapter::load_peft(golden_adapter(), golden_config());
   ASSERT_TRUE(a.is_ok());
   TempDir dir;
   ASSERT_TRUE(a->save_peft(dir.path(), "tiny-llama").is_ok());
@@ -104,11 +104,12 @@ TEST(LoraAdapter, SaveWritesPeftsNamesAndShapes) {
 }
 
 TEST(LoraAdapter, SaveLoadRoundTripIsBitwise) {
-  LoraConfig config;
+  engine::LoraConfig config;
   config.rank = 3;
   config.alpha = 5.5;
-  config.targets = {LoraTarget::V_PROJ, LoraTarget::Q_PROJ, LoraTarget::DOWN_PROJ};
-  auto a = LoraAdapter::init(golden_config(), config, 42);
+  config.targets = {engine::LoraTarget::V_PROJ, engine::LoraTarget::Q_PROJ,
+                    engine::LoraTarget::DOWN_PROJ};
+  auto a = engine::LoraAdapter::init(golden_config(), config, 42);
   ASSERT_TRUE(a.is_ok());
   // Give B values too, including ones a decimal format would round.
   float x = 0.1f;
@@ -119,7 +120,7 @@ TEST(LoraAdapter, SaveLoadRoundTripIsBitwise) {
   }
   TempDir dir;
   ASSERT_TRUE(a->save_peft(dir.file("one")).is_ok());
-  auto b = LoraAdapter::load_peft(dir.file("one"), golden_config());
+  auto b = engine::LoraAdapter::load_peft(dir.file("one"), golden_config());
   ASSERT_TRUE(b.is_ok()) << b.status().to_string();
   EXPECT_EQ(b->config().rank, 3);
   EXPECT_EQ(b->config().alpha, 5.5);
@@ -138,21 +139,21 @@ TEST(LoraAdapter, SaveLoadRoundTripIsBitwise) {
 }
 
 TEST(LoraAdapter, InitialisesAsPeft) {
-  LoraConfig config;
+  engine::LoraConfig config;
   config.rank = 8;
   config.alpha = 16;
-  config.targets = {LoraTarget::Q_PROJ, LoraTarget::DOWN_PROJ};
+  config.targets = {engine::LoraTarget::Q_PROJ, engine::LoraTarget::DOWN_PROJ};
   engine::HfConfig model = golden_config();
-  auto a = LoraAdapter::init(model, config, 7);
-  auto again = LoraAdapter::init(model, config, 7);
-  auto other = LoraAdapter::init(model, config, 8);
+  auto a = engine::LoraAdapter::init(model, config, 7);
+  auto again = engine::LoraAdapter::init(model, config, 7);
+  auto other = engine::LoraAdapter::init(model, config, 8);
   ASSERT_TRUE(a.is_ok() && again.is_ok() && other.is_ok());
   EXPECT_EQ(a->scaling(), 2.0);
   for (int64_t l = 0; l < model.num_layers; ++l) {
-    for (LoraTarget t : config.targets) {
-      const LoraPair* p = a->find(l, t);
+    for (engine::LoraTarget t : config.targets) {
+      const engine::LoraPair* p = a->find(l, t);
       ASSERT_NE(p, nullptr);
-      EXPECT_EQ(a->find(l, LoraTarget::K_PROJ), nullptr);
+      EXPECT_EQ(a->find(l, engine::LoraTarget::K_PROJ), nullptr);
       for (float v : p->b)
         EXPECT_EQ(v, 0.0f);
       // kaiming_uniform(a = sqrt(5)) is U(-1/sqrt(in), 1/sqrt(in)): every value inside, and
@@ -164,20 +165,20 @@ TEST(LoraAdapter, InitialisesAsPeft) {
         ss += static_cast<double>(v) * v;
       }
       double var = ss / static_cast<double>(p->a.size());
-      EXPECT_NEAR(var / (bound * bound / 3), 1.0, 0.25) << lora_target_name(t);
+      EXPECT_NEAR(var / (bound * bound / 3), 1.0, 0.25) << engine::lora_target_name(t);
       EXPECT_EQ(p->a, again->find(l, t)->a);
       EXPECT_NE(p->a, other->find(l, t)->a);
     }
   }
-  config.targets.push_back(LoraTarget::Q_PROJ);
-  auto twice = LoraAdapter::init(model, config, 7);
+  config.targets.push_back(engine::LoraTarget::Q_PROJ);
+  auto twice = engine::LoraAdapter::init(model, config, 7);
   ASSERT_FALSE(twice.is_ok());
   EXPECT_NE(twice.status().message().find("q_proj is named twice"), std::string::npos);
   config.targets.clear();
-  EXPECT_FALSE(LoraAdapter::init(model, config, 7).is_ok());
-  config.targets = {LoraTarget::K_PROJ};
+  EXPECT_FALSE(engine::LoraAdapter::init(model, config, 7).is_ok());
+  config.targets = {engine::LoraTarget::K_PROJ};
   config.rank = 33;  // k_proj is (32, 64)
-  auto too_big = LoraAdapter::init(model, config, 7);
+  auto too_big = engine::LoraAdapter::init(model, config, 7);
   ASSERT_FALSE(too_big.is_ok());
   EXPECT_NE(too_big.status().message().find("k_proj's smaller side (32)"), std::string::npos)
       << too_big.status().message();
@@ -188,7 +189,7 @@ TEST(LoraAdapter, RejectsBadConfigsNamingTheField) {
   {
     TempDir dir;
     copy_golden(dir.path(), minimal_config());
-    auto ok = LoraAdapter::load_peft(dir.path(), golden_config());
+    auto ok = engine::LoraAdapter::load_peft(dir.path(), golden_config());
     EXPECT_TRUE(ok.is_ok()) << ok.status().to_string();
   }
   struct Case {
@@ -254,7 +255,7 @@ void write_tensors(const std::string& dir,
 std::string tensor_error(const std::function<void(std::vector<engine::TensorData>*)>& edit) {
   TempDir dir;
   write_tensors(dir.path(), edit);
-  auto a = LoraAdapter::load_peft(dir.path(), golden_config());
+  auto a = engine::LoraAdapter::load_peft(dir.path(), golden_config());
   EXPECT_FALSE(a.is_ok());
   return a.is_ok() ? "" : a.status().message();
 }
@@ -295,13 +296,13 @@ TEST(LoraAdapter, RejectsBadTensorsNamingThem) {
   TempDir dir;
   copy_golden(dir.path());
   std::filesystem::resize_file(dir.file("adapter_model.safetensors"), 1000);
-  auto a = LoraAdapter::load_peft(dir.path(), golden_config());
+  auto a = engine::LoraAdapter::load_peft(dir.path(), golden_config());
   ASSERT_FALSE(a.is_ok());
   EXPECT_NE(a.status().message().find("adapter_model.safetensors"), std::string::npos)
       << a.status().message();
   // No config file at all.
   std::filesystem::remove(dir.file("adapter_config.json"));
-  a = LoraAdapter::load_peft(dir.path(), golden_config());
+  a = engine::LoraAdapter::load_peft(dir.path(), golden_config());
   ASSERT_FALSE(a.is_ok());
   EXPECT_NE(a.status().message().find("adapter_config.json"), std::string::npos)
       << a.status().message();

@@ -11,10 +11,10 @@
 #include <vector>
 
 #include "engine/format/safetensors.h"
+#include "engine/lora/lora_adapter.h"
 #include "engine/models/llama.h"
 #include "train/adamw.h"
 #include "train/cross_entropy.h"
-#include "train/lora_adapter.h"
 #include "train/lora_backward.h"
 #include "train/lora_forward.h"
 #include "unit/engine/golden.h"
@@ -39,7 +39,8 @@ class LoraGolden : public ::testing::Test {
     auto model = engine::LlamaModel::load(golden_dir("llama-lora") + "/base");
     ASSERT_TRUE(model.is_ok()) << model.status().to_string();
     model_.emplace(std::move(model).value());
-    auto adapter = LoraAdapter::load_peft(golden_dir("llama-lora") + "/adapter", model_->config());
+    auto adapter =
+        engine::LoraAdapter::load_peft(golden_dir("llama-lora") + "/adapter", model_->config());
     ASSERT_TRUE(adapter.is_ok()) << adapter.status().to_string();
     adapter_.emplace(std::move(adapter).value());
     auto ref = engine::SafetensorsFile::open(golden_dir("llama-lora") + "/ref.safetensors");
@@ -48,7 +49,7 @@ class LoraGolden : public ::testing::Test {
   }
 
   std::optional<engine::LlamaModel> model_;
-  std::optional<LoraAdapter> adapter_;
+  std::optional<engine::LoraAdapter> adapter_;
   std::optional<engine::SafetensorsFile> ref_;
 };
 
@@ -56,7 +57,7 @@ TEST_F(LoraGolden, AdapterConfigAsPeftWroteIt) {
   EXPECT_EQ(adapter_->config().rank, 4);
   EXPECT_EQ(adapter_->config().alpha, 8.0);
   EXPECT_EQ(adapter_->scaling(), 2.0);
-  EXPECT_EQ(adapter_->config().targets.size(), LORA_TARGET_COUNT);
+  EXPECT_EQ(adapter_->config().targets.size(), engine::LORA_TARGET_COUNT);
 }
 
 TEST_F(LoraGolden, LogitsLossAndEveryGradient) {
@@ -91,7 +92,7 @@ TEST_F(LoraGolden, LogitsLossAndEveryGradient) {
       << loss << " vs " << ref_loss;
   std::cout << "loss: relative error " << std::fabs(loss - ref_loss) / std::fabs(ref_loss) << "\n";
 
-  LoraAdapter grads = adapter_->zeros_like();
+  engine::LoraAdapter grads = adapter_->zeros_like();
   lora_backward(*model_, *adapter_, acts, dlogits.data(), &grads);
   std::vector<std::string> names = grads.tensor_names();
   std::vector<std::span<const float>> got = std::as_const(grads).tensors();
@@ -128,7 +129,7 @@ TEST_F(LoraGolden, OneAdamWStep) {
 
 // With B zero the adapter changes nothing: the training forward is the engine's forward.
 TEST_F(LoraGolden, ZeroAdapterForwardIsTheEnginesForward) {
-  LoraAdapter zero = adapter_->zeros_like();
+  engine::LoraAdapter zero = adapter_->zeros_like();
   std::vector<int32_t> ids = tensor_i32(*ref_, "input_ids");
   LoraActivations acts;
   std::vector<float> logits;

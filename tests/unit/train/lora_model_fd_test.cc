@@ -35,8 +35,8 @@ struct Case {
   std::vector<int32_t> targets;
 };
 
-double loss_of(const engine::LlamaModel& model, const LoraAdapter& adapter, const Case& c,
-               LoraAdapter* grads) {
+double loss_of(const engine::LlamaModel& model, const engine::LoraAdapter& adapter, const Case& c,
+               engine::LoraAdapter* grads) {
   LoraActivations acts;
   std::vector<float> logits;
   EXPECT_TRUE(lora_forward(model, adapter, c.tokens, &acts, &logits).is_ok());
@@ -49,16 +49,16 @@ double loss_of(const engine::LlamaModel& model, const LoraAdapter& adapter, cons
 
 // An adapter on every projection with B nonzero, so that A's gradient (which flows through
 // B) is nonzero too, and 14 random tokens whose first 3 labels are not trained.
-LoraAdapter random_adapter(const engine::HfConfig& config, std::mt19937_64& rng) {
-  LoraConfig lc;
+engine::LoraAdapter random_adapter(const engine::HfConfig& config, std::mt19937_64& rng) {
+  engine::LoraConfig lc;
   lc.rank = 2;
   lc.alpha = 4;
-  lc.targets.assign(LORA_ALL_TARGETS.begin(), LORA_ALL_TARGETS.end());
-  auto adapter = LoraAdapter::init(config, lc, 5);
+  lc.targets.assign(engine::LORA_ALL_TARGETS.begin(), engine::LORA_ALL_TARGETS.end());
+  auto adapter = engine::LoraAdapter::init(config, lc, 5);
   EXPECT_TRUE(adapter.is_ok());
   std::normal_distribution<float> normal(0.0f, 1.0f);
   for (int64_t l = 0; l < config.num_layers; ++l) {
-    for (LoraTarget t : LORA_ALL_TARGETS) {
+    for (engine::LoraTarget t : engine::LORA_ALL_TARGETS) {
       for (float& v : adapter->find(l, t)->b)
         v = 0.05f * normal(rng);
     }
@@ -81,19 +81,19 @@ Case random_case(const engine::HfConfig& config, std::mt19937_64& rng) {
 // The worst relative difference over the seven targets.
 double check_directional(const engine::LlamaModel& model, const std::string& name) {
   std::mt19937_64 rng(6);
-  LoraAdapter adapter = random_adapter(model.config(), rng);
+  engine::LoraAdapter adapter = random_adapter(model.config(), rng);
   Case c = random_case(model.config(), rng);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  LoraAdapter grads = adapter.zeros_like();
+  engine::LoraAdapter grads = adapter.zeros_like();
   loss_of(model, adapter, c, &grads);
   double worst = 0;
-  for (LoraTarget target : LORA_ALL_TARGETS) {
+  for (engine::LoraTarget target : engine::LORA_ALL_TARGETS) {
     // D: random on this target's tensors in every layer, zero elsewhere, unit norm per tensor.
-    LoraAdapter direction = adapter.zeros_like();
+    engine::LoraAdapter direction = adapter.zeros_like();
     double analytic = 0;
     for (int64_t l = 0; l < model.config().num_layers; ++l) {
-      LoraPair* d = direction.find(l, target);
-      const LoraPair* g = grads.find(l, target);
+      engine::LoraPair* d = direction.find(l, target);
+      const engine::LoraPair* g = grads.find(l, target);
       for (auto [dv, gv] : {std::pair{&d->a, &g->a}, std::pair{&d->b, &g->b}}) {
         double norm = 0;
         for (float& v : *dv) {
@@ -107,7 +107,7 @@ double check_directional(const engine::LlamaModel& model, const std::string& nam
       }
     }
     auto moved = [&](double h) {
-      LoraAdapter a = adapter;
+      engine::LoraAdapter a = adapter;
       std::vector<std::span<float>> w = a.tensors();
       std::vector<std::span<const float>> d = std::as_const(direction).tensors();
       for (size_t k = 0; k < w.size(); ++k) {
@@ -119,8 +119,8 @@ double check_directional(const engine::LlamaModel& model, const std::string& nam
     double numeric = (moved(STEP) - moved(-STEP)) / (2 * STEP);
     worst = std::max(worst, std::fabs(analytic - numeric) / std::fabs(numeric));
     EXPECT_LT(std::fabs(analytic - numeric), TOLERANCE * std::fabs(numeric) + 1e-4)
-        << name << " " << lora_target_name(target) << ": analytic " << analytic << ", numeric "
-        << numeric;
+        << name << " " << engine::lora_target_name(target) << ": analytic " << analytic
+        << ", numeric " << numeric;
   }
   std::cout << name << ": worst relative difference " << worst << "\n";
   return worst;
@@ -170,10 +170,10 @@ TEST(LoraQuantisedBase, MatchesItsWeightsDequantised) {
     ASSERT_TRUE(quant.is_ok() && dequant.is_ok());
     ASSERT_EQ(quant->layers()[0].w_down.type, type);
     std::mt19937_64 rng(9);
-    LoraAdapter adapter = random_adapter(quant->config(), rng);
+    engine::LoraAdapter adapter = random_adapter(quant->config(), rng);
     Case c = random_case(quant->config(), rng);
-    LoraAdapter gq = adapter.zeros_like();
-    LoraAdapter gd = adapter.zeros_like();
+    engine::LoraAdapter gq = adapter.zeros_like();
+    engine::LoraAdapter gd = adapter.zeros_like();
     double lq = loss_of(*quant, adapter, c, &gq);
     double ld = loss_of(*dequant, adapter, c, &gd);
     EXPECT_LT(std::fabs(lq - ld) / ld, QUANT_LOSS_TOLERANCE) << engine::dtype_name(type);

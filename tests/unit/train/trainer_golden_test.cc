@@ -46,7 +46,7 @@ TEST(TrainerGolden, TenStepsAsPyTorch) {
   std::string dir = golden_dir("llama-lora-train");
   auto model = engine::LlamaModel::load(dir + "/base");
   ASSERT_TRUE(model.is_ok()) << model.status().to_string();
-  auto adapter = LoraAdapter::load_peft(dir + "/adapter-initial", model->config());
+  auto adapter = engine::LoraAdapter::load_peft(dir + "/adapter-initial", model->config());
   ASSERT_TRUE(adapter.is_ok()) << adapter.status().to_string();
   auto ref = engine::SafetensorsFile::open(dir + "/ref.safetensors");
   ASSERT_TRUE(ref.is_ok());

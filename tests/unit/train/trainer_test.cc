@@ -67,13 +67,13 @@ class TrainerTest : public ::testing::Test {
     }
   }
 
-  LoraAdapter fresh_adapter(uint64_t seed) const {
-    LoraConfig c;
+  engine::LoraAdapter fresh_adapter(uint64_t seed) const {
+    engine::LoraConfig c;
     c.rank = 4;
     c.alpha = 8;
-    c.targets = {LoraTarget::Q_PROJ, LoraTarget::V_PROJ, LoraTarget::UP_PROJ,
-                 LoraTarget::DOWN_PROJ};
-    auto a = LoraAdapter::init(model_->config(), c, seed);
+    c.targets = {engine::LoraTarget::Q_PROJ, engine::LoraTarget::V_PROJ,
+                 engine::LoraTarget::UP_PROJ, engine::LoraTarget::DOWN_PROJ};
+    auto a = engine::LoraAdapter::init(model_->config(), c, seed);
     EXPECT_TRUE(a.is_ok());
     return std::move(a).value();
   }
@@ -94,7 +94,7 @@ class TrainerTest : public ::testing::Test {
   std::vector<TrainExample> data_;
 };
 
-bool bitwise_equal(const LoraAdapter& a, const LoraAdapter& b) {
+bool bitwise_equal(const engine::LoraAdapter& a, const engine::LoraAdapter& b) {
   std::vector<std::span<const float>> ta = a.tensors();
   std::vector<std::span<const float>> tb = b.tensors();
   if (ta.size() != tb.size()) return false;
@@ -150,7 +150,7 @@ TEST_F(TrainerTest, ResumedRunEndsBitwiseAsAnUninterruptedOne) {
   auto final_dir = checkpoint_latest(dir.file("checkpoints"));
   EXPECT_EQ(std::filesystem::path(*final_dir).filename(), "checkpoint-8");
   ASSERT_TRUE(final_dir.is_ok());
-  auto saved = LoraAdapter::load_peft(*final_dir, model_->config());
+  auto saved = engine::LoraAdapter::load_peft(*final_dir, model_->config());
   ASSERT_TRUE(saved.is_ok());
   EXPECT_TRUE(bitwise_equal(*saved, whole->adapter()));
 
@@ -223,7 +223,7 @@ TEST(TrainerValidation, LossIsTheGoldenLoss) {
   std::string dir = golden_dir("llama-lora");
   auto model = engine::LlamaModel::load(dir + "/base");
   ASSERT_TRUE(model.is_ok());
-  auto adapter = LoraAdapter::load_peft(dir + "/adapter", model->config());
+  auto adapter = engine::LoraAdapter::load_peft(dir + "/adapter", model->config());
   ASSERT_TRUE(adapter.is_ok());
   auto ref = engine::SafetensorsFile::open(dir + "/ref.safetensors");
   ASSERT_TRUE(ref.is_ok());

@@ -16,7 +16,7 @@
 #include "base/status.h"
 #include "engine/format/hf_config.h"
 
-namespace socle::train {
+namespace socle::engine {
 
 // The projections of a llama decoder block that LoRA can adapt, named as PEFT names them.
 enum class LoraTarget { Q_PROJ, K_PROJ, V_PROJ, O_PROJ, GATE_PROJ, UP_PROJ, DOWN_PROJ };
@@ -34,7 +34,7 @@ struct LoraShape {
   int64_t in = 0;
   int64_t out = 0;
 };
-LoraShape lora_target_shape(const engine::HfConfig& config, LoraTarget target);
+LoraShape lora_target_shape(const HfConfig& config, LoraTarget target);
 
 struct LoraConfig {
   int64_t rank = 8;
@@ -58,7 +58,7 @@ class LoraAdapter {
   // draws are socle's, not PyTorch's); each B zero, so the adapted model starts as the base.
   // INVALID_ARGUMENT for a rank below 1 or above a target's smaller side, no targets, or a
   // target named twice.
-  static Result<LoraAdapter> init(const engine::HfConfig& model, LoraConfig config, uint64_t seed);
+  static Result<LoraAdapter> init(const HfConfig& model, LoraConfig config, uint64_t seed);
 
   // An adapter of the same shapes with every value zero: gradients, optimiser moments.
   LoraAdapter zeros_like() const;
@@ -67,7 +67,7 @@ class LoraAdapter {
   // `model`'s shapes. INVALID_ARGUMENT naming the file and the field or tensor at fault for
   // anything this trainer cannot apply exactly (DoRA, per-module rank or alpha patterns,
   // biases, a subset of layers, unknown targets or tensors, wrong shapes or types).
-  static Result<LoraAdapter> load_peft(const std::string& dir, const engine::HfConfig& model);
+  static Result<LoraAdapter> load_peft(const std::string& dir, const HfConfig& model);
 
   // Writes both files into `dir` (created if needed), each atomically. The tensors are
   // written in float32 in a fixed order (layer, then target as in LoraTarget, A before B),
@@ -96,7 +96,7 @@ class LoraAdapter {
 
  private:
   LoraAdapter() = default;
-  void allocate(const engine::HfConfig& model);
+  void allocate(const HfConfig& model);
   // The index of (layer, target) in pairs_, -1 if not adapted.
   int64_t pair_index(int64_t layer, LoraTarget target) const;
 
@@ -107,4 +107,4 @@ class LoraAdapter {
   std::vector<LoraPair> pairs_;                    // (num_layers, targets.size())
 };
 
-}  // namespace socle::train
+}  // namespace socle::engine

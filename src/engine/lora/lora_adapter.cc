@@ -1,4 +1,4 @@
-#include "train/lora_adapter.h"
+#include "engine/lora/lora_adapter.h"
 
 #include <algorithm>
 #include <boost/json.hpp>
@@ -13,7 +13,7 @@
 #include "engine/format/safetensors_writer.h"
 #include "engine/sampling/rng.h"
 
-namespace socle::train {
+namespace socle::engine {
 namespace {
 
 namespace bj = boost::json;
@@ -155,8 +155,8 @@ bool parse_tensor_name(std::string_view name, int64_t* layer, LoraTarget* target
   return false;
 }
 
-Status read_tensor(const std::string& path, const engine::TensorView& t,
-                   const std::vector<int64_t>& shape, std::vector<float>* out) {
+Status read_tensor(const std::string& path, const TensorView& t, const std::vector<int64_t>& shape,
+                   std::vector<float>* out) {
   if (t.shape != shape) {
     auto dims = [](const std::vector<int64_t>& s) {
       std::string text = "[";
@@ -170,20 +170,19 @@ Status read_tensor(const std::string& path, const engine::TensorView& t,
   auto n = static_cast<size_t>(t.numel());
   out->resize(n);
   switch (t.dtype) {
-    case engine::DType::F32:
+    case DType::F32:
       std::memcpy(out->data(), t.data, n * sizeof(float));
       return Status::ok();
-    case engine::DType::F16:
-    case engine::DType::BF16:
+    case DType::F16:
+    case DType::BF16:
       for (size_t i = 0; i < n; ++i) {
         uint16_t bits = 0;
         std::memcpy(&bits, t.data + i * 2, 2);
-        (*out)[i] =
-            t.dtype == engine::DType::F16 ? engine::f16_to_f32(bits) : engine::bf16_to_f32(bits);
+        (*out)[i] = t.dtype == DType::F16 ? f16_to_f32(bits) : bf16_to_f32(bits);
       }
       return Status::ok();
     default:
-      return invalid_argument(path + ": tensor " + t.name + " is " + engine::dtype_name(t.dtype) +
+      return invalid_argument(path + ": tensor " + t.name + " is " + dtype_name(t.dtype) +
                               "; LoRA weights must be F32, F16 or BF16");
   }
 }
@@ -251,7 +250,7 @@ std::optional<LoraTarget> lora_target_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-LoraShape lora_target_shape(const engine::HfConfig& c, LoraTarget target) {
+LoraShape lora_target_shape(const HfConfig& c, LoraTarget target) {
   int64_t q_dim = c.num_heads * c.head_dim;
   int64_t kv_dim = c.num_kv_heads * c.head_dim;
   switch (target) {
@@ -276,7 +275,7 @@ double LoraConfig::scaling() const {
   return use_rslora ? alpha / std::sqrt(r) : alpha / r;
 }
 
-void LoraAdapter::allocate(const engine::HfConfig& model) {
+void LoraAdapter::allocate(const HfConfig& model) {
   num_layers_ = model.num_layers;
   slot_.fill(-1);
   for (size_t i = 0; i < config_.targets.size(); ++i)
@@ -295,8 +294,7 @@ void LoraAdapter::allocate(const engine::HfConfig& model) {
   }
 }
 
-Result<LoraAdapter> LoraAdapter::init(const engine::HfConfig& model, LoraConfig config,
-                                      uint64_t seed) {
+Result<LoraAdapter> LoraAdapter::init(const HfConfig& model, LoraConfig config, uint64_t seed) {
   if (config.rank < 1) return invalid_argument("the LoRA rank must be at least 1", "rank");
   if (config.targets.empty()) {
     return invalid_argument("name at least one target module to adapt", "target_modules");
@@ -322,7 +320,7 @@ Result<LoraAdapter> LoraAdapter::init(const engine::HfConfig& model, LoraConfig 
   LoraAdapter adapter;
   adapter.config_ = std::move(config);
   adapter.allocate(model);
-  engine::sampling::Rng rng(seed);
+  sampling::Rng rng(seed);
   for (int64_t l = 0; l < adapter.num_layers_; ++l) {
     for (LoraTarget t : adapter.config_.targets) {
       // kaiming_uniform_(a = sqrt(5)): gain sqrt(2 / (1 + 5)), bound gain * sqrt(3 / fan_in)
@@ -403,7 +401,7 @@ std::string LoraAdapter::tensor_name(int64_t layer, LoraTarget target, bool is_b
          lora_target_name(target) + (is_b ? ".lora_B.weight" : ".lora_A.weight");
 }
 
-Result<LoraAdapter> LoraAdapter::load_peft(const std::string& dir, const engine::HfConfig& model) {
+Result<LoraAdapter> LoraAdapter::load_peft(const std::string& dir, const HfConfig& model) {
   std::string config_path = dir + "/" + CONFIG_FILE;
   SOCLE_ASSIGN_OR_RETURN(LoraConfig config, parse_config(config_path));
   auto adapter = init(model, std::move(config), 0);
@@ -412,10 +410,10 @@ Result<LoraAdapter> LoraAdapter::load_peft(const std::string& dir, const engine:
                             adapter.status().param());
   }
   std::string path = dir + "/" + WEIGHTS_FILE;
-  SOCLE_ASSIGN_OR_RETURN(engine::SafetensorsFile file, engine::SafetensorsFile::open(path));
+  SOCLE_ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::open(path));
   const int64_t rank = adapter->config_.rank;
   std::map<std::string, bool> seen;
-  for (const engine::TensorView& t : file.tensors()) {
+  for (const TensorView& t : file.tensors()) {
     int64_t layer = 0;
     LoraTarget target = LoraTarget::Q_PROJ;
     bool is_b = false;
@@ -452,7 +450,7 @@ Result<LoraAdapter> LoraAdapter::load_peft(const std::string& dir, const engine:
 Status LoraAdapter::save_peft(const std::string& dir, const std::string& base_model_name) const {
   SOCLE_RETURN_IF_ERROR(make_dirs(dir));
   std::vector<std::string> names;
-  std::vector<engine::TensorData> data;
+  std::vector<TensorData> data;
   for (int64_t l = 0; l < num_layers_; ++l) {
     for (LoraTarget t : LORA_ALL_TARGETS) {
       const LoraPair* p = find(l, t);
@@ -460,9 +458,9 @@ Status LoraAdapter::save_peft(const std::string& dir, const std::string& base_mo
       LoraShape s = shape(t);
       for (bool b : {false, true}) {
         const std::vector<float>& v = b ? p->b : p->a;
-        engine::TensorData d;
+        TensorData d;
         d.name = tensor_name(l, t, b);
-        d.dtype = engine::DType::F32;
+        d.dtype = DType::F32;
         d.shape = b ? std::vector<int64_t>{s.out, config_.rank}
                     : std::vector<int64_t>{config_.rank, s.in};
         d.bytes = std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * 4);
@@ -470,9 +468,8 @@ Status LoraAdapter::save_peft(const std::string& dir, const std::string& base_mo
       }
     }
   }
-  SOCLE_RETURN_IF_ERROR(
-      engine::safetensors_write(dir + "/" + WEIGHTS_FILE, data, {{"format", "pt"}}));
+  SOCLE_RETURN_IF_ERROR(safetensors_write(dir + "/" + WEIGHTS_FILE, data, {{"format", "pt"}}));
   return write_file_atomic(dir + "/" + CONFIG_FILE, config_json(config_, base_model_name));
 }
 
-}  // namespace socle::train
+}  // namespace socle::engine
