@@ -351,7 +351,8 @@ Result<std::vector<int32_t>> chat_prompt_ids(const providers::LocalModel& local,
 
 void serve_local_generation(Services& s, GenerationEndpoint kind, const http::Request& req,
                             const tenancy::Principal& p, providers::Model* model,
-                            const boost::json::object& body, http::ResponderPtr out) {
+                            const boost::json::object& body, http::ResponderPtr out,
+                            std::shared_ptr<const providers::AdapterModel> adapter) {
   providers::LocalModel& local = *model->local();
   Result<GenerationRequest> parsed = parse_generation_request(body, kind);
   if (refuse(parsed.status_or_ok(), out)) return;
@@ -439,7 +440,7 @@ void serve_local_generation(Services& s, GenerationEndpoint kind, const http::Re
 
   auto g = std::make_shared<Generation>(s, local, p);
   g->kind = kind;
-  g->model = model->spec().name;
+  g->model = adapter ? adapter->name : model->spec().name;
   g->endpoint = kind == GenerationEndpoint::CHAT ? "/v1/chat/completions" : "/v1/completions";
   g->request_id = req.request_id;
   g->id = (kind == GenerationEndpoint::CHAT ? "chatcmpl-" : "cmpl-") + req.request_id;
@@ -488,6 +489,7 @@ void serve_local_generation(Services& s, GenerationEndpoint kind, const http::Re
     if (params.seed) sr.sampling.seed = *params.seed + i % static_cast<size_t>(r.n);
     sr.stop_token_ids = stop_ids;
     sr.user = std::to_string(p.user_id);
+    if (adapter) sr.lora = adapter->adapter;
     std::string echo;
     if (r.echo && prompt_index < r.prompts.size()) {
       // A text prompt comes back as it was sent, without the special tokens encoding added.

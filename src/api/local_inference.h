@@ -19,10 +19,13 @@ namespace socle::api {
 Result<std::vector<int32_t>> chat_prompt_ids(const providers::LocalModel& local,
                                              const std::vector<ChatMessage>& messages);
 
-// POST /v1/chat/completions and /v1/completions.
+// POST /v1/chat/completions and /v1/completions. With `adapter`, the request names that
+// base-plus-adapter model (`model` is its base): the answer and the usage carry its name and
+// the adapter applies to the request's sequences.
 void serve_local_generation(Services& s, GenerationEndpoint endpoint, const http::Request& req,
                             const tenancy::Principal& p, providers::Model* model,
-                            const boost::json::object& body, http::ResponderPtr out);
+                            const boost::json::object& body, http::ResponderPtr out,
+                            std::shared_ptr<const providers::AdapterModel> adapter = nullptr);
 
 // POST /v1/embeddings.
 void serve_local_embeddings(Services& s, const http::Request& req, const tenancy::Principal& p,

@@ -11,6 +11,7 @@
 
 #include "base/clock.h"
 #include "base/status.h"
+#include "providers/adapter_models.h"
 #include "providers/local_model.h"
 #include "providers/model_spec.h"
 #include "providers/provider.h"
@@ -56,7 +57,12 @@ class Registry {
   // failure stops and is returned.
   Status load_local_models();
 
+  // The base-plus-adapter models (fine-tuned or loaded by an administrator).
+  AdapterCatalog& adapters() { return adapters_; }
+  const AdapterCatalog& adapters() const { return adapters_; }
+
  private:
+  AdapterCatalog adapters_;
   std::vector<std::unique_ptr<Model>> models_;
   std::unordered_map<std::string, Model*> by_name_;
 };

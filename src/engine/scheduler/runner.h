@@ -39,6 +39,7 @@
 #include "engine/kernels/thread_pool.h"
 #include "engine/kv/block_manager.h"
 #include "engine/kv/kv_pool.h"
+#include "engine/lora/lora_adapter.h"
 #include "engine/models/llama.h"
 #include "engine/sampling/sampler.h"
 
@@ -78,6 +79,9 @@ struct SequenceRequest {
   sampling::SamplingParams sampling;    // must pass sampling::validate
   std::vector<int32_t> stop_token_ids;  // end the sequence; not passed to the sink
   std::string user;                     // the fairness key: admission takes users in turn
+  // Applied to this sequence alone (y = W x + scaling * B (A x)); nullptr: the base model.
+  // Held until the sequence ends. Must fit the model (engine::lora_check_fits).
+  std::shared_ptr<const LoraAdapter> lora;
 };
 
 struct RunnerStats {
