@@ -3,6 +3,7 @@
 // socle reads only "model" (to route), "stream", and the token bounds it reserves against
 // the caller's limits; every other field passes through as is. Each request is admitted
 // against the limits before it is relayed and settled with the upstream's token counts.
+#include "api/adapter_access.h"
 #include "api/auth.h"
 #include "api/embedder.h"
 #include "api/errors.h"
@@ -33,25 +34,54 @@ std::string kinds_text(const std::vector<ModelKind>& kinds) {
   return out;
 }
 
-Result<providers::Model*> find_model(Services& s, const InferenceRoute& route,
-                                     const std::string& name) {
-  providers::Model* model = s.registry.find(name);
-  if (model == nullptr) {
-    return Status(StatusCode::NOT_FOUND,
-                  "the model '" + name + "' does not exist; GET /v1/models lists the models",
-                  "model", "model_not_found");
+// A request's model: a model of the registry, or a base-plus-adapter model (`adapter` set,
+// `model` its local base).
+struct ModelChoice {
+  providers::Model* model = nullptr;
+  std::shared_ptr<const providers::AdapterModel> adapter;
+};
+
+Status model_not_found(const std::string& name) {
+  return Status(StatusCode::NOT_FOUND,
+                "the model '" + name + "' does not exist; GET /v1/models lists the models", "model",
+                "model_not_found");
+}
+
+bool route_takes(const InferenceRoute& route, ModelKind kind) {
+  return std::find(route.kinds.begin(), route.kinds.end(), kind) != route.kinds.end();
+}
+
+Status wrong_kind(const InferenceRoute& route, const std::string& name, const std::string& kind) {
+  const char* article = kind.front() == 'e' || kind.front() == 'o' ? "an " : "a ";
+  return invalid_argument("the model '" + name + "' is " + article + kind + " model; " +
+                              route.purpose + " needs a " + kinds_text(route.kinds) + " model",
+                          "model");
+}
+
+// A name of the registry, else of its adapter catalog. An adapter model the caller may not
+// use answers as an unknown name does, so that its existence does not leak.
+Result<ModelChoice> find_model(Services& s, const InferenceRoute& route,
+                               const tenancy::Principal& p, const std::string& name) {
+  ModelChoice choice;
+  choice.model = s.registry.find(name);
+  if (choice.model == nullptr) {
+    choice.adapter = s.registry.adapters().find(name);
+    if (choice.adapter == nullptr || !may_use_adapter(s, p, *choice.adapter)) {
+      return model_not_found(name);
+    }
+    if (!route_takes(route, ModelKind::CHAT) && !route_takes(route, ModelKind::COMPLETION)) {
+      return wrong_kind(route, name, "fine-tuned (LoRA) chat");
+    }
+    choice.model = s.registry.find(choice.adapter->base);
+    if (choice.model == nullptr || choice.model->local() == nullptr) {
+      return unavailable("the base model '" + choice.adapter->base + "' of '" + name +
+                         "' is not loaded on this server");
+    }
   }
-  bool fits = false;
-  for (ModelKind k : route.kinds)
-    fits = fits || model->spec().kind == k;
-  if (!fits) {
-    std::string kind = providers::model_kind_name(model->spec().kind);
-    const char* article = kind.front() == 'e' || kind.front() == 'o' ? "an " : "a ";
-    return invalid_argument("the model '" + name + "' is " + article + kind + " model; " +
-                                route.purpose + " needs a " + kinds_text(route.kinds) + " model",
-                            "model");
+  if (!route_takes(route, choice.model->spec().kind)) {
+    return wrong_kind(route, name, providers::model_kind_name(choice.model->spec().kind));
   }
-  return model;
+  return choice;
 }
 
 // The tokens to reserve against token limits before the work starts: an estimate of the
@@ -175,11 +205,13 @@ void add_sources(boost::json::object& body, const std::string& sources) {
 }
 
 // Chat with documents: retrieves from the `search` field's collections on a RAG thread, adds
-// the numbered sources to the prompt, relays, and returns the sources as `search_results`
+// the numbered sources to the prompt, relays (or runs on socle's engine for a local model),
+// and returns the sources as `search_results`
 // (in the answer object, or in a first chunk with no choices when streaming).
 void chat_with_documents(Services& s, const InferenceRoute& route, const std::string& request_id,
-                         const tenancy::Principal& p, providers::Model* model,
+                         const tenancy::Principal& p, const ModelChoice& choice,
                          boost::json::object body, http::ResponderPtr out) {
+  providers::Model* model = choice.model;
   if (s.rag == nullptr) {
     refuse(unavailable("RAG is not enabled on this server"), out);
     return;
@@ -216,13 +248,19 @@ void chat_with_documents(Services& s, const InferenceRoute& route, const std::st
   store::Actor actor = store::Actor::user(p.user_id, p.org_id);
   s.rag->search_async(
       actor, std::move(sr).value(),
-      [&s, &route, request_id, principal = p, model, body = std::move(body),
-       out](Result<std::vector<rag::SearchHit>> hits) mutable {
+      [&s, &route, request_id, principal = p, model, adapter = choice.adapter,
+       body = std::move(body), out](Result<std::vector<rag::SearchHit>> hits) mutable {
         if (refuse(hits.status_or_ok(), out)) return;
         boost::json::array results;
         for (const auto& h : *hits)
           results.emplace_back(search_hit_json(h));
         if (!hits->empty()) add_sources(body, sources_prompt(*hits));
+        if (model->local() != nullptr) {
+          serve_local_generation(s, GenerationEndpoint::CHAT, request_id, principal, model, body,
+                                 std::move(out),
+                                 LocalGenerationExtras{adapter, std::move(results)});
+          return;
+        }
         std::string serialized = json::dump(body);
         int64_t tokens = reservation(s, model->spec(), body, serialized.size(), true);
         bool stream = body.contains("stream") && body.at("stream") == true;
@@ -259,35 +297,30 @@ void relay_json(Services& s, const InferenceRoute& route, http::Request& req,
     refuse(invalid_argument("'stream' must be true or false", "stream"), out);
     return;
   }
-  Result<providers::Model*> model = find_model(s, route, *name);
-  if (refuse(model.status_or_ok(), out)) return;
+  Result<ModelChoice> choice = find_model(s, route, p, *name);
+  if (refuse(choice.status_or_ok(), out)) return;
+  providers::Model* model = choice->model;
   std::string_view path(route.path);
-  if ((*model)->local() != nullptr) {
-    if (body->contains("search")) {
-      refuse(invalid_argument("chat with documents ('search') runs on upstream models for now; "
-                              "search with POST /v1/search and put the hits in the messages",
-                              "search"),
-             out);
-      return;
-    }
-    if (path == "/chat/completions" || path == "/completions") {
-      serve_local_generation(
-          s, path == "/completions" ? GenerationEndpoint::COMPLETIONS : GenerationEndpoint::CHAT,
-          req, p, *model, *body, std::move(out));
-    } else if (path == "/embeddings") {
-      serve_local_embeddings(s, req, p, *model, *body, std::move(out));
-    } else {
-      serve_local_rerank(s, req, p, *model, *body, std::move(out));
-    }
-    return;
-  }
   if (path == "/chat/completions" && body->contains("search")) {
-    chat_with_documents(s, route, req.request_id, p, *model, std::move(body).value(),
+    chat_with_documents(s, route, req.request_id, p, *choice, std::move(body).value(),
                         std::move(out));
     return;
   }
+  if (model->local() != nullptr) {
+    if (path == "/chat/completions" || path == "/completions") {
+      serve_local_generation(
+          s, path == "/completions" ? GenerationEndpoint::COMPLETIONS : GenerationEndpoint::CHAT,
+          req.request_id, p, model, *body, std::move(out),
+          LocalGenerationExtras{choice->adapter, {}});
+    } else if (path == "/embeddings") {
+      serve_local_embeddings(s, req, p, model, *body, std::move(out));
+    } else {
+      serve_local_rerank(s, req, p, model, *body, std::move(out));
+    }
+    return;
+  }
   bool generates = route.kinds.front() == ModelKind::CHAT;  // chat and completions
-  int64_t tokens = reservation(s, (*model)->spec(), *body, req.body.size(), generates);
+  int64_t tokens = reservation(s, model->spec(), *body, req.body.size(), generates);
   std::unique_ptr<providers::RequestAdapter> adapter;
   if (route.kinds.front() == ModelKind::RERANK) {
     auto made = providers::rerank_adapter(*name, std::move(body).value());
@@ -296,7 +329,7 @@ void relay_json(Services& s, const InferenceRoute& route, http::Request& req,
   } else {
     adapter = providers::json_adapter(route.path, std::move(body).value());
   }
-  start(s, route, req.request_id, p, *model, tokens, std::move(adapter), std::move(out));
+  start(s, route, req.request_id, p, model, tokens, std::move(adapter), std::move(out));
 }
 
 void relay_multipart(Services& s, const InferenceRoute& route, http::Request& req,
@@ -313,10 +346,10 @@ void relay_multipart(Services& s, const InferenceRoute& route, http::Request& re
     refuse(invalid_argument("the form field 'file' is required", "file"), out);
     return;
   }
-  Result<providers::Model*> model = find_model(s, route, model_field->data);
-  if (refuse(model.status_or_ok(), out)) return;
+  Result<ModelChoice> choice = find_model(s, route, p, model_field->data);
+  if (refuse(choice.status_or_ok(), out)) return;
   // Audio and images are not text: only the request counts until the answer's usage does.
-  start(s, route, req.request_id, p, *model, 0,
+  start(s, route, req.request_id, p, choice->model, 0,
         providers::multipart_adapter(route.path, std::move(form).value()), std::move(out));
 }
 

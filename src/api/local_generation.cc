@@ -65,7 +65,8 @@ struct Generation {
   bool stream = false;
   bool include_usage = false;
   bool logprobs = false;
-  bool token_ids_as_text = false;  // vLLM's return_tokens_as_token_ids
+  bool token_ids_as_text = false;                    // vLLM's return_tokens_as_token_ids
+  std::optional<boost::json::array> search_results;  // chat with documents
   int64_t reserved = 0;
   int64_t prompt_tokens = 0;
   http::ResponderPtr out;
@@ -248,6 +249,7 @@ struct Generation {
           {"model", model},
           {"choices", std::move(list)},
           {"usage", usage}};
+      if (search_results) body["search_results"] = *search_results;
       http::Response r = json_response(200, body);
       for (const auto& [k, v] : admitted.headers)
         r.set_header(k, v);
@@ -349,10 +351,11 @@ Result<std::vector<int32_t>> chat_prompt_ids(const providers::LocalModel& local,
   return local.tokenizer().encode(*text, false);
 }
 
-void serve_local_generation(Services& s, GenerationEndpoint kind, const http::Request& req,
+void serve_local_generation(Services& s, GenerationEndpoint kind, const std::string& request_id,
                             const tenancy::Principal& p, providers::Model* model,
                             const boost::json::object& body, http::ResponderPtr out,
-                            std::shared_ptr<const providers::AdapterModel> adapter) {
+                            LocalGenerationExtras extras) {
+  const std::shared_ptr<const providers::AdapterModel>& adapter = extras.adapter;
   providers::LocalModel& local = *model->local();
   Result<GenerationRequest> parsed = parse_generation_request(body, kind);
   if (refuse(parsed.status_or_ok(), out)) return;
@@ -442,8 +445,9 @@ void serve_local_generation(Services& s, GenerationEndpoint kind, const http::Re
   g->kind = kind;
   g->model = adapter ? adapter->name : model->spec().name;
   g->endpoint = kind == GenerationEndpoint::CHAT ? "/v1/chat/completions" : "/v1/completions";
-  g->request_id = req.request_id;
-  g->id = (kind == GenerationEndpoint::CHAT ? "chatcmpl-" : "cmpl-") + req.request_id;
+  g->request_id = request_id;
+  g->id = (kind == GenerationEndpoint::CHAT ? "chatcmpl-" : "cmpl-") + request_id;
+  g->search_results = std::move(extras.search_results);
   g->arrived_ms = s.clock.unix_ms();
   g->created = g->arrived_ms / 1000;
   g->stream = r.stream;
@@ -468,6 +472,11 @@ void serve_local_generation(Services& s, GenerationEndpoint kind, const http::Re
     headers.emplace_back("content-type", "text/event-stream");
     headers.emplace_back("cache-control", "no-cache");
     out->start_stream(200, std::move(headers));
+    if (g->search_results) {
+      boost::json::object first = g->chunk(boost::json::array());
+      first["search_results"] = *g->search_results;
+      g->send_event(first);
+    }
     if (kind == GenerationEndpoint::CHAT) {
       for (size_t i = 0; i < n_choices; ++i) {
         g->send_event(g->chunk(boost::json::array{

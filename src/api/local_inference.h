@@ -4,7 +4,11 @@
 // server-sent events when asked, and its usage recorded with the exact token counts.
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
+#include <memory>
+#include <optional>
+#include <string>
 
 #include "api/generation.h"
 #include "api/services.h"
@@ -19,13 +23,21 @@ namespace socle::api {
 Result<std::vector<int32_t>> chat_prompt_ids(const providers::LocalModel& local,
                                              const std::vector<ChatMessage>& messages);
 
-// POST /v1/chat/completions and /v1/completions. With `adapter`, the request names that
-// base-plus-adapter model (`model` is its base): the answer and the usage carry its name and
-// the adapter applies to the request's sequences.
-void serve_local_generation(Services& s, GenerationEndpoint endpoint, const http::Request& req,
+// What a local generation carries besides the request body.
+struct LocalGenerationExtras {
+  // The request names this base-plus-adapter model (the `model` argument is its base): the
+  // answer and the usage carry its name and the adapter applies to the request's sequences.
+  std::shared_ptr<const providers::AdapterModel> adapter;
+  // Chat with documents: the retrieved sources, returned as `search_results` (in the answer,
+  // or in a first chunk with no choices when streaming), as the relay does.
+  std::optional<boost::json::array> search_results;
+};
+
+// POST /v1/chat/completions and /v1/completions.
+void serve_local_generation(Services& s, GenerationEndpoint endpoint, const std::string& request_id,
                             const tenancy::Principal& p, providers::Model* model,
                             const boost::json::object& body, http::ResponderPtr out,
-                            std::shared_ptr<const providers::AdapterModel> adapter = nullptr);
+                            LocalGenerationExtras extras = {});
 
 // POST /v1/embeddings.
 void serve_local_embeddings(Services& s, const http::Request& req, const tenancy::Principal& p,

@@ -583,6 +583,48 @@ describe('socle serving its own models', () => {
       assert.equal(hits[index].rerank_score, score, `hit ${index}`);
     }
     for (let i = 1; i < hits.length; i++) assert.ok(hits[i - 1].score >= hits[i].score);
+
+    // Chat with documents on the local chat model: the answer carries the hits /v1/search
+    // gives, and the model saw exactly the documented system message of numbered sources:
+    // the same greedy tokens and prompt size as that message sent by hand.
+    const question = texts[1];
+    const search = { collections: [collection], method: 'semantic', k: 1 };
+    const asked = {
+      model: 'llama3', messages: [{ role: 'user', content: question }], temperature: 0, max_tokens: 8,
+    };
+    const withDocs = await server.fetchJson('POST', '/v1/chat/completions', { ...asked, search });
+    assert.equal(withDocs.status, 200, withDocs.text);
+    const sources = withDocs.json.search_results;
+    const expected = await server.fetchJson('POST', '/v1/search', { prompt: question, ...search });
+    assert.deepEqual(sources.map((h) => h.chunk.id), expected.json.data.map((h) => h.chunk.id));
+    assert.equal(sources[0].chunk.document_id, documents[1]);
+    let system = 'Answer with the help of the numbered sources below. Cite the sources you use as [1], [2], ... If they do not hold the answer, say so.\n';
+    sources.forEach((h, i) => { system += `\n[${i + 1}] ${h.chunk.document_name}\n${h.chunk.content}\n`; });
+    const byHand = await server.fetchJson('POST', '/v1/chat/completions', {
+      ...asked, messages: [{ role: 'system', content: system }, ...asked.messages],
+    });
+    assert.equal(byHand.status, 200, byHand.text);
+    assert.equal(withDocs.json.choices[0].message.content, byHand.json.choices[0].message.content);
+    assert.deepEqual(withDocs.json.usage, byHand.json.usage);
+    // Streaming: a first chunk with no choices carries the sources.
+    const streamed = await fetch(`${server.baseURL}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${server.adminKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...asked, search, stream: true }),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    assert.equal(streamed.status, 200);
+    const events = (await streamed.text()).split('\n\n').filter((e) => e.startsWith('data: '));
+    const first = JSON.parse(events[0].slice(6));
+    assert.deepEqual(first.choices, []);
+    assert.deepEqual(first.search_results.map((h) => h.chunk.id), sources.map((h) => h.chunk.id));
+    let text = '';
+    for (const e of events.slice(1)) {
+      if (e === 'data: [DONE]') break;
+      const c = JSON.parse(e.slice(6));
+      if (c.choices.length) text += c.choices[0].delta.content ?? '';
+    }
+    assert.equal(text, byHand.json.choices[0].message.content);
   });
 
   test('rerank: raw scores equal transformers; relevance is their sigmoid, in order', async () => {
