@@ -9,143 +9,16 @@
 // (ctest does this: tests/e2e/CMakeLists.txt). Loopback only; nothing is downloaded.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import OpenAI, { toFile } from 'openai';
 
-const execFileAsync = promisify(execFile);
+import { sleep, SocleServer } from './server.mjs';
 
-// Absolute: the server and the CLI run with the temporary directory as their cwd.
-const BINARY = process.env.SOCLE_BINARY ? path.resolve(process.env.SOCLE_BINARY) : '';
-const START_TIMEOUT_MS = 20_000;
 const STOP_TIMEOUT_MS = 10_000;
 // The server polls the store every 250 ms; a CLI change must show within a second. The bound
 // leaves room for a loaded machine (sanitizer build, ctest -j), and the test reports the time.
 const CLI_CHANGE_BOUND_MS = 2_000;
-const STDERR_KEEP_CHARS = 64 * 1024;
 
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-// The child's environment: ours without any SOCLE_* setting that could change the server
-// under test (a developer's SOCLE_ADMIN_KEY, SOCLE_LISTEN, ...).
-function childEnv(extra = {}) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('SOCLE_')) env[k] = v;
-  }
-  return { ...env, ...extra };
-}
-
-class Server {
-  constructor() {
-    this.proc = null;
-    this.exited = null; // { code, signal } once the process is gone
-    this.exitPromise = null;
-    this.stderr = '';
-    this.dir = null;
-    this.dataDir = null;
-    this.port = 0;
-    this.adminKey = '';
-    this.killed = false; // true when it had to be stopped with SIGKILL
-  }
-
-  get baseURL() {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  log() {
-    return this.stderr.length ? this.stderr : '(no output)';
-  }
-
-  async start() {
-    assert.ok(BINARY, 'SOCLE_BINARY must name the socle binary to test');
-    this.dir = await mkdtemp(path.join(tmpdir(), 'socle-e2e-'));
-    this.dataDir = path.join(this.dir, 'data');
-    const portFile = path.join(this.dir, 'port');
-    // cwd is the temporary directory, so no ./socle.toml from the caller is picked up.
-    this.proc = spawn(
-      BINARY,
-      ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile, '--data', this.dataDir],
-      { cwd: this.dir, env: childEnv(), stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    this.exitPromise = new Promise((resolve) => {
-      this.proc.on('exit', (code, signal) => {
-        this.exited = { code, signal };
-        resolve(this.exited);
-      });
-      this.proc.on('error', (err) => {
-        this.exited = { code: null, signal: null, error: err };
-        resolve(this.exited);
-      });
-    });
-    this.proc.stderr.setEncoding('utf8');
-    this.proc.stderr.on('data', (chunk) => {
-      this.stderr = (this.stderr + chunk).slice(-STDERR_KEEP_CHARS);
-    });
-
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      if (this.exited) {
-        throw new Error(
-          `socle serve exited before listening (${JSON.stringify(this.exited)}):\n${this.log()}`,
-        );
-      }
-      const text = await readFile(portFile, 'utf8').catch(() => '');
-      if (text.endsWith('\n')) {
-        this.port = Number.parseInt(text, 10);
-        assert.ok(this.port > 0 && this.port < 65536, `bad port file contents '${text}'`);
-        break;
-      }
-      if (Date.now() > deadline) {
-        throw new Error(
-          `socle serve wrote no port file within ${START_TIMEOUT_MS} ms:\n${this.log()}`,
-        );
-      }
-      await sleep(50);
-    }
-    this.adminKey = (await readFile(path.join(this.dataDir, 'admin-key'), 'utf8')).trim();
-    assert.match(this.adminKey, /^sk-/, 'the admin key file holds an sk- key');
-  }
-
-  // SIGTERM, then SIGKILL if it has not stopped within the bound. Returns how it ended.
-  async stop() {
-    if (this.proc && !this.exited) {
-      this.proc.kill('SIGTERM');
-      let timer;
-      const timeout = new Promise((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS);
-      });
-      const outcome = await Promise.race([this.exitPromise, timeout]);
-      clearTimeout(timer); // a pending timer would keep node alive after the tests
-      if (outcome === 'timeout') {
-        this.proc.kill('SIGKILL');
-        await this.exitPromise;
-        this.killed = true;
-      }
-    }
-    if (this.dir) await rm(this.dir, { recursive: true, force: true });
-    return this.exited;
-  }
-
-  // Runs `socle admin --data DIR ARGS...` and parses its JSON output.
-  async admin(...args) {
-    const { stdout } = await execFileAsync(BINARY, ['admin', '--data', this.dataDir, ...args], {
-      cwd: this.dir,
-      env: childEnv(),
-      timeout: 20_000,
-    });
-    return JSON.parse(stdout);
-  }
-}
-
-const server = new Server();
-// Should node exit without running after() (an uncaught error), take the server with it.
-process.once('exit', () => {
-  if (server.proc && !server.exited) server.proc.kill('SIGKILL');
-});
+const server = new SocleServer({ startTimeoutMs: 20_000, requestTimeoutMs: 10_000 });
 
 function client(apiKey) {
   // No retries: every failure must come from the first answer, not a retried one.
@@ -194,22 +67,9 @@ async function keyWorks(apiKey) {
 }
 
 async function fetchJson(method, route, apiKey, body) {
-  const headers = { Authorization: `Bearer ${apiKey}` };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const res = await fetch(`${server.baseURL}${route}`, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  let json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    assert.fail(`${method} ${route}: ${res.status} with a body that is not JSON: ${text}`);
-  }
-  return { status: res.status, json };
+  const r = await server.fetchJson(method, route, body, apiKey);
+  if (r.json === null) assert.fail(`${method} ${route}: ${r.status} with a body that is not JSON: ${r.text}`);
+  return { status: r.status, json: r.json };
 }
 
 describe('openai SDK against socle serve', () => {
