@@ -1,5 +1,5 @@
-// socle model convert | quantize: writes GGUF files. `convert` turns a llama-family Hugging
-// Face folder into the GGUF file llama.cpp's converter would write; `quantize` re-types the
+// socle model convert | quantize: writes GGUF files. `convert` turns a llama- or bert-family
+// Hugging Face folder into the GGUF file llama.cpp's converter would write; `quantize` re-types the
 // matrices of an existing GGUF file (engine/models/gguf_requantize.h).
 #include <CLI/CLI.hpp>
 #include <cstdio>
@@ -8,6 +8,7 @@
 
 #include "cli/commands.h"
 #include "cli/model_common.h"
+#include "engine/models/bert_gguf.h"
 #include "engine/models/gguf_requantize.h"
 #include "engine/models/llama_gguf.h"
 #include "engine/tokenizer/gguf_vocab.h"
@@ -46,7 +47,11 @@ int run_convert(const ConvertFlags& f) {
     }
     tokenizer_keys = std::move(keys).value();
   }
-  ok = engine::llama_convert_to_gguf(f.from, f.to, *type, tokenizer_keys);
+  Result<engine::HfConfig> config = engine::hf_config_read(f.from);
+  if (!config.is_ok()) return fail(CMD, config.status());
+  ok = engine::model_family_is_decoder(config->family)
+           ? engine::llama_convert_to_gguf(f.from, f.to, *type, tokenizer_keys)
+           : engine::bert_convert_to_gguf(f.from, f.to, *type, tokenizer_keys);
   if (!ok.is_ok() && with_tokenizer && ok.message().find("tokenizer") != std::string::npos) {
     ok = Status{ok.code(), ok.message() + " (--no-tokenizer writes the model without it)"};
   }
@@ -87,8 +92,8 @@ int run_quantize(const ConvertFlags& f) {
 
 void add_convert_commands(CLI::App& model, int* exit_code) {
   auto f = std::make_shared<ConvertFlags>();
-  CLI::App* convert =
-      model.add_subcommand("convert", "Convert a llama-family Hugging Face folder to a GGUF file");
+  CLI::App* convert = model.add_subcommand(
+      "convert", "Convert a llama- or bert-family Hugging Face folder to a GGUF file");
   convert->add_option("--from", f->from, "the Hugging Face model folder")->required();
   convert->add_option("--to", f->to, "the GGUF file to write")->required();
   convert

@@ -1,5 +1,5 @@
-// socle model embed | score: bert-family encoders from a Hugging Face folder. `embed` pools
-// the last hidden states of one tokenised text into a vector (the pooling and normalisation
+// socle model embed | score: bert-family encoders from a Hugging Face folder or GGUF file. `embed`
+// pools the last hidden states of one tokenised text into a vector (the pooling and normalisation
 // the folder's sentence-transformers settings name, unless overridden); `score` runs a
 // cross-encoder reranker's classification head over one tokenised (query, document) pair.
 #include <CLI/CLI.hpp>
@@ -33,7 +33,7 @@ struct LoadedEncoder {
   std::vector<int32_t> types;  // empty: all zeros
 };
 
-Result<LoadedEncoder> load_encoder(const EncoderFlags& f, const char* command) {
+Result<LoadedEncoder> load_encoder(const EncoderFlags& f) {
   SOCLE_ASSIGN_OR_RETURN(std::vector<int32_t> ids, parse_id_list(f.tokens, "--tokens"));
   std::vector<int32_t> types;
   if (!f.token_types.empty()) {
@@ -45,10 +45,6 @@ Result<LoadedEncoder> load_encoder(const EncoderFlags& f, const char* command) {
     }
   }
   SOCLE_RETURN_IF_ERROR(check_model_path(f.model));
-  if (is_gguf_path(f.model)) {
-    return invalid_argument(f.model + " is a GGUF file; `socle model " + command +
-                            "` reads bert-family encoders from a Hugging Face folder");
-  }
   SOCLE_ASSIGN_OR_RETURN(engine::BertModel model, engine::BertModel::load(f.model));
   SOCLE_RETURN_IF_ERROR(check_ids_below(ids, model.config().vocab_size, "token id"));
   SOCLE_RETURN_IF_ERROR(check_ids_below(types, model.config().type_vocab_size, "token type"));
@@ -56,11 +52,12 @@ Result<LoadedEncoder> load_encoder(const EncoderFlags& f, const char* command) {
 }
 
 // The pooling and normalisation to use: the flags, else the folder's sentence-transformers
-// settings, else mean pooling (what sentence-transformers gives a plain Hugging Face model),
-// unnormalised; says on stderr which applies when the folder does not.
+// settings (a GGUF file's pooling type, normalised), else mean pooling (what
+// sentence-transformers gives a plain Hugging Face model), unnormalised; says on stderr which
+// applies when the folder has no settings.
 Result<engine::EmbeddingSettings> embedding_settings(const EncoderFlags& f) {
   SOCLE_ASSIGN_OR_RETURN(std::optional<engine::EmbeddingSettings> saved,
-                         engine::sentence_transformers_read(f.model));
+                         engine::bert_embedding_settings(f.model));
   engine::EmbeddingSettings s = saved.value_or(engine::EmbeddingSettings{});
   if (!f.pooling.empty()) {
     std::optional<engine::Pooling> p = engine::pooling_from_name(f.pooling);
@@ -81,7 +78,7 @@ Result<engine::EmbeddingSettings> embedding_settings(const EncoderFlags& f) {
 
 int run_embed(const EncoderFlags& f) {
   constexpr const char* CMD = "embed";
-  Result<LoadedEncoder> enc = load_encoder(f, CMD);
+  Result<LoadedEncoder> enc = load_encoder(f);
   if (!enc.is_ok()) return fail(CMD, enc.status());
   Result<engine::EmbeddingSettings> settings = embedding_settings(f);
   if (!settings.is_ok()) return fail(CMD, settings.status());
@@ -111,7 +108,7 @@ int run_embed(const EncoderFlags& f) {
 
 int run_score(const EncoderFlags& f) {
   constexpr const char* CMD = "score";
-  Result<LoadedEncoder> enc = load_encoder(f, CMD);
+  Result<LoadedEncoder> enc = load_encoder(f);
   if (!enc.is_ok()) return fail(CMD, enc.status());
   if (enc->model.config().head == engine::ModelHead::ENCODER) {
     return fail(CMD, invalid_argument(f.model + " is an encoder without a classification head (" +

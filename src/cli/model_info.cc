@@ -16,6 +16,7 @@
 #include "engine/format/gguf.h"
 #include "engine/format/hf_config.h"
 #include "engine/format/safetensors.h"
+#include "engine/models/bert_gguf.h"
 #include "engine/models/llama_gguf.h"
 
 namespace socle::cli::model_cli {
@@ -57,8 +58,14 @@ Result<ModelInfo> read_gguf(const std::string& path) {
   ModelInfo info;
   info.path = path;
   info.format = "gguf";
-  SOCLE_ASSIGN_OR_RETURN(info.config, engine::llama_config_from_gguf(file));
-  info.architecture = file.value("general.architecture")->s;
+  const engine::GgufValue* arch = file.value("general.architecture");
+  bool bert = arch != nullptr && arch->type == engine::GgufType::STRING && arch->s == "bert";
+  if (bert) {
+    SOCLE_ASSIGN_OR_RETURN(info.config, engine::bert_config_from_gguf(file));
+  } else {
+    SOCLE_ASSIGN_OR_RETURN(info.config, engine::llama_config_from_gguf(file));
+  }
+  info.architecture = arch->s;
   for (const engine::GgufTensor& t : file.tensors()) {
     // rope_freqs.weight is derived from the config (a constant), not a trained parameter;
     // leaving it out makes a converted file count what its folder counts.

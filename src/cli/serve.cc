@@ -29,9 +29,9 @@ struct ServeFlags {
 };
 
 // The [[models]] entry `socle serve --model PATH` adds: named after the folder or file (less
-// .gguf), of `kind` or else a guess from the files: a bert-family folder is an embedding model
-// (a rerank model with a classification head), a decoder with a chat template a chat model,
-// one without a completion model.
+// .gguf), of `kind` or else a guess from the files: a bert-family folder or GGUF file is an
+// embedding model (a rerank model with a classification head), a decoder with a chat template
+// a chat model, one without a completion model.
 Result<boost::json::object> model_entry(const std::string& path, const std::string& kind) {
   namespace fs = std::filesystem;
   std::error_code ec;
@@ -52,6 +52,11 @@ Result<boost::json::object> model_entry(const std::string& path, const std::stri
   bool has_template = false;
   if (gguf) {
     SOCLE_ASSIGN_OR_RETURN(engine::GgufFile file, engine::GgufFile::open(path));
+    const engine::GgufValue* arch = file.value("general.architecture");
+    if (arch != nullptr && arch->type == engine::GgufType::STRING && arch->s == "bert") {
+      entry["kind"] = file.find("cls.output.weight") != nullptr ? "rerank" : "embedding";
+      return entry;
+    }
     has_template = file.metadata().contains("tokenizer.chat_template");
   } else {
     SOCLE_ASSIGN_OR_RETURN(engine::HfConfig config, engine::hf_config_read(path));

@@ -85,11 +85,6 @@ Result<std::unique_ptr<LocalModel>> LocalModel::load(const ModelSpec& spec) {
     m->llama_ = std::move(model).value();
     positions = m->llama_->config().max_position_embeddings;
   } else {
-    if (is_file(l.path)) {
-      return invalid_argument(where + ": " + l.path +
-                              " is a GGUF file; socle runs embedding and rerank models (bert "
-                              "family) from a Hugging Face folder");
-    }
     Result<engine::BertModel> model = engine::BertModel::load(l.path);
     if (!model.is_ok()) return fail(model.status());
     m->bert_ = std::move(model).value();
@@ -101,8 +96,7 @@ Result<std::unique_ptr<LocalModel>> LocalModel::load(const ModelSpec& spec) {
                               "(*ForSequenceClassification)");
     }
     if (spec.kind == ModelKind::EMBEDDING) {
-      Result<std::optional<engine::EmbeddingSettings>> st =
-          engine::sentence_transformers_read(l.path);
+      Result<std::optional<engine::EmbeddingSettings>> st = engine::bert_embedding_settings(l.path);
       if (!st.is_ok()) return fail(st.status());
       m->embedding_ = st->value_or(engine::EmbeddingSettings{});
     }

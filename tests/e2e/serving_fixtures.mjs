@@ -196,6 +196,23 @@ export function wordPiece(vocabSize) {
   return { tokenizer, config };
 }
 
+// wordPiece() with BERT's [CLS] (id 2) and [SEP] (id 3) around every text, as BertProcessing
+// puts them: what llama.cpp's WordPiece tokenizer (and so a GGUF file) requires.
+export const BERT_CLS = 2;
+export const BERT_SEP = 3;
+export function bertWordPiece(vocabSize) {
+  const { tokenizer, config } = wordPiece(vocabSize);
+  const vocab = {};
+  for (const [word, id] of Object.entries(tokenizer.model.vocab)) {
+    vocab[id === BERT_CLS ? '[CLS]' : id === BERT_SEP ? '[SEP]' : word] = id;
+  }
+  tokenizer.model.vocab = vocab;
+  const special = (content, id) => ({ ...tokenizer.added_tokens[0], id, content });
+  tokenizer.added_tokens.push(special('[CLS]', BERT_CLS), special('[SEP]', BERT_SEP));
+  tokenizer.post_processor = { type: 'BertProcessing', sep: ['[SEP]', BERT_SEP], cls: ['[CLS]', BERT_CLS] };
+  return { tokenizer, config: { ...config, cls_token: '[CLS]', sep_token: '[SEP]' } };
+}
+
 // ---- model folders ----------------------------------------------------------------------------
 
 // A servable copy of golden model `name` in `dir`/`name`: symlinks to its config.json,

@@ -1,11 +1,13 @@
 #include "engine/models/bert.h"
 
 #include <cmath>
+#include <filesystem>
 
 #include "engine/kernels/activation.h"
 #include "engine/kernels/attention.h"
 #include "engine/kernels/matmul.h"
 #include "engine/kernels/norm.h"
+#include "engine/models/bert_gguf.h"
 
 namespace socle::engine {
 namespace {
@@ -20,7 +22,23 @@ void add_in_place(float* x, const float* y, size_t n) {
 
 }  // namespace
 
+Result<std::optional<EmbeddingSettings>> bert_embedding_settings(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return sentence_transformers_read(path);
+  SOCLE_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open(path));
+  SOCLE_ASSIGN_OR_RETURN(EmbeddingSettings s, bert_embedding_settings_from_gguf(file));
+  return std::optional<EmbeddingSettings>(s);
+}
+
 Result<BertModel> BertModel::load(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(dir, ec)) {
+    SOCLE_ASSIGN_OR_RETURN(GgufFile file, GgufFile::open(dir));
+    SOCLE_ASSIGN_OR_RETURN(HfConfig config, bert_config_from_gguf(file));
+    BertModel model(std::move(config), WeightLoader(std::move(file), bert_hf_name));
+    SOCLE_RETURN_IF_ERROR(model.load_tensors());
+    return model;
+  }
   SOCLE_ASSIGN_OR_RETURN(HfConfig config, hf_config_read(dir));
   if (model_family_is_decoder(config.family)) {
     return invalid_argument(dir + " holds a " + model_family_name(config.family) +

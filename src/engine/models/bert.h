@@ -1,4 +1,4 @@
-// The bert family of encoders (BERT, XLM-RoBERTa) from a Hugging Face folder: absolute
+// The bert family of encoders (BERT, XLM-RoBERTa) from a Hugging Face folder or GGUF file: absolute
 // position and token-type embeddings, post-norm blocks of bidirectional attention and a GELU
 // feed-forward, LayerNorm throughout; with the pooler and the sequence-classification heads
 // that cross-encoder rerankers use.
@@ -9,21 +9,28 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
 #include "engine/format/hf_config.h"
+#include "engine/format/sentence_transformers.h"
 #include "engine/kernels/weight.h"
 #include "engine/models/weight_loader.h"
 
 namespace socle::engine {
 
+// The pooling and normalisation of the encoder at `path`: a folder's sentence-transformers
+// settings (nullopt when it has none), or a GGUF file's (bert_embedding_settings_from_gguf).
+Result<std::optional<EmbeddingSettings>> bert_embedding_settings(const std::string& path);
+
 class BertModel {
  public:
-  // Reads `dir`/config.json and the safetensors weights next to it. Tensor names may carry
-  // the "bert." or "roberta." prefix that task models add.
+  // Reads `dir`/config.json and the safetensors weights next to it (tensor names may carry
+  // the "bert." or "roberta." prefix that task models add), or, when `dir` is a file, a
+  // "bert" GGUF file as llama.cpp writes it (engine/models/bert_gguf.h).
   static Result<BertModel> load(const std::string& dir);
 
   const HfConfig& config() const { return config_; }

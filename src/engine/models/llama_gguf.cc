@@ -9,6 +9,7 @@
 #include "engine/format/safetensors.h"
 #include "engine/kernels/quant.h"
 #include "engine/kernels/rope.h"
+#include "engine/models/gguf_convert.h"
 #include "engine/models/gguf_requantize.h"
 
 namespace socle::engine {
@@ -92,35 +93,6 @@ std::string key(const std::string& arch, const char* suffix) {
 
 Status tensor_error(const std::string& dir, const std::string& name, const std::string& what) {
   return invalid_argument(dir + ": tensor '" + name + "' " + what);
-}
-
-constexpr std::string_view TOKENIZER_PREFIX = "tokenizer.";
-constexpr std::string_view TOKENIZER_TOKENS = "tokenizer.ggml.tokens";
-
-// llama.cpp sizes the output layer by the vocabulary (llama_vocab::n_tokens) and refuses a
-// file whose token_embd or output rows differ, so a mismatch is caught here, not there.
-Status check_tokenizer_keys(const std::vector<std::pair<std::string, GgufValue>>& keys,
-                            int64_t vocab_size) {
-  const GgufValue* tokens = nullptr;
-  for (const auto& [name, value] : keys) {
-    if (name.rfind(TOKENIZER_PREFIX, 0) != 0) {
-      return invalid_argument("tokenizer key '" + name +
-                              "' is not a tokenizer.* key; the converter writes the others");
-    }
-    if (name == TOKENIZER_TOKENS) tokens = &value;
-  }
-  if (tokens == nullptr || tokens->type != GgufType::ARRAY ||
-      tokens->array_type != GgufType::STRING) {
-    return invalid_argument(std::string("the tokenizer keys have no ") +
-                            std::string(TOKENIZER_TOKENS) + " list of strings");
-  }
-  if (static_cast<int64_t>(tokens->array.size()) != vocab_size) {
-    return invalid_argument("the tokenizer has " + std::to_string(tokens->array.size()) +
-                            " tokens but the model's vocab_size is " + std::to_string(vocab_size) +
-                            "; llama.cpp loads a model only with a tokenizer of exactly its "
-                            "vocabulary");
-  }
-  return Status::ok();
 }
 
 }  // namespace
@@ -225,7 +197,7 @@ Status llama_convert_to_gguf(const std::string& dir, const std::string& out, DTy
                             " model, not a llama-family decoder");
   }
   if (!tokenizer_keys.empty()) {
-    Status s = check_tokenizer_keys(tokenizer_keys, c.vocab_size);
+    Status s = gguf_check_tokenizer_keys(tokenizer_keys, c.vocab_size);
     if (!s.is_ok()) return invalid_argument(dir + ": " + s.message());
   }
   if (c.sliding_window > 0) {
@@ -266,22 +238,9 @@ Status llama_convert_to_gguf(const std::string& dir, const std::string& out, DTy
     if (!gguf_name) return tensor_error(dir, name, "has no GGUF name");
     if (c.tie_word_embeddings && name == "lm_head.weight") continue;
     const TensorView* t = model.find(name);
-    if (t->shape.empty() || t->shape.size() > 2) {
-      return tensor_error(dir, name, "is not a vector or a matrix");
-    }
-    int64_t cols = t->shape.back();
-    int64_t rows = t->shape.size() == 2 ? t->shape[0] : 1;
-    std::vector<float> x(static_cast<size_t>(rows * cols));
-    if (t->dtype != DType::F32 && t->dtype != DType::F16 && t->dtype != DType::BF16) {
-      return tensor_error(dir, name, std::string("is ") + dtype_name(t->dtype));
-    }
-    // Row by row through memcpy: safetensors data need not be aligned.
-    std::vector<std::byte> row_bytes(static_cast<size_t>(cols) * dtype_size(t->dtype));
-    for (int64_t r = 0; r < rows; ++r) {
-      std::memcpy(row_bytes.data(), t->data + r * static_cast<int64_t>(row_bytes.size()),
-                  row_bytes.size());
-      dequantize_row(t->dtype, row_bytes.data(), x.data() + r * cols, cols);
-    }
+    int64_t rows = 0;
+    int64_t cols = 0;
+    SOCLE_ASSIGN_OR_RETURN(std::vector<float> x, gguf_tensor_floats(dir, name, *t, &rows, &cols));
     bool is_q = name.find("q_proj") != std::string::npos;
     bool is_k = name.find("k_proj") != std::string::npos;
     if (permute && (is_q || is_k)) {
@@ -293,15 +252,8 @@ Status llama_convert_to_gguf(const std::string& dir, const std::string& out, DTy
         permute_qk(x, heads, rows, cols);
       }
     }
-    DType out_type = t->shape.size() == 2 ? quant_type_for_row(type, cols) : DType::F32;
-    size_t row_out = dtype_row_bytes(out_type, cols);
-    std::string bytes(row_out * static_cast<size_t>(rows), '\0');
-    for (int64_t r = 0; r < rows; ++r)
-      quantize_row(out_type, x.data() + r * cols, bytes.data() + static_cast<size_t>(r) * row_out,
-                   cols);
-    storage.push_back(std::move(bytes));
-    std::vector<int64_t> dims(t->shape.rbegin(), t->shape.rend());
-    tensors.push_back({*gguf_name, out_type, dims, storage.back()});
+    tensors.push_back(
+        gguf_tensor_encode(*gguf_name, x, rows, cols, t->shape.size() == 2, type, &storage));
   }
   if (c.rope.type == RopeType::LLAMA3) {
     // convert_hf_to_gguf.py writes llama 3.1's scaling as one divisor per frequency.
