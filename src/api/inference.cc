@@ -248,7 +248,7 @@ void chat_with_documents(Services& s, const InferenceRoute& route, const std::st
   store::Actor actor = store::Actor::user(p.user_id, p.org_id);
   s.rag->search_async(
       actor, std::move(sr).value(),
-      [&s, &route, request_id, principal = p, model, adapter = choice.adapter,
+      [&s, &route, request_id, principal = p, model, lora_model = choice.adapter,
        body = std::move(body), out](Result<std::vector<rag::SearchHit>> hits) mutable {
         if (refuse(hits.status_or_ok(), out)) return;
         boost::json::array results;
@@ -258,7 +258,7 @@ void chat_with_documents(Services& s, const InferenceRoute& route, const std::st
         if (model->local() != nullptr) {
           serve_local_generation(s, GenerationEndpoint::CHAT, request_id, principal, model, body,
                                  std::move(out),
-                                 LocalGenerationExtras{adapter, std::move(results)});
+                                 LocalGenerationExtras{lora_model, std::move(results)});
           return;
         }
         std::string serialized = json::dump(body);

@@ -169,6 +169,25 @@ struct Generation {
     send_event(chunk(boost::json::array{std::move(choice)}));
   }
 
+  // Completions with echo and logprobs: the prompt's tokens first, the first without a
+  // log-probability (nothing predicts it), as OpenAI's legacy completions give them.
+  void on_prompt_logprobs(size_t index, std::span<const int32_t> prompt,
+                          std::span<const sampling::Sample> samples) {
+    std::lock_guard lock(mu);
+    Choice& c = choices[index];
+    size_t offset = c.text.size();
+    std::string first = token_text(prompt.front());
+    c.tokens.emplace_back(first);
+    c.token_logprobs.emplace_back(nullptr);
+    c.top_logprobs.emplace_back(nullptr);
+    c.text_offset.emplace_back(static_cast<int64_t>(offset));
+    offset += first.size();
+    for (const sampling::Sample& sample : samples) {
+      add_logprobs(c, sample, offset);
+      offset += token_text(sample.token).size();
+    }
+  }
+
   void on_text(size_t index, const std::string& text, const sampling::Sample* sample) {
     std::lock_guard lock(mu);
     if (first_token_ms == 0) first_token_ms = s.clock.unix_ms();
@@ -273,13 +292,19 @@ struct Generation {
 // One choice's output: tokens to text (whole characters), stop strings held back and cut.
 class ChoiceSink final : public SequenceSink {
  public:
+  // `prompt`: the prompt's ids, when its log-probabilities come (echo with logprobs).
   ChoiceSink(std::shared_ptr<Generation> g, size_t index, std::vector<std::string> stops,
-             std::string echo)
+             std::string echo, std::vector<int32_t> prompt)
       : g_(std::move(g)),
         index_(index),
         decoder_(g_->local.tokenizer(), true),
         stops_(std::move(stops)),
-        echo_(std::move(echo)) {}
+        echo_(std::move(echo)),
+        prompt_(std::move(prompt)) {}
+
+  void on_prompt_logprobs(std::span<const sampling::Sample> samples) override {
+    g_->on_prompt_logprobs(index_, prompt_, samples);
+  }
 
   bool on_token(const sampling::Sample& sample) override {
     if (!echo_.empty()) g_->on_text(index_, std::exchange(echo_, {}), nullptr);
@@ -305,6 +330,7 @@ class ChoiceSink final : public SequenceSink {
   engine::tokenizer::StreamDecoder decoder_;
   sampling::StopMatcher stops_;
   std::string echo_;  // completions with echo: the prompt, sent before the first token
+  std::vector<int32_t> prompt_;
   bool stopped_ = false;
 };
 
@@ -360,13 +386,6 @@ void serve_local_generation(Services& s, GenerationEndpoint kind, const std::str
   Result<GenerationRequest> parsed = parse_generation_request(body, kind);
   if (refuse(parsed.status_or_ok(), out)) return;
   GenerationRequest& r = *parsed;
-  if (r.echo && r.logprobs) {
-    refuse(invalid_argument("echo with logprobs (the prompt's log-probabilities) is not "
-                            "supported by this model yet; ask for one or the other",
-                            "echo"),
-           out);
-    return;
-  }
   bool token_ids_as_text = false;
   if (const auto* v = present(body, "return_tokens_as_token_ids")) {
     if (!v->is_bool()) {
@@ -506,7 +525,12 @@ void serve_local_generation(Services& s, GenerationEndpoint kind, const std::str
     } else if (r.echo) {
       echo = local.tokenizer().decode(sr.prompt, engine::tokenizer::DecodeOptions{false, false});
     }
-    auto sink = std::make_shared<ChoiceSink>(g, i, r.stop, std::move(echo));
+    std::vector<int32_t> prompt_ids;
+    if (r.echo && r.logprobs) {
+      sr.prompt_logprobs = params.top_logprobs;
+      prompt_ids = sr.prompt;
+    }
+    auto sink = std::make_shared<ChoiceSink>(g, i, r.stop, std::move(echo), std::move(prompt_ids));
     Result<uint64_t> id = runner.submit(std::move(sr), sink);
     if (!id.is_ok()) {
       // Checked above; a refusal here is a defect. Its sink never runs: finish it by hand.

@@ -1,17 +1,34 @@
 // GET /v1/models: the models of the registry in OpenAI's list shape, with socle's additive
-// fields (kind, context_length, aliases, hosting countries). GET /health/models: each
+// fields (kind, context_length, aliases, hosting countries), then the base-plus-adapter
+// models the caller may use (fine-tuned or loaded by an administrator), with "parent" and
+// "root" naming their base as vLLM lists LoRA modules. GET /health/models: each
 // model's and provider's state and counters.
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <set>
+#include <string>
+#include <unordered_map>
 
+#include "api/adapter_access.h"
 #include "api/auth.h"
 #include "tenancy/permissions.h"
 
 namespace socle::api {
 namespace {
 
-Result<http::Response> list_models(Services& s) {
+// The owner's user name, "socle" for a model loaded for everyone (or an owner since gone).
+std::string adapter_owner(Services& s, const providers::AdapterModel& m,
+                          std::unordered_map<int64_t, std::string>* names) {
+  if (m.owner_user == 0) return "socle";
+  auto it = names->find(m.owner_user);
+  if (it != names->end()) return it->second;
+  Result<store::User> user = s.store.users().get(store::Actor::system(), m.owner_user);
+  std::string name = user.is_ok() ? user->name : "socle";
+  names->emplace(m.owner_user, name);
+  return name;
+}
+
+Result<http::Response> list_models(Services& s, const tenancy::Principal& caller) {
   boost::json::array data;
   for (const auto& m : s.registry.models()) {
     const providers::ModelSpec& spec = m->spec();
@@ -40,6 +57,24 @@ Result<http::Response> list_models(Services& s) {
       o["engine"] = "socle";
     }
     data.emplace_back(std::move(o));
+  }
+  std::unordered_map<int64_t, std::string> owners;
+  for (const auto& a : s.registry.adapters().list()) {
+    providers::Model* base = s.registry.find(a->base);
+    if (base == nullptr || base->local() == nullptr || !may_use_adapter(s, caller, *a)) continue;
+    int64_t context = base->local()->context_length();
+    data.emplace_back(boost::json::object{{"id", a->name},
+                                          {"object", "model"},
+                                          {"created", a->created_at},
+                                          {"owned_by", adapter_owner(s, *a, &owners)},
+                                          {"parent", a->base},
+                                          {"root", a->base},
+                                          {"kind", providers::model_kind_name(base->spec().kind)},
+                                          {"aliases", boost::json::array()},
+                                          {"hosting_countries", boost::json::array()},
+                                          {"context_length", context},
+                                          {"max_model_len", context},
+                                          {"engine", "socle"}});
   }
   return list_response(std::move(data));
 }
@@ -86,8 +121,9 @@ Result<http::Response> health_models(Services& s) {
 }  // namespace
 
 void register_model_routes(http::Router& router, Services& s) {
-  router.add("GET", "/v1/models", with_key(s, "", [&s](http::Request&, const tenancy::Principal&) {
-               return list_models(s);
+  router.add("GET", "/v1/models",
+             with_key(s, "", [&s](http::Request&, const tenancy::Principal& p) {
+               return list_models(s, p);
              }));
   auto health = [&s](http::Request&) { return health_models(s); };
   if (s.config.metrics_public) {

@@ -118,6 +118,7 @@ void add_model_command(CLI::App& app, int* exit_code) {
   model_cli::add_decoder_commands(*model, exit_code);
   model_cli::add_encoder_commands(*model, exit_code);
   model_cli::add_convert_commands(*model, exit_code);
+  model_cli::add_lora_commands(*model, exit_code);
 }
 
 }  // namespace socle::cli

@@ -19,6 +19,7 @@ void add_info_command(CLI::App& model, int* exit_code);
 void add_decoder_commands(CLI::App& model, int* exit_code);  // logits
 void add_encoder_commands(CLI::App& model, int* exit_code);  // embed, score
 void add_convert_commands(CLI::App& model, int* exit_code);  // convert, quantize
+void add_lora_commands(CLI::App& model, int* exit_code);     // lora-gguf
 
 // Prints "socle model <command>: <message>" on stderr; returns EXIT_USAGE for
 // INVALID_ARGUMENT, EXIT_FAILURE_RUNTIME otherwise.

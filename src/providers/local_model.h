@@ -53,6 +53,8 @@ class LocalModel {
   const std::string& bos_token() const { return bos_token_; }
   const std::string& eos_token() const { return eos_token_; }
   const std::vector<int32_t>& stop_token_ids() const { return stop_ids_; }
+  // The decoder's weights (shared, read-only, with the runner): what fine-tuning trains on.
+  const engine::LlamaModel* decoder() const { return llama_ ? &*llama_ : nullptr; }
   engine::scheduler::Runner* runner() { return runner_.get(); }
   const engine::scheduler::Runner* runner() const { return runner_.get(); }
 

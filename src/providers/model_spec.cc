@@ -220,6 +220,58 @@ const char* strategy_name(Strategy strategy) {
   return enum_name(strategy, STRATEGIES);
 }
 
+namespace {
+
+// The index in `specs` of the model named `name`; specs.size() if none.
+size_t local_index(const std::vector<ModelSpec>& specs, const std::string& name) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    if (specs[i].name == name) return i;
+    for (const std::string& a : specs[i].aliases) {
+      if (a == name) return i;
+    }
+  }
+  return specs.size();
+}
+
+// A base-plus-adapter model's two fields; `earlier` holds the models before it.
+Result<AdapterSpec> parse_adapter(const std::string& where, const boost::json::object& o,
+                                  const std::vector<ModelSpec>& earlier) {
+  for (const auto& [key, value] : o) {
+    if (key != "name" && key != "base" && key != "adapter") {
+      return invalid_argument(where + ": '" + std::string(key) +
+                              "' does not apply to a base-plus-adapter model (name, base and "
+                              "adapter only: it runs on its base's settings)");
+    }
+  }
+  AdapterSpec a;
+  std::optional<std::string> s;
+  SOCLE_RETURN_IF_ERROR(at(where, json::get_string(o, "base", true, &s)));
+  a.base = *s;
+  SOCLE_RETURN_IF_ERROR(at(where, json::get_string(o, "adapter", true, &s)));
+  a.path = *s;
+  size_t i = local_index(earlier, a.base);
+  if (i == earlier.size() || !earlier[i].local || earlier[i].adapter) {
+    return invalid_argument(where + ": base '" + a.base +
+                            "' is not a model socle runs named earlier in [[models]]; give the "
+                            "name of a local chat or completion model (one with a path) above "
+                            "this one");
+  }
+  if (earlier[i].kind != ModelKind::CHAT && earlier[i].kind != ModelKind::COMPLETION) {
+    return invalid_argument(where + ": base '" + a.base + "' is of kind " +
+                            model_kind_name(earlier[i].kind) +
+                            "; LoRA adapters apply to chat and completion models");
+  }
+  std::error_code ec;
+  if (a.path.empty() || !std::filesystem::is_directory(a.path, ec)) {
+    return invalid_argument(where + ": adapter '" + a.path +
+                            "' is not a folder; give a PEFT adapter's folder (holding "
+                            "adapter_config.json and adapter_model.safetensors)");
+  }
+  return a;
+}
+
+}  // namespace
+
 Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& models) {
   std::vector<ModelSpec> out;
   std::set<std::string> names;
@@ -227,18 +279,42 @@ Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& model
     std::string where = "models[" + std::to_string(i) + "]";
     if (!models[i].is_object()) return invalid_argument(where + ": must be a table");
     const auto& o = models[i].as_object();
-    SOCLE_RETURN_IF_ERROR(at(
-        where,
-        json::check_keys(o, {"name", "aliases", "kind", "strategy", "context_length",
-                             "default_max_tokens", "parameters_billions", "tokenizer", "providers",
-                             "path", "chat_template", "kv_memory_mb", "threads", "max_sequences",
-                             "max_batch_tokens", "block_tokens", "quantize", "sampling"})));
+    SOCLE_RETURN_IF_ERROR(at(where, json::check_keys(o, {"name",
+                                                         "aliases",
+                                                         "kind",
+                                                         "strategy",
+                                                         "context_length",
+                                                         "default_max_tokens",
+                                                         "parameters_billions",
+                                                         "tokenizer",
+                                                         "providers",
+                                                         "path",
+                                                         "chat_template",
+                                                         "kv_memory_mb",
+                                                         "threads",
+                                                         "max_sequences",
+                                                         "max_batch_tokens",
+                                                         "block_tokens",
+                                                         "quantize",
+                                                         "sampling",
+                                                         "base",
+                                                         "adapter"})));
     ModelSpec m;
     std::optional<std::string> s;
     SOCLE_RETURN_IF_ERROR(at(where, json::get_string(o, "name", true, &s)));
     m.name = *s;
     where = "models '" + m.name + "'";
     if (m.name.empty()) return invalid_argument(where + ": the name is empty");
+    if (o.contains("base") || o.contains("adapter")) {
+      SOCLE_ASSIGN_OR_RETURN(AdapterSpec a, parse_adapter(where, o, out));
+      m.kind = out[local_index(out, a.base)].kind;
+      m.adapter = std::move(a);
+      if (!names.insert(m.name).second) {
+        return invalid_argument(where + ": the name or alias '" + m.name + "' is used twice");
+      }
+      out.push_back(std::move(m));
+      continue;
+    }
     SOCLE_RETURN_IF_ERROR(at(where, json::get_string(o, "kind", false, &s)));
     if (s && !parse_enum(*s, MODEL_KINDS, &m.kind)) {
       return invalid_argument(where + ": kind '" + *s +

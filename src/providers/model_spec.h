@@ -82,6 +82,21 @@ struct LocalSpec {
   engine::sampling::SamplingParams sampling;  // seed and logit_bias never set here
 };
 
+// A base-plus-adapter model for every user: a PEFT LoRA adapter applied, per request, to a
+// local chat or completion model named earlier in [[models]] (no path, no providers):
+//
+//   [[models]]
+//   name = "llama-3.2-1b-legal"
+//   base = "llama-3.2-1b"
+//   adapter = "/adapters/legal"     # a PEFT folder: adapter_config.json, adapter_model.safetensors
+//
+// Registry::load_local_models loads it into the adapter catalog, not among the registry's
+// models; its kind is its base's.
+struct AdapterSpec {
+  std::string base;
+  std::string path;
+};
+
 struct ModelSpec {
   std::string name;
   std::vector<std::string> aliases;
@@ -98,11 +113,13 @@ struct ModelSpec {
   std::string tokenizer;
   std::vector<ProviderSpec> providers;  // empty for a local model
   std::optional<LocalSpec> local;       // set for a model on socle's engine
+  std::optional<AdapterSpec> adapter;   // set for a base-plus-adapter model
 };
 
 // Validates the [[models]] tables and reads the providers' keys (api_key_env from this
 // process's environment, api_key_file from disk). Every error names the model, the provider
-// index and the field.
+// index and the field. A base-plus-adapter model's base must be an earlier local chat or
+// completion model.
 Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& models);
 
 }  // namespace socle::providers

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "engine/lora/lora_apply.h"
+
 namespace socle::providers {
 
 Model::Model(ModelSpec spec, BreakerSettings breaker, const Clock& clock) : spec_(std::move(spec)) {
@@ -83,8 +85,13 @@ Provider* Model::pick(const std::vector<const Provider*>& tried) {
   return nullptr;
 }
 
-Registry::Registry(std::vector<ModelSpec> specs, BreakerSettings breaker, const Clock& clock) {
+Registry::Registry(std::vector<ModelSpec> specs, BreakerSettings breaker, const Clock& clock)
+    : clock_(clock) {
   for (ModelSpec& s : specs) {
+    if (s.adapter) {
+      adapter_specs_.push_back(std::move(s));
+      continue;
+    }
     auto m = std::make_unique<Model>(std::move(s), breaker, clock);
     by_name_[m->spec().name] = m.get();
     for (const auto& a : m->spec().aliases)
@@ -102,6 +109,35 @@ Status Registry::load_local_models() {
   for (auto& m : models_) {
     if (!m->spec_.local || m->local_) continue;
     SOCLE_ASSIGN_OR_RETURN(m->local_, LocalModel::load(m->spec_));
+  }
+  for (const ModelSpec& spec : adapter_specs_) {
+    if (adapters_.find(spec.name) != nullptr) continue;
+    std::string where = "models '" + spec.name + "'";
+    const AdapterSpec& a = *spec.adapter;
+    Model* base = find(a.base);
+    const engine::LlamaModel* decoder =
+        base != nullptr && base->local() != nullptr ? base->local()->decoder() : nullptr;
+    if (decoder == nullptr) {
+      return invalid_argument(where + ": base '" + a.base +
+                              "' is not a llama-family decoder socle runs; LoRA adapters apply "
+                              "to those");
+    }
+    Result<engine::LoraAdapter> lora = engine::LoraAdapter::load_peft(a.path, decoder->config());
+    if (!lora.is_ok()) {
+      return invalid_argument(where + ": adapter: " + lora.status().message());
+    }
+    Status fits = engine::lora_fits(decoder->config(), *lora);
+    if (!fits.is_ok()) {
+      return invalid_argument(where + ": adapter '" + a.path + "' does not fit base '" + a.base +
+                              "': " + fits.message());
+    }
+    auto model = std::make_shared<AdapterModel>();
+    model->name = spec.name;
+    model->base = base->spec().name;
+    model->source = a.path;
+    model->created_at = clock_.unix_seconds();
+    model->adapter = std::make_shared<const engine::LoraAdapter>(std::move(lora).value());
+    adapters_.put(std::move(model));
   }
   return Status::ok();
 }

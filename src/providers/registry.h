@@ -53,16 +53,21 @@ class Registry {
   Model* find(std::string_view name) const;
   const std::vector<std::unique_ptr<Model>>& models() const { return models_; }
 
-  // Loads every model with a path onto socle's engine (LocalModel::load), in order; the first
-  // failure stops and is returned.
+  // Loads every model with a path onto socle's engine (LocalModel::load), in order, then the
+  // base-plus-adapter models of the config into adapters() (for every user, owner 0); the
+  // first failure stops and is returned. An adapter's errors name the model and the field:
+  // a base that is not a llama-family decoder, a folder that is not a PEFT adapter socle
+  // can apply, or an adapter made for another model's shapes.
   Status load_local_models();
 
-  // The base-plus-adapter models (fine-tuned or loaded by an administrator).
+  // The base-plus-adapter models (fine-tuned, or loaded by an administrator from the config).
   AdapterCatalog& adapters() { return adapters_; }
   const AdapterCatalog& adapters() const { return adapters_; }
 
  private:
+  const Clock& clock_;
   AdapterCatalog adapters_;
+  std::vector<ModelSpec> adapter_specs_;  // the config's base-plus-adapter models
   std::vector<std::unique_ptr<Model>> models_;
   std::unordered_map<std::string, Model*> by_name_;
 };

@@ -14,7 +14,6 @@ const execFileAsync = promisify(execFile);
 
 // Absolute: the server and the CLI run with a temporary directory as their cwd.
 export const BINARY = process.env.SOCLE_BINARY ? path.resolve(process.env.SOCLE_BINARY) : '';
-const STOP_TIMEOUT_MS = 10_000;
 const STDERR_KEEP_CHARS = 64 * 1024;
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -49,12 +48,15 @@ process.once('exit', () => {
 export class SocleServer {
   // `name` prefixes its files in `dir`; without `dir`, start() makes a temporary directory
   // and stop() removes it.
-  constructor({ name = 'socle', dir = null, startTimeoutMs = 60_000, requestTimeoutMs = 60_000 } = {}) {
+  constructor({
+    name = 'socle', dir = null, startTimeoutMs = 60_000, requestTimeoutMs = 60_000, stopTimeoutMs = 10_000,
+  } = {}) {
     this.name = name;
     this.dir = dir;
     this.ownsDir = dir === null;
     this.startTimeoutMs = startTimeoutMs;
     this.requestTimeoutMs = requestTimeoutMs;
+    this.stopTimeoutMs = stopTimeoutMs;
     this.proc = null;
     this.exited = null; // { code, signal } once the process is gone
     this.exitPromise = null;
@@ -147,7 +149,7 @@ export class SocleServer {
       this.proc.kill('SIGTERM');
       let timer;
       const timeout = new Promise((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS);
+        timer = setTimeout(() => resolve('timeout'), this.stopTimeoutMs);
       });
       const outcome = await Promise.race([this.exitPromise, timeout]);
       clearTimeout(timer); // a pending timer would keep node alive after the tests

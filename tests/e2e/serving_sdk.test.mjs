@@ -13,22 +13,19 @@
 // (ctest does this: tests/e2e/CMakeLists.txt). Loopback only; nothing is downloaded.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { TokenizerLoader } from '@lenml/tokenizers';
 import OpenAI from 'openai';
 
+import { BINARY, childEnv, eventually, sleep, SocleServer } from './server.mjs';
 import { byteLevelBpe, GOLDEN, modelFolder, readSafetensors, wordOf, wordPiece } from './serving_fixtures.mjs';
 
 const execFileAsync = promisify(execFile);
-const BINARY = process.env.SOCLE_BINARY ? path.resolve(process.env.SOCLE_BINARY) : '';
-const START_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 10_000;
 const REQUEST_TIMEOUT_MS = 60_000;
-const STDERR_KEEP_CHARS = 64 * 1024;
 // The llama3 model's context as configured (its config allows 1024 positions).
 const LLAMA_CONTEXT = 512;
 // Golden tolerance (../shared/golden/README.md): float32 against float64 on these sizes.
@@ -36,149 +33,6 @@ const REL_TOL = 1e-4;
 // Greedy tokens are compared up to the first step whose top-two logit gap is below this.
 const MIN_MARGIN = 0.01;
 const CONCURRENT = 64;
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function childEnv(extra = {}) {
-  const env = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (!k.startsWith('SOCLE_')) env[k] = v;
-  }
-  return { ...env, ...extra };
-}
-
-// One `socle serve` on an ephemeral loopback port, with its own data directory and config.
-class Server {
-  constructor(name) {
-    this.name = name;
-    this.proc = null;
-    this.exited = null;
-    this.exitPromise = null;
-    this.stderr = '';
-    this.port = 0;
-    this.adminKey = '';
-  }
-
-  get baseURL() {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  log() {
-    return this.stderr.length ? this.stderr : '(no output)';
-  }
-
-  // Starts `socle serve` with `configToml` as its config file, or with `args` alone when it is
-  // null (cwd is `dir`, which holds no socle.toml).
-  async start(dir, configToml, env = {}, args = []) {
-    assert.ok(BINARY, 'SOCLE_BINARY must name the socle binary to test');
-    this.dataDir = path.join(dir, `${this.name}-data`);
-    const config = path.join(dir, `${this.name}.toml`);
-    const portFile = path.join(dir, `${this.name}.port`);
-    if (configToml !== null) {
-      await writeFile(config, configToml);
-      args = [...args, '--config', config];
-    }
-    this.proc = spawn(
-      BINARY,
-      ['serve', '--listen', '127.0.0.1:0', '--port-file', portFile, '--data', this.dataDir, ...args],
-      { cwd: dir, env: childEnv(env), stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    this.exitPromise = new Promise((resolve) => {
-      this.proc.on('exit', (code, signal) => {
-        this.exited = { code, signal };
-        resolve(this.exited);
-      });
-      this.proc.on('error', (err) => {
-        this.exited = { code: null, signal: null, error: err };
-        resolve(this.exited);
-      });
-    });
-    this.proc.stderr.setEncoding('utf8');
-    this.proc.stderr.on('data', (chunk) => {
-      this.stderr = (this.stderr + chunk).slice(-STDERR_KEEP_CHARS);
-    });
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      if (this.exited) {
-        throw new Error(`socle serve (${this.name}) exited before listening (${JSON.stringify(this.exited)}):\n${this.log()}`);
-      }
-      const text = await readFile(portFile, 'utf8').catch(() => '');
-      if (text.endsWith('\n')) {
-        this.port = Number.parseInt(text, 10);
-        break;
-      }
-      if (Date.now() > deadline) throw new Error(`socle serve (${this.name}) wrote no port file:\n${this.log()}`);
-      await sleep(50);
-    }
-    this.adminKey = (await readFile(path.join(this.dataDir, 'admin-key'), 'utf8')).trim();
-  }
-
-  async stop() {
-    if (!this.proc || this.exited) return this.exited;
-    this.proc.kill('SIGTERM');
-    let timer;
-    const timeout = new Promise((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS);
-    });
-    const outcome = await Promise.race([this.exitPromise, timeout]);
-    clearTimeout(timer);
-    if (outcome === 'timeout') {
-      this.proc.kill('SIGKILL');
-      await this.exitPromise;
-      this.exited.killed = true;
-    }
-    return this.exited;
-  }
-
-  client(apiKey = this.adminKey) {
-    return new OpenAI({ apiKey, baseURL: `${this.baseURL}/v1`, maxRetries: 0, timeout: REQUEST_TIMEOUT_MS });
-  }
-
-  async fetchJson(method, route, body, apiKey = this.adminKey) {
-    const headers = { Authorization: `Bearer ${apiKey}` };
-    if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(`${this.baseURL}${route}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    });
-    const text = await res.text();
-    let json = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      // Not JSON (the metrics' text format); the caller reads `text`.
-    }
-    return { status: res.status, json, text };
-  }
-
-  // The value of one Prometheus series (name and labels as written), or undefined.
-  async metric(series) {
-    const { status, text } = await this.fetchJson('GET', '/metrics');
-    assert.equal(status, 200, text);
-    for (const line of text.split('\n')) {
-      if (line.startsWith(`${series} `)) return Number(line.slice(series.length + 1));
-    }
-    return undefined;
-  }
-}
-
-const servers = [];
-process.once('exit', () => {
-  for (const s of servers) if (s.proc && !s.exited) s.proc.kill('SIGKILL');
-});
-
-// Polls fn until it returns truthy; fails with `what` once the bound passes.
-async function eventually(what, fn, boundMs = 30_000) {
-  const deadline = Date.now() + boundMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${boundMs} ms`);
-    await sleep(50);
-  }
-}
 
 // ‖got − ref‖ / ‖ref‖.
 function relError(got, ref) {
@@ -244,10 +98,10 @@ async function streamCompletion(server, body, { onChunk, signal } = {}) {
 
 describe('socle serving its own models', () => {
   let dir;
-  const server = new Server('engine');
-  const relay = new Server('relay');
-  const quick = new Server('quick');
-  servers.push(server, relay, quick);
+  // Each in a temporary directory of its own (its config file and data).
+  const server = new SocleServer({ name: 'engine' });
+  const relay = new SocleServer({ name: 'relay' });
+  const quick = new SocleServer({ name: 'quick' });
   const folders = {};
   const golden = {};
 
@@ -260,6 +114,7 @@ describe('socle serving its own models', () => {
     const qwen = await modelFolder(models, 'qwen3', bpe);
     const bert = await modelFolder(models, 'bert', wp);
     const reranker = await modelFolder(models, 'bert-reranker', wp);
+    const loraBase = await modelFolder(models, 'llama-lora/base', bpe);
     Object.assign(folders, { llama, bert, reranker });
     for (const name of ['llama3', 'qwen3', 'bert', 'bert-reranker']) {
       golden[name] = readSafetensors(path.join(GOLDEN, name, 'ref.safetensors'));
@@ -268,15 +123,19 @@ describe('socle serving its own models', () => {
       '[[models]]', `name = "${name}"`, `kind = "${kind}"`, `path = "${folder}"`,
       'kv_memory_mb = 16', 'threads = 2', 'max_sequences = 64', 'max_batch_tokens = 256', ...extra,
     ];
-    await server.start(dir, [
+    await server.start({ config: [
       ...decoder('llama3', 'chat', llama, [`context_length = ${LLAMA_CONTEXT}`]),
       // The same weights with a KV cache of 1 MiB (1365 positions): 32 streams overflow it.
       '[[models]]', 'name = "llama3-tight"', 'kind = "completion"', `path = "${llama}"`,
       'kv_memory_mb = 1', 'threads = 2', 'max_sequences = 32', 'max_batch_tokens = 256', 'context_length = 256',
       ...decoder('qwen3', 'completion', qwen),
+      // The LoRA golden base, and peft's adapter on it as a model of its own.
+      ...decoder('llama-lora', 'chat', loraBase),
+      '[[models]]', 'name = "llama-lora-tuned"', 'base = "llama-lora"',
+      `adapter = "${path.join(GOLDEN, 'llama-lora', 'adapter')}"`,
       '[[models]]', 'name = "bert"', 'kind = "embedding"', `path = "${bert}"`,
       '[[models]]', 'name = "bert-reranker"', 'kind = "rerank"', `path = "${reranker}"`, '',
-    ].join('\n'));
+    ].join('\n') });
   });
 
   after(async () => {
@@ -332,7 +191,8 @@ describe('socle serving its own models', () => {
     const models = [];
     for await (const m of server.client().models.list()) models.push(m);
     const byId = Object.fromEntries(models.map((m) => [m.id, m]));
-    assert.deepEqual(Object.keys(byId).sort(), ['bert', 'bert-reranker', 'llama3', 'llama3-tight', 'qwen3']);
+    assert.deepEqual(Object.keys(byId).sort(),
+      ['bert', 'bert-reranker', 'llama-lora', 'llama-lora-tuned', 'llama3', 'llama3-tight', 'qwen3']);
     assert.equal(byId.llama3.kind, 'chat');
     assert.equal(byId.llama3.context_length, LLAMA_CONTEXT);
     assert.equal(byId.qwen3.kind, 'completion');
@@ -405,6 +265,64 @@ describe('socle serving its own models', () => {
     });
   }
 
+  test('a LoRA adapter model: listed with its base; its first token log-probabilities are peft\'s; alone = beside the base', async () => {
+    const tuned = 'llama-lora-tuned';
+    const models = [];
+    for await (const m of server.client().models.list()) models.push(m);
+    const entry = models.find((m) => m.id === tuned);
+    assert.ok(entry, 'the adapter model is listed');
+    assert.equal(entry.parent, 'llama-lora');
+    assert.equal(entry.root, 'llama-lora');
+    assert.equal(entry.owned_by, 'socle');
+    assert.equal(entry.kind, 'chat');
+    assert.ok(entry.created > 0);
+
+    // peft's logits after the 40 prompt tokens, with the adapter (scaling 2).
+    const ref = readSafetensors(path.join(GOLDEN, 'llama-lora', 'ref.safetensors'));
+    const prompt = Array.from(ref.input_ids.data);
+    const [rows, vocab] = ref.logits.shape;
+    const last = Array.from(ref.logits.data.subarray((rows - 1) * vocab, rows * vocab));
+    const max = Math.max(...last);
+    const logZ = max + Math.log(last.reduce((sum, x) => sum + Math.exp(x - max), 0));
+    const logprob = last.map((x) => x - logZ);
+    const best = Math.max(...logprob);
+    const tol = (x) => REL_TOL * Math.max(1, Math.abs(x));
+    const ask = (model) => server.client().completions.create({
+      model, prompt, temperature: 0, max_tokens: 6, logprobs: 5, return_tokens_as_token_ids: true,
+    });
+    const firstTop = (r) => Object.entries(r.choices[0].logprobs.top_logprobs[0])
+      .map(([token, lp]) => [tokenIds([token])[0], lp]);
+
+    const adapted = await ask(tuned);
+    assert.equal(adapted.model, tuned, 'the answer names the adapter model');
+    const top = firstTop(adapted);
+    assert.equal(top.length, 5);
+    for (const [id, lp] of top) {
+      assert.ok(Math.abs(lp - logprob[id]) < tol(logprob[id]), `token ${id}: ${lp} against peft's ${logprob[id]}`);
+    }
+    const taken = tokenIds(adapted.choices[0].logprobs.tokens)[0];
+    assert.ok(logprob[taken] >= best - tol(best), `took ${taken}, peft's best has ${best}`);
+
+    // The base model gives its own answer, not peft's.
+    const base = await ask('llama-lora');
+    const baseTop = firstTop(base);
+    assert.ok(baseTop.some(([id, lp]) => Math.abs(lp - logprob[id]) > 100 * tol(logprob[id])),
+      'the base model differs from the adapter');
+
+    // Both at once, several times over (one batch): each the same as alone.
+    const together = await Promise.all([tuned, 'llama-lora', tuned, 'llama-lora'].map(ask));
+    for (const [i, r] of together.entries()) {
+      const alone = i % 2 === 0 ? adapted : base;
+      assert.deepEqual(r.choices[0].logprobs, alone.choices[0].logprobs, `request ${i}`);
+      assert.equal(r.choices[0].text, alone.choices[0].text);
+    }
+
+    // Chat and completions only.
+    const emb = await server.fetchJson('POST', '/v1/embeddings', { model: tuned, input: 'bonjour' });
+    assert.equal(emb.status, 400, emb.text);
+    assert.match(emb.json.error.message, /llama-lora-tuned/);
+  });
+
   test('chat: streamed text equals the non-streamed text; usage matches /v1/tokenize', async () => {
     const client = server.client();
     const messages = [
@@ -474,6 +392,55 @@ describe('socle serving its own models', () => {
     const streamed = await streamCompletion(server, { model: 'llama3', prompt, temperature: 0, max_tokens: 20, stop: [stop] });
     assert.equal(streamed.text, cut);
     assert.equal(streamed.finish, 'stop');
+  });
+
+  test("completions: echo with logprobs gives the prompt's log-probabilities as transformers computes them", async () => {
+    const ref = golden.llama3;
+    const ids = Array.from(ref['input_ids.2'].data);
+    const [, vocab] = ref['logits.2'].shape;
+    const logits = ref['logits.2'].data;
+    const logSoftmax = (row, token) => {
+      const z = logits.subarray(row * vocab, (row + 1) * vocab);
+      const max = z.reduce((m, x) => Math.max(m, x), -Infinity);
+      const sum = z.reduce((acc, x) => acc + Math.exp(x - max), 0);
+      return z[token] - max - Math.log(sum);
+    };
+    // Tokens as ids (vLLM's extension): two alternatives that decode to the same text (a
+    // partial character) stay two keys.
+    const body = {
+      model: 'llama3', prompt: ids, temperature: 0, max_tokens: 3, echo: true, logprobs: 2, return_tokens_as_token_ids: true,
+    };
+    const res = await server.client().completions.create(body);
+    const lp = res.choices[0].logprobs;
+    assert.equal(lp.tokens.length, ids.length + 3);
+    // Nothing predicts the first token; each later prompt token's is the golden row before it.
+    assert.equal(lp.token_logprobs[0], null);
+    assert.equal(lp.top_logprobs[0], null);
+    for (let p = 1; p < ids.length; p++) {
+      const want = logSoftmax(p - 1, ids[p]);
+      assert.ok(Math.abs(lp.token_logprobs[p] - want) < 1e-4 * Math.max(1, Math.abs(want)),
+        `position ${p}: ${lp.token_logprobs[p]} against ${want}`);
+      assert.equal(lp.tokens[p], `token_id:${ids[p]}`);
+      assert.equal(Object.keys(lp.top_logprobs[p]).length, 2);
+    }
+    // The generated part is what the same request without echo gives.
+    const plain = await server.client().completions.create({ ...body, echo: false });
+    assert.deepEqual(lp.token_logprobs.slice(ids.length), plain.choices[0].logprobs.token_logprobs);
+    assert.ok(res.choices[0].text.endsWith(plain.choices[0].text));
+    // Streamed: the same log-probabilities, the prompt's in the first event.
+    const streamed = await fetch(`${server.baseURL}/v1/completions`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${server.adminKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ ...body, stream: true }),
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    const values = [];
+    for (const e of (await streamed.text()).split('\n\n')) {
+      if (!e.startsWith('data: {')) continue;
+      const c = JSON.parse(e.slice(6));
+      if (c.choices.length && c.choices[0].logprobs) values.push(...c.choices[0].logprobs.token_logprobs);
+    }
+    assert.deepEqual(values, lp.token_logprobs);
   });
 
   test('embeddings: float and base64 agree bitwise and match transformers (mean pooling)', async () => {
@@ -794,11 +761,14 @@ describe('socle serving its own models', () => {
     assert.equal(created.status, 201, created.text);
     const key = created.json.key;
     assert.match(key, /^sk-/);
-    await relay.start(dir, [
-      '[[models]]', 'name = "relayed"', 'kind = "chat"',
-      '[[models.providers]]', 'kind = "openai"', `url = "${server.baseURL}/v1"`, 'model = "llama3"',
-      'api_key_env = "UPSTREAM_SOCLE_KEY"', '',
-    ].join('\n'), { UPSTREAM_SOCLE_KEY: key });
+    await relay.start({
+      config: [
+        '[[models]]', 'name = "relayed"', 'kind = "chat"',
+        '[[models.providers]]', 'kind = "openai"', `url = "${server.baseURL}/v1"`, 'model = "llama3"',
+        'api_key_env = "UPSTREAM_SOCLE_KEY"', '',
+      ].join('\n'),
+      env: { UPSTREAM_SOCLE_KEY: key },
+    });
     const messages = [{ role: 'user', content: 'Please answer the question in one short sentence.' }];
     const direct = await server.client().chat.completions.create({ model: 'llama3', messages, temperature: 0, max_tokens: 16 });
     const relayed = await relay.client().chat.completions.create({ model: 'relayed', messages, temperature: 0, max_tokens: 16 });
@@ -875,7 +845,7 @@ describe('socle serving its own models', () => {
 
   test('`socle serve --model DIR` serves each folder under its name, of the kind its files say', async () => {
     // No config file: the quick case, with the defaults (a 1 GiB KV cache, one thread per core).
-    await quick.start(dir, null, {}, ['--model', folders.llama, '--model', `${folders.bert}/`, '--model', folders.reranker]);
+    await quick.start({ args: ['--model', folders.llama, '--model', `${folders.bert}/`, '--model', folders.reranker] });
     const models = [];
     for await (const m of quick.client().models.list()) models.push([m.id, m.kind, m.context_length]);
     assert.deepEqual(models.sort(), [

@@ -55,8 +55,9 @@ std::vector<BlockId> BlockManager::cached_prefix(std::span<const int32_t> prompt
   return out;
 }
 
-int32_t BlockManager::blocks_needed(std::span<const int32_t> prompt, uint64_t salt) const {
-  std::vector<BlockId> cached = cached_prefix(prompt, salt);
+int32_t BlockManager::blocks_needed(std::span<const int32_t> prompt, uint64_t salt,
+                                    bool lookup) const {
+  std::vector<BlockId> cached = lookup ? cached_prefix(prompt, salt) : std::vector<BlockId>{};
   auto bt = static_cast<size_t>(block_tokens_);
   auto total = static_cast<int32_t>((prompt.size() + bt - 1) / bt);
   int32_t need = total - static_cast<int32_t>(cached.size());
@@ -92,10 +93,10 @@ void BlockManager::take_cached(BlockId b) {
 }
 
 std::optional<int64_t> BlockManager::begin(SeqId seq, std::span<const int32_t> prompt,
-                                           uint64_t salt) {
+                                           uint64_t salt, bool lookup) {
   SOCLE_CHECK(!seqs_.contains(seq), "a sequence begins once");
-  if (blocks_needed(prompt, salt) > available()) return std::nullopt;
-  std::vector<BlockId> cached = cached_prefix(prompt, salt);
+  if (blocks_needed(prompt, salt, lookup) > available()) return std::nullopt;
+  std::vector<BlockId> cached = lookup ? cached_prefix(prompt, salt) : std::vector<BlockId>{};
   Seq s;
   s.salt = salt;
   for (BlockId b : cached)

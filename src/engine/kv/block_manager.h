@@ -42,7 +42,10 @@ class BlockManager {
   // begins the prompt (never the whole prompt: its last position is always computed, for
   // its logits), and fresh blocks for the rest. Returns how many positions are already
   // computed, or nullopt, taking nothing, when the blocks are short (the caller queues).
-  std::optional<int64_t> begin(SeqId seq, std::span<const int32_t> prompt, uint64_t salt = 0);
+  // `lookup` false takes fresh blocks for the whole prompt (a sequence that needs every
+  // prompt position computed); its blocks are still published.
+  std::optional<int64_t> begin(SeqId seq, std::span<const int32_t> prompt, uint64_t salt = 0,
+                               bool lookup = true);
 
   // Makes room for `length` positions in `seq` (length only grows). False, taking nothing,
   // when the blocks are short (the caller preempts or waits).
@@ -58,7 +61,8 @@ class BlockManager {
 
   std::span<const BlockId> table(SeqId seq) const;
   // How many blocks begin(..., prompt) would need now, to decide admission.
-  int32_t blocks_needed(std::span<const int32_t> prompt, uint64_t salt = 0) const;
+  int32_t blocks_needed(std::span<const int32_t> prompt, uint64_t salt = 0,
+                        bool lookup = true) const;
   BlockStats stats() const;
 
  private:

@@ -9,6 +9,7 @@
 #include "engine/kernels/matmul.h"
 #include "engine/kernels/norm.h"
 #include "engine/kernels/rope.h"
+#include "engine/lora/lora_apply.h"
 #include "engine/models/llama_gguf.h"
 
 namespace socle::engine {
@@ -56,6 +57,10 @@ Status batch_check(const HfConfig& c, std::span<const BatchSequence> batch, cons
                                     std::to_string(c.vocab_size),
                                 "tokens");
       }
+    }
+    if (b.lora != nullptr) {
+      Status fits = lora_fits(c, *b.lora);
+      if (!fits.is_ok()) return invalid_argument(seq_name(s) + ": " + fits.message(), "lora");
     }
     if (b.pos0 < 0) {
       return invalid_argument(seq_name(s) + ": pos0 is " + std::to_string(b.pos0) +
@@ -258,11 +263,13 @@ Status LlamaModel::forward_batch(std::span<const BatchSequence> batch, KvPool& p
     first_row[s + 1] = first_row[s] + static_cast<int64_t>(batch[s].tokens.size());
   int64_t n = first_row.back();
   std::vector<int64_t> row_pos(static_cast<size_t>(n));
+  std::vector<const LoraAdapter*> row_lora(static_cast<size_t>(n));
   std::vector<float> x(size(n, dim));  // the residual stream
   for (size_t s = 0; s < batch.size(); ++s) {
     for (int64_t t = 0; t < static_cast<int64_t>(batch[s].tokens.size()); ++t) {
       int64_t r = first_row[s] + t;
       row_pos[static_cast<size_t>(r)] = batch[s].pos0 + t;
+      row_lora[static_cast<size_t>(r)] = batch[s].lora;
       weight_row_to_f32(embed_, batch[s].tokens[static_cast<size_t>(t)], &x[size(r, dim)]);
     }
   }
@@ -301,13 +308,21 @@ Status LlamaModel::forward_batch(std::span<const BatchSequence> batch, KvPool& p
     seqs[s].kv = KvBlocks{{&k_blocks[first_block[s]], used}, {&v_blocks[first_block[s]], used}, bs};
   }
   auto eps = static_cast<float>(c.norm_eps);
+  // Each adapter's rows, and the projections with their adapters' updates added.
+  const std::vector<LoraRows> lora_groups = lora_group_rows(row_lora);
+  int64_t li = 0;
+  auto project = [&](float* y, const float* in, const WeightView& w, const std::vector<float>& b,
+                     LoraTarget target) {
+    matmul(y, in, w, bias_or_null(b), n, path, threads);
+    if (!lora_groups.empty()) lora_add(y, in, lora_groups, li, target, path, threads);
+  };
 
-  for (int64_t li = 0; li < c.num_layers; ++li) {
+  for (li = 0; li < c.num_layers; ++li) {
     const LlamaLayer& l = layers_[static_cast<size_t>(li)];
     rmsnorm(h.data(), x.data(), l.attn_norm.data(), n, dim, eps, path, threads);
-    matmul(q.data(), h.data(), l.wq, bias_or_null(l.bq), n, path, threads);
-    matmul(k.data(), h.data(), l.wk, bias_or_null(l.bk), n, path, threads);
-    matmul(v.data(), h.data(), l.wv, bias_or_null(l.bv), n, path, threads);
+    project(q.data(), h.data(), l.wq, l.bq, LoraTarget::Q_PROJ);
+    project(k.data(), h.data(), l.wk, l.bk, LoraTarget::K_PROJ);
+    project(v.data(), h.data(), l.wv, l.bv, LoraTarget::V_PROJ);
     if (c.qk_norm) {
       rmsnorm(q.data(), q.data(), l.q_norm.data(), n * c.num_heads, c.head_dim, eps, path, threads);
       rmsnorm(k.data(), k.data(), l.k_norm.data(), n * c.num_kv_heads, c.head_dim, eps, path,
@@ -336,14 +351,14 @@ Status LlamaModel::forward_batch(std::span<const BatchSequence> batch, KvPool& p
       }
     }
     attention_paged(seqs, ap, path, threads);
-    matmul(proj.data(), att.data(), l.wo, bias_or_null(l.bo), n, path, threads);
+    project(proj.data(), att.data(), l.wo, l.bo, LoraTarget::O_PROJ);
     add_in_place(x.data(), proj.data(), x.size());
 
     rmsnorm(h.data(), x.data(), l.ffn_norm.data(), n, dim, eps, path, threads);
-    matmul(gate.data(), h.data(), l.w_gate, bias_or_null(l.b_gate), n, path, threads);
-    matmul(up.data(), h.data(), l.w_up, bias_or_null(l.b_up), n, path, threads);
+    project(gate.data(), h.data(), l.w_gate, l.b_gate, LoraTarget::GATE_PROJ);
+    project(up.data(), h.data(), l.w_up, l.b_up, LoraTarget::UP_PROJ);
     swiglu(gate.data(), up.data(), static_cast<int64_t>(gate.size()), path, threads);
-    matmul(proj.data(), gate.data(), l.w_down, bias_or_null(l.b_down), n, path, threads);
+    project(proj.data(), gate.data(), l.w_down, l.b_down, LoraTarget::DOWN_PROJ);
     add_in_place(x.data(), proj.data(), x.size());
   }
 

@@ -17,6 +17,7 @@
 #include "engine/kernels/thread_pool.h"
 #include "engine/kernels/weight.h"
 #include "engine/kv/kv_pool.h"
+#include "engine/lora/lora_adapter.h"
 #include "engine/models/kv_cache.h"
 #include "engine/models/weight_loader.h"
 
@@ -47,6 +48,9 @@ struct BatchSequence {
   std::span<const int32_t> blocks;  // block table: block i holds positions [i*bs, (i+1)*bs);
                                     // covers at least pos0 + tokens.size() positions
   bool all_logits = false;          // logits for every new token, else for the last one only
+  // Applied to this sequence's rows alone: y = W x + scaling * B (A x) on each projection it
+  // adapts. nullptr: the base model. Must fit the model (lora_fits) and outlive the call.
+  const LoraAdapter* lora = nullptr;
 };
 
 class LlamaModel {
@@ -87,13 +91,13 @@ class LlamaModel {
   // all_logits else the last one's.
   // logits: resized to (rows, vocab_size)
   // Batch invariance: for the same kernel path and thread count, a sequence's logits are the
-  // same bits whatever else is in the batch, however its tokens were split over passes, and
-  // whichever blocks hold its keys and values.
+  // same bits whatever else is in the batch (other sequences, with or without adapters),
+  // however its tokens were split over passes, and whichever blocks hold its keys and values.
   // INVALID_ARGUMENT (nothing written) for an empty batch or sequence, a token outside the
-  // vocabulary, a negative pos0, a block table too short, a block id outside the pool, a pool
-  // of another shape than the model's, or a block that one sequence writes and another entry
-  // of a table (its own or another sequence's) also uses.
-  // Every kernel runs on kernel_path_active() and `threads`.
+  // vocabulary, an adapter that does not fit the model, a negative pos0, a block table too short, a
+  // block id outside the pool, a pool of another shape than the model's, or a block that one
+  // sequence writes and another entry of a table (its own or another sequence's) also uses. Every
+  // kernel runs on kernel_path_active() and `threads`.
   Status forward_batch(std::span<const BatchSequence> batch, KvPool& pool, ThreadPool& threads,
                        std::vector<float>* logits) const;
 

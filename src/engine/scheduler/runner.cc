@@ -5,6 +5,7 @@
 
 #include "base/check.h"
 #include "base/log.h"
+#include "engine/lora/lora_apply.h"
 
 namespace socle::engine::scheduler {
 
@@ -23,7 +24,7 @@ const char* finish_reason_name(FinishReason reason) {
 }
 
 struct Runner::Sequence {
-  Sequence(uint64_t id_, SequenceRequest r, std::shared_ptr<SequenceSink> s)
+  Sequence(uint64_t id_, SequenceRequest r, std::shared_ptr<SequenceSink> s, uint64_t salt_)
       : id(id_),
         user(std::move(r.user)),
         tokens(std::move(r.prompt)),
@@ -31,7 +32,10 @@ struct Runner::Sequence {
         max_tokens(r.max_tokens),
         stop_ids(std::move(r.stop_token_ids)),
         sampler(std::move(r.sampling), tokens),
-        sink(std::move(s)) {}
+        sink(std::move(s)),
+        lora(std::move(r.lora)),
+        salt(salt_),
+        prompt_logprobs(r.prompt_logprobs) {}
 
   int64_t generated() const { return static_cast<int64_t>(tokens.size()) - prompt_tokens; }
 
@@ -43,9 +47,18 @@ struct Runner::Sequence {
   std::vector<int32_t> stop_ids;
   sampling::Sampler sampler;
   std::shared_ptr<SequenceSink> sink;
+  std::shared_ptr<const LoraAdapter> lora;  // nullptr: the base model
+  uint64_t salt;                            // the prefix cache's: lora_identity, 0 for the base
   int64_t computed = 0;      // leading positions whose keys and values are in the cache
   bool admitted = false;     // holds KV blocks
   int64_t stop_sampled = 0;  // 1 once a stop token was sampled (it counts as generated)
+  int32_t prompt_logprobs;   // < 0: none wanted
+  // The prompt's log-probabilities computed so far (position p's entry is token p + 1's);
+  // sent once the prompt is read, then `prompt_logprobs_sent`.
+  std::vector<sampling::Sample> prompt_samples;
+  bool prompt_logprobs_sent = false;
+  // Every prompt position must be computed (their logits are wanted).
+  bool wants_prompt_logits() const { return prompt_logprobs >= 0 && !prompt_logprobs_sent; }
 };
 
 Result<std::unique_ptr<Runner>> Runner::start(const LlamaModel& model, RunnerOptions options) {
@@ -119,14 +132,40 @@ Result<uint64_t> Runner::submit(SequenceRequest request, std::shared_ptr<Sequenc
                             "max_tokens");
   }
   SOCLE_RETURN_IF_ERROR(sampling::validate(request.sampling, vocab));
+  if (request.prompt_logprobs > sampling::MAX_TOP_LOGPROBS) {
+    return invalid_argument(
+        "prompt_logprobs must be at most " + std::to_string(sampling::MAX_TOP_LOGPROBS),
+        "logprobs");
+  }
+  uint64_t salt = 0;
+  if (request.lora != nullptr) {
+    Status fits = lora_fits(model_.config(), *request.lora);
+    if (!fits.is_ok()) return invalid_argument(fits.message(), "model");
+    salt = lora_salt(request.lora);
+  }
   uint64_t id = 0;
   {
     std::lock_guard lock(mu_);
     id = next_id_++;
-    inbox_.push_back(std::make_shared<Sequence>(id, std::move(request), std::move(sink)));
+    inbox_.push_back(std::make_shared<Sequence>(id, std::move(request), std::move(sink), salt));
   }
   wake_.notify_one();
   return id;
+}
+
+uint64_t Runner::lora_salt(const std::shared_ptr<const LoraAdapter>& adapter) {
+  {
+    std::lock_guard lock(salts_mu_);
+    std::erase_if(salts_, [](const LoraSalt& s) { return s.adapter.expired(); });
+    for (const LoraSalt& s : salts_) {
+      if (s.adapter.lock() == adapter) return s.salt;
+    }
+  }
+  // Outside the lock: it reads every value of the adapter.
+  uint64_t salt = lora_identity(*adapter);
+  std::lock_guard lock(salts_mu_);
+  salts_.push_back({adapter, salt});
+  return salt;
 }
 
 void Runner::cancel(uint64_t id) {
@@ -217,9 +256,13 @@ void Runner::admit() {
     if (!running_.empty()) {
       kv::BlockStats b = blocks_.stats();
       int64_t room = b.free + b.cached;
-      if (blocks_.blocks_needed(seq->tokens) + static_cast<int64_t>(running_.size()) > room) break;
+      if (blocks_.blocks_needed(seq->tokens, seq->salt, !seq->wants_prompt_logits()) +
+              static_cast<int64_t>(running_.size()) >
+          room)
+        break;
     }
-    std::optional<int64_t> cached = blocks_.begin(seq->id, seq->tokens);
+    std::optional<int64_t> cached =
+        blocks_.begin(seq->id, seq->tokens, seq->salt, !seq->wants_prompt_logits());
     if (!cached) break;  // the blocks free up as sequences end
     it->second.pop_front();
     next_user_ = it->first;
@@ -304,6 +347,8 @@ bool Runner::step() {
                    .subspan(static_cast<size_t>(seq->computed), static_cast<size_t>(n));
     b.pos0 = seq->computed;
     b.blocks = blocks_.table(seq->id);
+    b.lora = seq->lora.get();
+    b.all_logits = seq->wants_prompt_logits() && seq->computed < seq->prompt_tokens;
     members.push_back(seq);
     batch.push_back(b);
   }
@@ -323,9 +368,14 @@ bool Runner::step() {
   }
 
   auto vocab = static_cast<size_t>(model_.config().vocab_size);
+  size_t row = 0;  // the first logits row of members[k]
   for (size_t k = 0; k < members.size(); ++k) {
     const std::shared_ptr<Sequence>& seq = members[k];
     int64_t n = static_cast<int64_t>(batch[k].tokens.size());
+    size_t rows = batch[k].all_logits ? static_cast<size_t>(n) : 1;
+    size_t last_row = row + rows - 1;
+    if (batch[k].all_logits) collect_prompt_logprobs(*seq, logits, row, n);
+    row += rows;
     if (seq->computed < seq->prompt_tokens) {
       counters_.prompt_tokens += std::min(n, seq->prompt_tokens - seq->computed);
     }
@@ -333,8 +383,13 @@ bool Runner::step() {
     blocks_.publish(
         seq->id, std::span<const int32_t>(seq->tokens).first(static_cast<size_t>(seq->computed)));
     if (seq->computed < static_cast<int64_t>(seq->tokens.size())) continue;  // prompt unread
+    if (seq->wants_prompt_logits()) {
+      seq->prompt_logprobs_sent = true;
+      seq->sink->on_prompt_logprobs(seq->prompt_samples);
+      seq->prompt_samples = {};
+    }
     sampling::Sample s =
-        seq->sampler.sample(std::span<const float>(logits).subspan(k * vocab, vocab));
+        seq->sampler.sample(std::span<const float>(logits).subspan(last_row * vocab, vocab));
     counters_.generated_tokens++;
     if (std::find(seq->stop_ids.begin(), seq->stop_ids.end(), s.token) != seq->stop_ids.end()) {
       seq->stop_sampled = 1;
@@ -350,6 +405,22 @@ bool Runner::step() {
   }
   publish_stats();
   return true;
+}
+
+void Runner::collect_prompt_logprobs(Sequence& seq, std::span<const float> logits, size_t row,
+                                     int64_t n) {
+  auto vocab = static_cast<size_t>(model_.config().vocab_size);
+  // Row t of this chunk predicts position computed + t + 1, while that is in the prompt.
+  for (int64_t t = 0; t < n; ++t) {
+    int64_t next = seq.computed + t + 1;
+    if (next >= seq.prompt_tokens) break;
+    if (next - 1 < static_cast<int64_t>(seq.prompt_samples.size())) continue;  // recomputed
+    std::span<const float> z = logits.subspan((row + static_cast<size_t>(t)) * vocab, vocab);
+    int32_t token = seq.tokens[static_cast<size_t>(next)];
+    seq.prompt_samples.push_back(
+        sampling::Sample{token, sampling::log_softmax_at(z, token),
+                         sampling::top_log_softmax(z, seq.prompt_logprobs)});
+  }
 }
 
 void Runner::publish_stats() {

@@ -66,6 +66,11 @@ const char* finish_reason_name(FinishReason reason);
 class SequenceSink {
  public:
   virtual ~SequenceSink() = default;
+  // The prompt's log-probabilities (SequenceRequest::prompt_logprobs): one per prompt token
+  // after the first, in order. Called once, before the first on_token.
+  virtual void on_prompt_logprobs(std::span<const sampling::Sample> samples) {
+    static_cast<void>(samples);
+  }
   // The next token. Returning false ends the sequence now (reason STOP).
   virtual bool on_token(const sampling::Sample& sample) = 0;
   // Called once, last, with the number of tokens the sequence sampled (a stop token
@@ -79,8 +84,15 @@ struct SequenceRequest {
   sampling::SamplingParams sampling;    // must pass sampling::validate
   std::vector<int32_t> stop_token_ids;  // end the sequence; not passed to the sink
   std::string user;                     // the fairness key: admission takes users in turn
+  // >= 0: the log-probability of each prompt token after the first under the model (given
+  // the tokens before it), with this many most likely alternatives (at most
+  // sampling::MAX_TOP_LOGPROBS), passed once to SequenceSink::on_prompt_logprobs before the
+  // first generated token. Every prompt position is then computed: no prefix-cache hit.
+  int32_t prompt_logprobs = -1;
   // Applied to this sequence alone (y = W x + scaling * B (A x)); nullptr: the base model.
-  // Held until the sequence ends. Must fit the model (engine::lora_check_fits).
+  // Held until the sequence ends; must fit the model (lora_fits) and not change while held.
+  // Its prompt shares prefix-cache blocks only with sequences of the same adapter content
+  // (lora_identity), never with the base model's or another adapter's.
   std::shared_ptr<const LoraAdapter> lora;
 };
 
@@ -113,7 +125,9 @@ class Runner {
 
   // Queues a sequence; returns its id for cancel(). INVALID_ARGUMENT (nothing queued) for an
   // empty prompt, a token outside the vocabulary, max_tokens < 1, prompt + max_tokens beyond
-  // capacity_tokens(), or sampling parameters that sampling::validate refuses.
+  // capacity_tokens(), sampling parameters that sampling::validate refuses, or an adapter
+  // that does not fit the model. The first request with an adapter hashes its values
+  // (lora_identity); later ones reuse that while the adapter lives.
   Result<uint64_t> submit(SequenceRequest request, std::shared_ptr<SequenceSink> sink);
   // Ends a sequence (queued or running) at the next step; its sink gets CANCELLED unless it
   // already finished. Any thread.
@@ -134,7 +148,12 @@ class Runner {
   void preempt(std::shared_ptr<Sequence> seq);
   // By value: `seq` may be an element of running_, which this erases.
   void finish(std::shared_ptr<Sequence> seq, FinishReason reason);
+  // Appends the log-probabilities of the prompt tokens that rows [row, row + n) of `logits`
+  // (all of `seq`'s new tokens this step) predict.
+  void collect_prompt_logprobs(Sequence& seq, std::span<const float> logits, size_t row, int64_t n);
   void publish_stats();
+  // lora_identity(*adapter), computed once per live adapter.
+  uint64_t lora_salt(const std::shared_ptr<const LoraAdapter>& adapter);
 
   const LlamaModel& model_;
   const RunnerOptions options_;
@@ -151,6 +170,14 @@ class Runner {
   bool stop_ = false;                             // guarded by mu_
   uint64_t next_id_ = 1;                          // guarded by mu_
   RunnerStats stats_;                             // guarded by mu_, a copy of the thread's
+  // The identities of the adapters seen, while they live. Keyed by the live object, not by
+  // its address alone: an address can be reused once an adapter is gone.
+  struct LoraSalt {
+    std::weak_ptr<const LoraAdapter> adapter;
+    uint64_t salt = 0;
+  };
+  std::mutex salts_mu_;
+  std::vector<LoraSalt> salts_;  // guarded by salts_mu_
 
   // The scheduler thread's own.
   std::map<std::string, std::deque<std::shared_ptr<Sequence>>> waiting_;  // by user

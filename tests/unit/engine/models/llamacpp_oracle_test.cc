@@ -39,6 +39,7 @@
 #include "unit/engine/dequantised_copy.h"
 #include "unit/engine/golden.h"
 #include "unit/engine/kernels/random.h"
+#include "unit/engine/llamacpp_tokenizer.h"
 #include "unit/engine/random_llama.h"
 #include "unit/engine/temp_dir.h"
 
@@ -50,75 +51,10 @@ namespace fs = std::filesystem;
 const std::string TEST_DIR = std::string(SOCLE_SOURCE_DIR) + "/tests/unit/engine/models";
 constexpr int GOLDEN_CASES = 4;  // input_ids.0 .. input_ids.3: 1, 5, 33 and 257 tokens
 
-// ---- A tokenizer of exactly the golden models' 512 ids --------------------------------------
+// ---- A tokenizer of exactly the golden models' 512 ids (unit/engine/llamacpp_tokenizer.h) --
 
-// Byte-level BPE, as Llama 3 and Qwen ship it: the 256 byte tokens, then tokens made by
-// merging pairs of lowercase letters ("a a", "a b", ...), then three special tokens.
-constexpr int BYTE_TOKENS = 256;
-constexpr std::array<const char*, 3> SPECIAL_TOKENS = {"<|begin_of_text|>", "<|end_of_text|>",
-                                                       "<|eot_id|>"};
-
-boost::json::value component(std::string_view canonical) {
-  return boost::json::parse(canonical);
-}
-
-// tokenizer.json for the pipeline llama.cpp calls `pre` with `vocab_size` ids.
-std::string tokenizer_json(const tokenizer::GgufPipeline& p, int64_t vocab_size) {
-  boost::json::object vocab;
-  for (int b = 0; b < BYTE_TOKENS; ++b) {
-    vocab[tokenizer::byte_level_encode(std::string(1, static_cast<char>(b)))] = b;
-  }
-  boost::json::array merges;
-  auto first_special = static_cast<int>(vocab_size - static_cast<int64_t>(SPECIAL_TOKENS.size()));
-  int id = BYTE_TOKENS;
-  for (char a = 'a'; a <= 'z' && id < first_special; ++a) {
-    for (char b = 'a'; b <= 'z' && id < first_special; ++b) {
-      merges.push_back(boost::json::array{std::string(1, a), std::string(1, b)});
-      vocab[std::string{a, b}] = id++;
-    }
-  }
-  boost::json::array added;
-  for (const char* s : SPECIAL_TOKENS) {
-    added.push_back(boost::json::object{{"id", id},
-                                        {"content", s},
-                                        {"single_word", false},
-                                        {"lstrip", false},
-                                        {"rstrip", false},
-                                        {"normalized", false},
-                                        {"special", true}});
-    vocab[s] = id++;
-  }
-  boost::json::object model{{"type", "BPE"},
-                            {"dropout", nullptr},
-                            {"unk_token", nullptr},
-                            {"fuse_unk", p.fuse_unk},
-                            {"byte_fallback", p.byte_fallback},
-                            {"ignore_merges", p.ignore_merges},
-                            {"vocab", std::move(vocab)},
-                            {"merges", std::move(merges)}};
-  boost::json::object root{{"version", "1.0"},
-                           {"added_tokens", std::move(added)},
-                           {"normalizer", component(p.normalizer)},
-                           {"pre_tokenizer", component(p.pre_tokenizer)},
-                           {"post_processor", nullptr},
-                           {"decoder", component(p.decoder)},
-                           {"model", std::move(model)}};
-  return boost::json::serialize(root);
-}
-
-// The tokenizer.* keys of that tokenizer, as the GGUF vocab writer makes them.
-tokenizer::GgufMetadata tokenizer_keys(const std::string& pre, int64_t vocab_size) {
-  const tokenizer::GgufPipeline* p = tokenizer::gguf_pipeline_by_pre(pre);
-  EXPECT_NE(p, nullptr) << pre;
-  if (p == nullptr) return {};
-  boost::json::object config{{"bos_token", SPECIAL_TOKENS[0]},
-                             {"eos_token", SPECIAL_TOKENS[1]},
-                             {"clean_up_tokenization_spaces", p->clean_up_tokenization_spaces}};
-  auto keys = tokenizer::gguf_tokenizer_metadata(tokenizer_json(*p, vocab_size),
-                                                 boost::json::serialize(config));
-  EXPECT_TRUE(keys.is_ok()) << keys.status().to_string();
-  return keys.is_ok() ? std::move(keys).value() : tokenizer::GgufMetadata();
-}
+using testing::BYTE_TOKENS;
+using testing::tokenizer_keys;
 
 // llama.cpp's pre-tokenizer for each golden model, as convert_hf_to_gguf names the real ones.
 std::string pre_of(const std::string& model) {

@@ -14,56 +14,16 @@
 
 #include "engine/format/safetensors.h"
 #include "unit/engine/golden.h"
+#include "unit/engine/scheduler/collector.h"
 
 namespace socle::engine::scheduler {
 namespace {
 
+using testing::Collector;
+using testing::expect_same;
+using testing::idle_stats;
+
 constexpr float GREEDY_MARGIN_FLOOR = 0.01f;  // golden README
-
-// Collects one sequence's output and lets the test wait for its end.
-class Collector final : public SequenceSink {
- public:
-  explicit Collector(int64_t stop_after = -1) : stop_after_(stop_after) {}
-
-  bool on_token(const sampling::Sample& s) override {
-    std::lock_guard lock(mu_);
-    samples_.push_back(s);
-    return stop_after_ < 0 || static_cast<int64_t>(samples_.size()) < stop_after_;
-  }
-  void on_finish(FinishReason reason, int64_t generated) override {
-    std::lock_guard lock(mu_);
-    reason_ = reason;
-    generated_ = generated;
-    done_ = true;
-    cv_.notify_all();
-  }
-  // Waits for the end (bounded, so that a scheduler bug fails the test instead of hanging).
-  bool wait() {
-    std::unique_lock lock(mu_);
-    return cv_.wait_for(lock, std::chrono::seconds(120), [this] { return done_; });
-  }
-  std::vector<sampling::Sample> samples() const {
-    std::lock_guard lock(mu_);
-    return samples_;
-  }
-  FinishReason reason() const {
-    std::lock_guard lock(mu_);
-    return reason_;
-  }
-  int64_t generated() const {
-    std::lock_guard lock(mu_);
-    return generated_;
-  }
-
- private:
-  int64_t stop_after_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<sampling::Sample> samples_;
-  FinishReason reason_ = FinishReason::ERROR;
-  int64_t generated_ = -1;
-  bool done_ = false;
-};
 
 struct Fixture {
   LlamaModel model;
@@ -88,20 +48,6 @@ RunnerOptions small_options(int64_t blocks, const LlamaModel& m, int32_t block_t
   o.max_sequences = 64;
   o.threads = 2;
   return o;
-}
-
-void expect_same(const std::vector<sampling::Sample>& a, const std::vector<sampling::Sample>& b,
-                 const std::string& what) {
-  ASSERT_EQ(a.size(), b.size()) << what;
-  for (size_t i = 0; i < a.size(); ++i) {
-    ASSERT_EQ(a[i].token, b[i].token) << what << " token " << i;
-    ASSERT_EQ(a[i].logprob, b[i].logprob) << what << " logprob " << i;  // bitwise
-    ASSERT_EQ(a[i].top.size(), b[i].top.size()) << what;
-    for (size_t k = 0; k < a[i].top.size(); ++k) {
-      ASSERT_EQ(a[i].top[k].token, b[i].top[k].token) << what;
-      ASSERT_EQ(a[i].top[k].logprob, b[i].top[k].logprob) << what;
-    }
-  }
 }
 
 TEST(Runner, GreedyTokensMatchTransformers) {
@@ -149,23 +95,56 @@ std::vector<SequenceRequest> requests(const std::vector<int32_t>& base, int n) {
   return out;
 }
 
-// The runner's counters once it is idle: a sink hears of its end before the scheduler
-// publishes the step's counters, so poll (bounded) for the step that ended it to publish
-// them (a snapshot from before that step still shows the sequence running).
-RunnerStats idle_stats(const Runner& runner) {
-  RunnerStats st = runner.stats();
-  for (int i = 0; i < 1000 && (st.running > 0 || st.waiting > 0 || st.blocks.used > 0); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    st = runner.stats();
-  }
-  return st;
-}
-
 std::vector<sampling::Sample> alone(Runner& runner, const SequenceRequest& r) {
   auto sink = std::make_shared<Collector>();
   EXPECT_TRUE(runner.submit(r, sink).is_ok());
   EXPECT_TRUE(sink->wait());
   return sink->samples();
+}
+
+// Prompt log-probabilities: each prompt token's is transformers' log-softmax of the golden
+// logits row before it (1e-4), with the top alternatives; the prompt is read in chunks and
+// after a run of the same prompt filled the prefix cache, and the generated tokens are those
+// of the same request without them.
+TEST(Runner, PromptLogprobsMatchTransformersWithoutChangingTheOutput) {
+  Fixture f = load();
+  RunnerOptions o = small_options(64, f.model);
+  o.max_batch_tokens = 8;  // the 33-token prompt is read in chunks
+  o.max_sequences = 8;
+  auto runner = Runner::start(f.model, o);
+  ASSERT_TRUE(runner.is_ok()) << runner.status().to_string();
+  auto ids = testing::tensor_i32(f.ref, "input_ids.2");
+  auto want = testing::tensor_f32(f.ref, "logits.2");
+  auto vocab = static_cast<size_t>(f.model.config().vocab_size);
+  SequenceRequest r;
+  r.prompt = ids;
+  r.max_tokens = 4;
+  r.sampling.temperature = 0.7;
+  r.sampling.seed = 9;
+  auto plain = alone(**runner, r);  // also fills the prefix cache with the prompt's blocks
+  r.prompt_logprobs = 2;
+  for (int run = 0; run < 2; ++run) {
+    auto sink = std::make_shared<Collector>();
+    ASSERT_TRUE((*runner)->submit(r, sink).is_ok());
+    ASSERT_TRUE(sink->wait());
+    EXPECT_EQ(sink->prompt_calls(), 1);
+    expect_same(sink->samples(), plain, "run " + std::to_string(run));
+    auto got = sink->prompt_samples();
+    ASSERT_EQ(got.size(), ids.size() - 1);
+    for (size_t p = 1; p < ids.size(); ++p) {
+      std::span<const float> z(want.data() + (p - 1) * vocab, vocab);
+      EXPECT_EQ(got[p - 1].token, ids[p]);
+      double expected = sampling::log_softmax_at(z, ids[p]);
+      EXPECT_NEAR(got[p - 1].logprob, expected, 1e-4 * std::max(1.0, std::abs(expected)))
+          << "position " << p;
+      auto top = sampling::top_log_softmax(z, 2);
+      ASSERT_EQ(got[p - 1].top.size(), 2u);
+      EXPECT_EQ(got[p - 1].top[0].token, top[0].token) << "position " << p;
+    }
+  }
+  r.prompt_logprobs = sampling::MAX_TOP_LOGPROBS + 1;
+  EXPECT_EQ((*runner)->submit(r, std::make_shared<Collector>()).status().code(),
+            StatusCode::INVALID_ARGUMENT);
 }
 
 TEST(Runner, EachSequenceInABatchEqualsItselfAlone) {
@@ -204,7 +183,7 @@ TEST(Runner, EachSequenceInABatchEqualsItselfAlone) {
     expect_same(sinks[static_cast<size_t>(i)]->samples(), want[static_cast<size_t>(i)],
                 "request " + std::to_string(i));
   }
-  RunnerStats st = idle_stats(**runner);
+  RunnerStats st = idle_stats(**runner, N);
   EXPECT_GT(st.blocks.hit_tokens, 0) << "requests sharing a prefix took cached blocks";
   EXPECT_EQ(st.blocks.used, 0) << "every block went back";
   EXPECT_EQ(st.running, 0);
@@ -286,7 +265,7 @@ TEST(Runner, StopTokensSinksAndCancellationEndSequences) {
   (*runner)->cancel(*id);
   ASSERT_TRUE(cancelled->wait());
   EXPECT_EQ(cancelled->reason(), FinishReason::CANCELLED);
-  RunnerStats st = idle_stats(**runner);
+  RunnerStats st = idle_stats(**runner, 3);  // two finished, one cancelled
   EXPECT_EQ(st.blocks.used, 0);
   EXPECT_EQ(st.cancelled, 1);
 }
