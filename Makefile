@@ -41,13 +41,15 @@ test-slow: build
 	ctest --test-dir build/release -L slow --output-on-failure $(CTEST_ARGS)
 
 bench: build
-	cmake --build --preset release -j $(JOBS) --target tokenizer_bench rag_bench engine_bench
+	scripts/install-deps --bench
+	cmake --build --preset release -j $(JOBS) --target tokenizer_bench rag_bench engine_bench train_bench
 	bench/http/run build/release/src/cli/socle
 	bench/gateway/run build/release/src/cli/socle
 	bench/tokenizer/run build/release/bench/tokenizer_bench
 	bench/rag/run build/release/bench/rag_bench
 	bench/engine/run build/release/bench/engine_bench
 	bench/serving/run build/release/src/cli/socle build/release/bench/engine_bench
+	bench/train/run build/release/bench/train_bench
 
 SOURCES = $(shell git ls-files '*.cc' '*.h')
 

@@ -6,6 +6,9 @@
 
 #include <cstdint>
 
+#include "engine/kernels/kernel_path.h"
+#include "engine/kernels/thread_pool.h"
+
 namespace socle::train {
 
 struct AttentionShape {
@@ -32,5 +35,21 @@ void attention_forward(Scalar* out, const Scalar* q, const Scalar* k, const Scal
 template <typename Scalar>
 void attention_backward(Scalar* dq, Scalar* dk, Scalar* dv, const Scalar* dout, const Scalar* q,
                         const Scalar* k, const Scalar* v, int64_t n, const AttentionShape& shape);
+// The same on `pool`. In float32 on the AVX-512 path it runs attention_backward_blocked.
+template <typename Scalar>
+void attention_backward(Scalar* dq, Scalar* dk, Scalar* dv, const Scalar* dout, const Scalar* q,
+                        const Scalar* k, const Scalar* v, int64_t n, const AttentionShape& shape,
+                        engine::ThreadPool& pool);
+
+// The same gradients in float32 on the engine's matmul kernels (`path`): per query head,
+// blocks of query rows against the keys they can see, S = Q K^T and dP = dO V^T as
+// engine::matmul, then dQ += dS K, dK += dS^T Q and dV += P^T dO as
+// engine::matmul_transposed. Key/value heads are split over `pool` and each head's work runs
+// on its thread alone, so the result does not depend on the thread count. Equal to the
+// reference above up to float32 rounding (tested).
+void attention_backward_blocked(float* dq, float* dk, float* dv, const float* dout, const float* q,
+                                const float* k, const float* v, int64_t n,
+                                const AttentionShape& shape, engine::KernelPath path,
+                                engine::ThreadPool& pool);
 
 }  // namespace socle::train

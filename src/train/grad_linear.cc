@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "engine/kernels/matmul.h"
+#include "engine/kernels/matmul_transposed.h"
 
 namespace socle::train {
 namespace {
@@ -25,6 +26,44 @@ std::vector<float> transposed(const float* m, int64_t rows, int64_t cols) {
 
 void grow(std::vector<float>* v, int64_t size) {
   if (v->size() < static_cast<size_t>(size)) v->resize(static_cast<size_t>(size));
+}
+
+engine::WeightView f32_view(const float* m, int64_t rows, int64_t cols) {
+  return engine::WeightView{engine::DType::F32, m, rows, cols};
+}
+
+// lora_adapter_backward's products on engine::matmul_transposed (out += x @ w with w as
+// stored), which reads dy, x and A in their own layout: only u and du (n, rank) are
+// transposed. Each product accumulates in place, one chain per value, split by columns.
+void lora_adapter_backward_untransposed(float* dx, float* da, float* db, const float* dy,
+                                        const float* x, const float* u, const float* a,
+                                        const float* b, const LinearShape& s,
+                                        engine::KernelPath path, engine::ThreadPool& pool) {
+  const int64_t n = s.n;
+  const int64_t r = s.rank;
+  const auto scaling = static_cast<float>(s.scaling);
+  thread_local std::vector<float> du;
+  thread_local std::vector<float> du_t;
+  thread_local std::vector<float> u_t;
+  thread_local std::vector<float> part;
+  // du (n, r) = scaling * dy B
+  du.assign(static_cast<size_t>(n * r), 0.0f);
+  engine::matmul_transposed(du.data(), dy, f32_view(b, s.out, r), n, path, pool);
+  for (float& v : du)
+    v *= scaling;
+  du_t = transposed(du.data(), n, r);
+  u_t = transposed(u, n, r);
+  // dB^T (r, out) = u^T dy, then db += scaling * its transpose
+  part.assign(static_cast<size_t>(r * s.out), 0.0f);
+  engine::matmul_transposed(part.data(), u_t.data(), f32_view(dy, n, s.out), r, path, pool);
+  for (int64_t o = 0; o < s.out; ++o) {
+    for (int64_t k = 0; k < r; ++k)
+      db[o * r + k] += scaling * part[static_cast<size_t>(k * s.out + o)];
+  }
+  // dA (r, in) += du^T x
+  engine::matmul_transposed(da, du_t.data(), f32_view(x, n, s.in), r, path, pool);
+  // dx (n, in) += du A
+  engine::matmul_transposed(dx, du.data(), f32_view(a, r, s.in), n, path, pool);
 }
 
 }  // namespace
@@ -96,6 +135,18 @@ void lora_linear_backward(Scalar* dx, Scalar* da, Scalar* db, const Scalar* dy, 
 }
 
 void frozen_linear_input_grad(float* dx, const float* dy, const engine::WeightView& w, int64_t n) {
+  frozen_linear_input_grad(dx, dy, w, n, engine::default_thread_pool());
+}
+
+void frozen_linear_input_grad(float* dx, const float* dy, const engine::WeightView& w, int64_t n,
+                              engine::ThreadPool& pool) {
+  const engine::KernelPath path = engine::kernel_path_active();
+  // On the AVX-512 path, float weights go straight through the kernel that reads W's rows as
+  // the reduction (no transposed copy, dx accumulated in place).
+  if (path == engine::KernelPath::AVX512 && engine::matmul_transposed_covers(w.type)) {
+    engine::matmul_transposed(dx, dy, w, n, path, pool);
+    return;
+  }
   const int64_t in = w.cols;
   const int64_t out = w.rows;
   const int64_t block = std::clamp<int64_t>(TRANSPOSED_BLOCK_VALUES / in, 1, out);
@@ -125,7 +176,7 @@ void frozen_linear_input_grad(float* dx, const float* dy, const engine::WeightVi
     }
     // part = dy_rows wt^T: dx's share from these rows, on the engine's matmul.
     engine::WeightView view{engine::DType::F32, wt.data(), in, b};
-    engine::matmul(part.data(), dy_rows, view, nullptr, n);
+    engine::matmul(part.data(), dy_rows, view, nullptr, n, path, pool);
     for (int64_t i = 0; i < n * in; ++i)
       dx[i] += part[static_cast<size_t>(i)];
   }
@@ -133,6 +184,17 @@ void frozen_linear_input_grad(float* dx, const float* dy, const engine::WeightVi
 
 void lora_adapter_backward(float* dx, float* da, float* db, const float* dy, const float* x,
                            const float* u, const float* a, const float* b, const LinearShape& s) {
+  lora_adapter_backward(dx, da, db, dy, x, u, a, b, s, engine::default_thread_pool());
+}
+
+void lora_adapter_backward(float* dx, float* da, float* db, const float* dy, const float* x,
+                           const float* u, const float* a, const float* b, const LinearShape& s,
+                           engine::ThreadPool& pool) {
+  const engine::KernelPath path = engine::kernel_path_active();
+  if (path == engine::KernelPath::AVX512) {
+    lora_adapter_backward_untransposed(dx, da, db, dy, x, u, a, b, s, path, pool);
+    return;
+  }
   const int64_t n = s.n;
   const int64_t r = s.rank;
   const auto scaling = static_cast<float>(s.scaling);
@@ -146,25 +208,25 @@ void lora_adapter_backward(float* dx, float* da, float* db, const float* dy, con
   std::vector<float> x_t = transposed(x, n, s.in);     // (in, n)
   // du^T (r, n) = scaling * B^T dy^T
   std::vector<float> du_t(static_cast<size_t>(r * n));
-  engine::matmul(du_t.data(), b_t.data(), f32(dy, n, s.out), nullptr, r);
+  engine::matmul(du_t.data(), b_t.data(), f32(dy, n, s.out), nullptr, r, path, pool);
   for (float& v : du_t)
     v *= scaling;
   std::vector<float> du = transposed(du_t.data(), r, n);  // (n, r)
   // dB^T (r, out) = scaling * u^T dy
   std::vector<float> part(static_cast<size_t>(r * s.out));
-  engine::matmul(part.data(), u_t.data(), f32(dy_t.data(), s.out, n), nullptr, r);
+  engine::matmul(part.data(), u_t.data(), f32(dy_t.data(), s.out, n), nullptr, r, path, pool);
   for (int64_t o = 0; o < s.out; ++o) {
     for (int64_t k = 0; k < r; ++k)
       db[o * r + k] += scaling * part[static_cast<size_t>(k * s.out + o)];
   }
   // dA (r, in) = du^T x
   part.resize(static_cast<size_t>(r * s.in));
-  engine::matmul(part.data(), du_t.data(), f32(x_t.data(), s.in, n), nullptr, r);
+  engine::matmul(part.data(), du_t.data(), f32(x_t.data(), s.in, n), nullptr, r, path, pool);
   for (size_t i = 0; i < part.size(); ++i)
     da[i] += part[i];
   // dx (n, in) += du A
   part.resize(static_cast<size_t>(n * s.in));
-  engine::matmul(part.data(), du.data(), f32(a_t.data(), s.in, r), nullptr, n);
+  engine::matmul(part.data(), du.data(), f32(a_t.data(), s.in, r), nullptr, n, path, pool);
   for (size_t i = 0; i < part.size(); ++i)
     dx[i] += part[i];
 }

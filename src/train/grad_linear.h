@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "engine/kernels/thread_pool.h"
 #include "engine/kernels/weight.h"
 
 namespace socle::train {
@@ -34,20 +35,30 @@ void lora_linear_backward(Scalar* dx, Scalar* da, Scalar* db, const Scalar* dy, 
                           const Scalar* u, const float* w, const Scalar* a, const Scalar* b,
                           const LinearShape& s);
 
-// The same as lora_linear_backward<float> without the frozen part, on the engine's matmul
-// (its SIMD kernels, rows split over its thread pool): each product is laid out so that the
-// long dimension (tokens, in or out) is the matmul's output rows, the rank its columns. The
-// result is the reference's up to float32 rounding (tested), and does not depend on the thread
-// count.
+// The same as lora_linear_backward<float> without the frozen part, on the engine's kernels
+// (split over its thread pool by output rows or columns): on the AVX-512 path each product is
+// one engine::matmul_transposed on the operands as they lie (dA and dx accumulated in place);
+// elsewhere each is laid out for engine::matmul so that the long dimension (tokens, in or
+// out) is its output rows, the rank its columns. The result is the reference's up to float32
+// rounding (tested), and does not depend on the thread count.
 // dx, x: (n, in); dy: (n, out); da, a: (rank, in); db, b: (out, rank); u: (n, rank)
 void lora_adapter_backward(float* dx, float* da, float* db, const float* dy, const float* x,
                            const float* u, const float* a, const float* b, const LinearShape& s);
+// The same on `pool`.
+void lora_adapter_backward(float* dx, float* da, float* db, const float* dy, const float* x,
+                           const float* u, const float* a, const float* b, const LinearShape& s,
+                           engine::ThreadPool& pool);
 
-// dx += dy W for a frozen weight stored in any type: blocks of W's rows are widened (or
+// dx += dy W for a frozen weight stored in any type. On the AVX-512 path, float weights (F32,
+// F16, BF16) go through engine::matmul_transposed (one fused multiply-add chain per value of
+// dx, in place, column panels over the pool). Otherwise blocks of W's rows are widened (or
 // dequantised) to float32 and transposed, and each block's share is one engine matmul
-// (engine/kernels/matmul.h), rows split over its thread pool. The blocks are fixed by the
-// shapes alone, so the result does not depend on the thread count.
+// (engine/kernels/matmul.h), rows split over its thread pool. Either way the work is fixed
+// by the shapes alone, so the result does not depend on the thread count.
 // dx: (n, w.cols); dy: (n, w.rows)
 void frozen_linear_input_grad(float* dx, const float* dy, const engine::WeightView& w, int64_t n);
+// The same on `pool`.
+void frozen_linear_input_grad(float* dx, const float* dy, const engine::WeightView& w, int64_t n,
+                              engine::ThreadPool& pool);
 
 }  // namespace socle::train

@@ -27,18 +27,32 @@ void zero(std::vector<float>* v, size_t n) {
 void adapted_linear_backward(float* dx, const float* dy, const float* x, int64_t n,
                              const engine::WeightView& w, const engine::LoraPair* pair,
                              engine::LoraPair* grad, const std::vector<float>& u, int64_t rank,
-                             double scaling, bool need_dx) {
-  if (need_dx) frozen_linear_input_grad(dx, dy, w, n);
+                             double scaling, bool need_dx, engine::ThreadPool& pool) {
+  if (need_dx) frozen_linear_input_grad(dx, dy, w, n, pool);
   if (pair == nullptr) return;
   LinearShape s{n, w.cols, w.rows, rank, scaling};
   lora_adapter_backward(dx, grad->a.data(), grad->b.data(), dy, x, u.data(), pair->a.data(),
-                        pair->b.data(), s);
+                        pair->b.data(), s, pool);
 }
 
 }  // namespace
 
 void lora_backward(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
                    const LoraActivations& acts, const float* dlogits, engine::LoraAdapter* grads) {
+  lora_backward(model, adapter, acts, dlogits, grads, engine::default_thread_pool());
+}
+
+void lora_backward(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
+                   const LoraActivations& acts, const float* dlogits, engine::LoraAdapter* grads,
+                   engine::ThreadPool& pool) {
+  std::vector<float> dh(sz(acts.n, model.config().hidden_size), 0.0f);
+  frozen_linear_input_grad(dh.data(), dlogits, model.lm_head(), acts.n, pool);
+  lora_backward_from_hidden(model, adapter, acts, dh.data(), grads, pool);
+}
+
+void lora_backward_from_hidden(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
+                               const LoraActivations& acts, const float* dh_final,
+                               engine::LoraAdapter* grads, engine::ThreadPool& pool) {
   const engine::HfConfig& c = model.config();
   const int64_t n = acts.n;
   const int64_t dim = c.hidden_size;
@@ -57,11 +71,9 @@ void lora_backward(const engine::LlamaModel& model, const engine::LoraAdapter& a
   as.window = c.sliding_window;
 
   std::vector<float> dh;
-  zero(&dh, sz(n, dim));
-  frozen_linear_input_grad(dh.data(), dlogits, model.lm_head(), n);
   std::vector<float> dx;  // d loss / d the residual stream
   zero(&dx, sz(n, dim));
-  rmsnorm_backward<float>(dx.data(), dh.data(), acts.x_final.data(), model.final_norm().data(), n,
+  rmsnorm_backward<float>(dx.data(), dh_final, acts.x_final.data(), model.final_norm().data(), n,
                           dim, eps);
 
   std::vector<float> d_act, d_gate, d_up, d_att, dq, dk, dv, d_raw;
@@ -77,32 +89,34 @@ void lora_backward(const engine::LlamaModel& model, const engine::LoraAdapter& a
 
     // x_out = x_mid + down(silu(gate(h_ffn)) * up(h_ffn)), h_ffn = rmsnorm(x_mid)
     zero(&d_act, sz(n, inter));
-    adapted_linear_backward(
-        d_act.data(), dx.data(), a.act.data(), n, l.w_down, pair(engine::LoraTarget::DOWN_PROJ),
-        grad(engine::LoraTarget::DOWN_PROJ), u(engine::LoraTarget::DOWN_PROJ), rank, scaling, true);
+    adapted_linear_backward(d_act.data(), dx.data(), a.act.data(), n, l.w_down,
+                            pair(engine::LoraTarget::DOWN_PROJ),
+                            grad(engine::LoraTarget::DOWN_PROJ), u(engine::LoraTarget::DOWN_PROJ),
+                            rank, scaling, true, pool);
     zero(&d_gate, sz(n, inter));
     zero(&d_up, sz(n, inter));
     swiglu_backward<float>(d_gate.data(), d_up.data(), d_act.data(), a.gate.data(), a.up.data(),
                            n * inter);
     zero(&dh, sz(n, dim));
-    adapted_linear_backward(
-        dh.data(), d_gate.data(), a.h_ffn.data(), n, l.w_gate, pair(engine::LoraTarget::GATE_PROJ),
-        grad(engine::LoraTarget::GATE_PROJ), u(engine::LoraTarget::GATE_PROJ), rank, scaling, true);
+    adapted_linear_backward(dh.data(), d_gate.data(), a.h_ffn.data(), n, l.w_gate,
+                            pair(engine::LoraTarget::GATE_PROJ),
+                            grad(engine::LoraTarget::GATE_PROJ), u(engine::LoraTarget::GATE_PROJ),
+                            rank, scaling, true, pool);
     adapted_linear_backward(dh.data(), d_up.data(), a.h_ffn.data(), n, l.w_up,
                             pair(engine::LoraTarget::UP_PROJ), grad(engine::LoraTarget::UP_PROJ),
-                            u(engine::LoraTarget::UP_PROJ), rank, scaling, true);
+                            u(engine::LoraTarget::UP_PROJ), rank, scaling, true, pool);
     rmsnorm_backward<float>(dx.data(), dh.data(), a.x_mid.data(), l.ffn_norm.data(), n, dim, eps);
 
     // x_mid = x_in + o(attention(rope(q(h)), rope(k(h)), v(h))), h = rmsnorm(x_in)
     zero(&d_att, sz(n, q_dim));
     adapted_linear_backward(d_att.data(), dx.data(), a.att.data(), n, l.wo,
                             pair(engine::LoraTarget::O_PROJ), grad(engine::LoraTarget::O_PROJ),
-                            u(engine::LoraTarget::O_PROJ), rank, scaling, true);
+                            u(engine::LoraTarget::O_PROJ), rank, scaling, true, pool);
     zero(&dq, sz(n, q_dim));
     zero(&dk, sz(n, kv_dim));
     zero(&dv, sz(n, kv_dim));
     attention_backward<float>(dq.data(), dk.data(), dv.data(), d_att.data(), a.q.data(), a.k.data(),
-                              a.v.data(), n, as);
+                              a.v.data(), n, as, pool);
     rope_rotate<float>(dq.data(), n, c.num_heads, c.head_dim, acts.rope, model.rope_pairing(),
                        true);
     rope_rotate<float>(dk.data(), n, c.num_kv_heads, c.head_dim, acts.rope, model.rope_pairing(),
@@ -120,13 +134,13 @@ void lora_backward(const engine::LlamaModel& model, const engine::LoraAdapter& a
     zero(&dh, sz(n, dim));
     adapted_linear_backward(dh.data(), dq.data(), a.h_attn.data(), n, l.wq,
                             pair(engine::LoraTarget::Q_PROJ), grad(engine::LoraTarget::Q_PROJ),
-                            u(engine::LoraTarget::Q_PROJ), rank, scaling, !first);
+                            u(engine::LoraTarget::Q_PROJ), rank, scaling, !first, pool);
     adapted_linear_backward(dh.data(), dk.data(), a.h_attn.data(), n, l.wk,
                             pair(engine::LoraTarget::K_PROJ), grad(engine::LoraTarget::K_PROJ),
-                            u(engine::LoraTarget::K_PROJ), rank, scaling, !first);
+                            u(engine::LoraTarget::K_PROJ), rank, scaling, !first, pool);
     adapted_linear_backward(dh.data(), dv.data(), a.h_attn.data(), n, l.wv,
                             pair(engine::LoraTarget::V_PROJ), grad(engine::LoraTarget::V_PROJ),
-                            u(engine::LoraTarget::V_PROJ), rank, scaling, !first);
+                            u(engine::LoraTarget::V_PROJ), rank, scaling, !first, pool);
     if (!first) {
       rmsnorm_backward<float>(dx.data(), dh.data(), a.x_in.data(), l.attn_norm.data(), n, dim, eps);
     }

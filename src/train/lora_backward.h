@@ -5,6 +5,7 @@
 #pragma once
 
 #include "base/status.h"
+#include "engine/kernels/thread_pool.h"
 #include "engine/lora/lora_adapter.h"
 #include "engine/models/llama.h"
 #include "train/lora_forward.h"
@@ -15,7 +16,18 @@ namespace socle::train {
 // the same shapes, e.g. adapter.zeros_like()), given `acts` from lora_forward of the same
 // model and adapter, and d loss / d logits.
 // dlogits: (acts.n, vocab)
+// The matmuls and attention split their output rows (or heads) over `pool`, bitwise the same
+// result for any thread count; without it, over the engine's default pool.
+void lora_backward(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
+                   const LoraActivations& acts, const float* dlogits, engine::LoraAdapter* grads,
+                   engine::ThreadPool& pool);
 void lora_backward(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
                    const LoraActivations& acts, const float* dlogits, engine::LoraAdapter* grads);
+
+// The same from d loss / d the output head's input (the caller ran the head's backward).
+// dh_final: (acts.n, hidden)
+void lora_backward_from_hidden(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
+                               const LoraActivations& acts, const float* dh_final,
+                               engine::LoraAdapter* grads, engine::ThreadPool& pool);
 
 }  // namespace socle::train

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "engine/kernels/thread_pool.h"
 #include "engine/lora/lora_adapter.h"
 #include "engine/models/llama.h"
 #include "train/grad_rope.h"
@@ -43,9 +44,22 @@ struct LoraActivations {
 // logits: resized to (n, vocab); acts: filled for lora_backward.
 // INVALID_ARGUMENT for no tokens, a token outside the vocabulary, or an adapter made for
 // other shapes.
+// The matmuls and attention split their output rows over `pool` (bitwise the same result for
+// any thread count); without it, over the engine's default pool.
+Status lora_forward(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
+                    std::span<const int32_t> tokens, LoraActivations* acts,
+                    std::vector<float>* logits, engine::ThreadPool& pool);
 Status lora_forward(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
                     std::span<const int32_t> tokens, LoraActivations* acts,
                     std::vector<float>* logits);
+
+// The same up to the output head: acts filled (h_final included), no logits, so that a
+// caller can run the head on the rows it needs (the trainer: trained positions only). Each
+// row of the engine's matmul is computed alone, so those rows' logits are the bits
+// lora_forward gives.
+Status lora_forward_hidden(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
+                           std::span<const int32_t> tokens, LoraActivations* acts,
+                           engine::ThreadPool& pool);
 
 // INVALID_ARGUMENT unless `adapter` fits `model` (layer count and every projection's shape).
 Status lora_check_fits(const engine::LlamaModel& model, const engine::LoraAdapter& adapter);

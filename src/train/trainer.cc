@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <numeric>
 
+#include "engine/kernels/matmul.h"
 #include "engine/sampling/rng.h"
 #include "train/cross_entropy.h"
 #include "train/grad_clip.h"
+#include "train/grad_linear.h"
 #include "train/lora_backward.h"
 #include "train/lora_forward.h"
 
@@ -26,23 +28,90 @@ std::vector<float> next_token_weights(const std::vector<float>& weights) {
   return out;
 }
 
-// The loss of one example: forward, cross-entropy, and (when grads is not null) the
-// backward with d loss / d logits scaled by grad_scale.
-Result<double> run_example(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
-                           const TrainExample& ex, double grad_scale, engine::LoraAdapter* grads) {
+// cross_entropy over the rows of `logits`, rows split over `pool`: each row's term is
+// computed alone and the terms are summed in row order afterwards, which is the order
+// cross_entropy itself sums them in, so the loss is the same bits for any thread count.
+double cross_entropy_rows(float* dlogits, const float* logits, std::span<const int32_t> targets,
+                          std::span<const float> weights, int64_t vocab, double grad_scale,
+                          engine::ThreadPool& pool) {
+  std::vector<double> terms(targets.size());
+  pool.parallel_for(static_cast<int64_t>(targets.size()), 1, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) {
+      const auto i = static_cast<size_t>(t);
+      terms[i] = cross_entropy<float>(dlogits == nullptr ? nullptr : dlogits + t * vocab,
+                                      logits + t * vocab, targets.subspan(i, 1),
+                                      weights.empty() ? weights : weights.subspan(i, 1), vocab,
+                                      grad_scale);
+    }
+  });
+  double total = 0;
+  for (double term : terms)
+    total += term;
+  return total;
+}
+
+}  // namespace
+
+struct ExampleBuffers {
   LoraActivations acts;
-  std::vector<float> logits;
-  SOCLE_RETURN_IF_ERROR(lora_forward(model, adapter, ex.tokens, &acts, &logits));
+  std::vector<float> h_rows;   // (rows, hidden): the output head's input at trained rows
+  std::vector<float> logits;   // (rows, vocab)
+  std::vector<float> dlogits;  // (rows, vocab)
+  std::vector<float> dh_rows;  // (rows, hidden)
+  std::vector<float> dh;       // (n, hidden): d loss / d the head's input, zero at other rows
+};
+
+namespace {
+
+// The loss of one example: forward, cross-entropy, and (when grads is not null) the
+// backward with d loss / d logits scaled by grad_scale. The output head (a quarter of a
+// 100M-parameter model's work, more with larger vocabularies) runs on the trained rows
+// alone: the others add nothing to the loss and their gradient is zero. The engine's matmul
+// computes each row alone and the sums skip untrained rows anyway, so the loss and the
+// gradients are the bits that the head over every row gives.
+Result<double> run_example(const engine::LlamaModel& model, const engine::LoraAdapter& adapter,
+                           const TrainExample& ex, double grad_scale, engine::LoraAdapter* grads,
+                           engine::ThreadPool& pool, ExampleBuffers* buffers) {
+  LoraActivations& acts = buffers->acts;
+  SOCLE_RETURN_IF_ERROR(lora_forward_hidden(model, adapter, ex.tokens, &acts, pool));
   std::vector<int32_t> targets = next_token_targets(ex.labels);
   std::vector<float> weights = next_token_weights(ex.weights);
   const int64_t vocab = model.config().vocab_size;
-  if (grads == nullptr) {
-    return cross_entropy<float>(nullptr, logits.data(), targets, weights, vocab, 0.0);
+  const int64_t dim = model.config().hidden_size;
+  const auto d = static_cast<size_t>(dim);
+  std::vector<int64_t> rows;
+  for (size_t t = 0; t < targets.size(); ++t) {
+    if (targets[t] != IGNORE_LABEL && (weights.empty() || weights[t] != 0.0f))
+      rows.push_back(static_cast<int64_t>(t));
   }
-  std::vector<float> dlogits(logits.size());
-  double loss =
-      cross_entropy<float>(dlogits.data(), logits.data(), targets, weights, vocab, grad_scale);
-  lora_backward(model, adapter, acts, dlogits.data(), grads);
+  const auto m = static_cast<int64_t>(rows.size());
+  std::vector<int32_t> row_targets(rows.size());
+  std::vector<float> row_weights(weights.empty() ? 0 : rows.size());
+  buffers->h_rows.resize(static_cast<size_t>(m * dim));
+  for (size_t r = 0; r < rows.size(); ++r) {
+    const auto t = static_cast<size_t>(rows[r]);
+    row_targets[r] = targets[t];
+    if (!weights.empty()) row_weights[r] = weights[t];
+    std::copy_n(&acts.h_final[t * d], d, &buffers->h_rows[r * d]);
+  }
+  std::vector<float>& logits = buffers->logits;
+  logits.resize(static_cast<size_t>(m * vocab));
+  engine::matmul(logits.data(), buffers->h_rows.data(), model.lm_head(), nullptr, m,
+                 engine::kernel_path_active(), pool);
+  if (grads == nullptr) {
+    return cross_entropy_rows(nullptr, logits.data(), row_targets, row_weights, vocab, 0.0, pool);
+  }
+  std::vector<float>& dlogits = buffers->dlogits;
+  dlogits.resize(logits.size());
+  double loss = cross_entropy_rows(dlogits.data(), logits.data(), row_targets, row_weights, vocab,
+                                   grad_scale, pool);
+  buffers->dh_rows.assign(static_cast<size_t>(m * dim), 0.0f);
+  frozen_linear_input_grad(buffers->dh_rows.data(), dlogits.data(), model.lm_head(), m, pool);
+  buffers->dh.assign(static_cast<size_t>(acts.n * dim), 0.0f);
+  for (size_t r = 0; r < rows.size(); ++r) {
+    std::copy_n(&buffers->dh_rows[r * d], d, &buffers->dh[static_cast<size_t>(rows[r]) * d]);
+  }
+  lora_backward_from_hidden(model, adapter, acts, buffers->dh.data(), grads, pool);
   return loss;
 }
 
@@ -102,6 +171,8 @@ Status check_example(const TrainExample& ex, const engine::HfConfig& c, const st
 Trainer::Trainer(const engine::LlamaModel& model, engine::LoraAdapter adapter,
                  std::vector<TrainExample> data, TrainConfig config)
     : model_(&model),
+      pool_(config.threads > 0 ? std::make_unique<engine::ThreadPool>(config.threads) : nullptr),
+      buffers_(std::make_unique<ExampleBuffers>()),
       adapter_(std::move(adapter)),
       grads_(adapter_.zeros_like()),
       optimizer_(config.adamw),
@@ -144,6 +215,9 @@ Result<Trainer> Trainer::create(const engine::LlamaModel& model, engine::LoraAda
   if (config.lr.warmup_steps < 0) {
     return invalid_argument("warm-up steps cannot be negative", "warmup_steps");
   }
+  if (config.threads < 0) {
+    return invalid_argument("threads is a count (0: the engine's default pool)", "threads");
+  }
   if (config.checkpoint_every > 0 && config.checkpoint_dir.empty()) {
     return invalid_argument("checkpoints need a folder", "checkpoint_dir");
   }
@@ -154,6 +228,14 @@ Result<Trainer> Trainer::create(const engine::LlamaModel& model, engine::LoraAda
         check_example(data[i], model.config(), "training_file", static_cast<int64_t>(i)));
   config.lr.total_steps = config.steps;
   return Trainer(model, std::move(adapter), std::move(data), std::move(config));
+}
+
+Trainer::Trainer(Trainer&&) noexcept = default;
+Trainer& Trainer::operator=(Trainer&&) noexcept = default;
+Trainer::~Trainer() = default;
+
+engine::ThreadPool& Trainer::pool() const {
+  return pool_ != nullptr ? *pool_ : engine::default_thread_pool();
 }
 
 int64_t Trainer::example_at(int64_t pos) const {
@@ -189,9 +271,9 @@ Result<StepReport> Trainer::step() {
   const double scale = 1.0 / static_cast<double>(report.trained_tokens);
   double loss_sum = 0;
   for (int64_t index : report.examples) {
-    SOCLE_ASSIGN_OR_RETURN(
-        double loss,
-        run_example(*model_, adapter_, data_[static_cast<size_t>(index)], scale, &grads_));
+    SOCLE_ASSIGN_OR_RETURN(double loss,
+                           run_example(*model_, adapter_, data_[static_cast<size_t>(index)], scale,
+                                       &grads_, pool(), buffers_.get()));
     loss_sum += loss;
   }
   report.loss = loss_sum * scale;
@@ -267,7 +349,8 @@ Result<double> Trainer::validation_loss(std::span<const TrainExample> examples) 
   for (size_t i = 0; i < examples.size(); ++i) {
     SOCLE_RETURN_IF_ERROR(
         check_example(examples[i], model_->config(), "validation_file", static_cast<int64_t>(i)));
-    SOCLE_ASSIGN_OR_RETURN(double l, run_example(*model_, adapter_, examples[i], 0.0, nullptr));
+    SOCLE_ASSIGN_OR_RETURN(double l, run_example(*model_, adapter_, examples[i], 0.0, nullptr,
+                                                 pool(), buffers_.get()));
     loss += l;
     tokens += example_trained(examples[i]);
   }

@@ -9,11 +9,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "base/status.h"
+#include "engine/kernels/thread_pool.h"
 #include "engine/lora/lora_adapter.h"
 #include "engine/models/llama.h"
 #include "train/adamw.h"
@@ -48,6 +50,11 @@ struct TrainConfig {
   int64_t checkpoint_every = 0;
   std::string checkpoint_dir;
   int64_t checkpoints_kept = 2;  // older checkpoints are removed; < 1 keeps them all
+  // Threads of the step's matmuls: >= 1, a pool of that many owned by the trainer; 0, the
+  // engine's default pool (SOCLE_THREADS, else one per hardware thread), shared with whatever
+  // else uses it. Work is split by output rows or columns only, never inside a sum, so the
+  // adapter is bitwise the same for any thread count.
+  int threads = 0;
 };
 
 // What one optimiser step did.
@@ -60,8 +67,15 @@ struct StepReport {
   std::vector<int64_t> examples;  // indexes into the training set, in order
 };
 
+// The buffers of one example's pass (trainer.cc), kept from example to example.
+struct ExampleBuffers;
+
 class Trainer {
  public:
+  Trainer(Trainer&&) noexcept;
+  Trainer& operator=(Trainer&&) noexcept;
+  ~Trainer();
+
   // Checks every example (lengths, ids in the vocabulary, labels in the vocabulary or
   // IGNORE_LABEL, at least one trained position) and the configuration. INVALID_ARGUMENT
   // names the example and the field. `model` must outlive the trainer.
@@ -94,7 +108,15 @@ class Trainer {
   Trainer(const engine::LlamaModel& model, engine::LoraAdapter adapter,
           std::vector<TrainExample> data, TrainConfig config);
 
+  engine::ThreadPool& pool() const;
+
   const engine::LlamaModel* model_;
+  // Null when config_.threads is 0 (the engine's default pool).
+  std::unique_ptr<engine::ThreadPool> pool_;
+  // Activations, logits and their gradient, reused by every example: allocating them afresh
+  // (hundreds of MB for a 100M-parameter model) cost more in page faults and zeroing than
+  // the copies they hold. Scratch only, so validation_loss (const) uses them too.
+  std::unique_ptr<ExampleBuffers> buffers_;
   engine::LoraAdapter adapter_;
   engine::LoraAdapter grads_;
   AdamW optimizer_;
