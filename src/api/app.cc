@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "api/embedder.h"
+#include "api/fine_tuning_worker.h"
 #include "api/metrics.h"
 #include "api/services.h"
 #include "api/usage_log.h"
@@ -77,8 +78,10 @@ struct App::Parts {
         client(http::HttpClient::create({}, &io)),
         embedder(registry, *client, c.gateway_max_attempts, &usage, &k),
         rag(s, c.data_dir, embedder, rag::RagOptions{}),
-        services{c, s, keys, k, metrics, registry, *client, usage, a, limiter} {
+        services{c, s, keys, k, metrics, registry, *client, usage, a, limiter},
+        fine_tuning(services) {
     services.rag = &rag;
+    services.fine_tuning = &fine_tuning;
   }
   ~Parts() {
     // Nothing runs on the loops any more while the server and the client go away.
@@ -103,6 +106,8 @@ struct App::Parts {
   RegistryEmbedder embedder;
   rag::Rag rag;
   Services services;
+  // After the services it trains through; stopped (joined) before they go.
+  FineTuningWorker fine_tuning;
   http::Router router;
   std::unique_ptr<http::Server> server;
 };
@@ -129,6 +134,9 @@ Result<std::unique_ptr<App>> App::create(const Config& config, store::Store& sto
   SOCLE_RETURN_IF_ERROR(tenancy::load_limit_rules(store, parts->limiter));
   register_routes(parts->router, parts->services);
   SOCLE_RETURN_IF_ERROR(parts->rag.start());
+  // After the local models: succeeded jobs' adapters go back on their base models, and the
+  // jobs a stop interrupted resume from their checkpoints.
+  SOCLE_RETURN_IF_ERROR(parts->fine_tuning.start());
 
   http::ServerOptions opts;
   opts.host = host;
@@ -185,6 +193,7 @@ void App::run(bool handle_signals) {
     p.server->run(handle_signals);
   }
   // Nothing accepted is lost: what is still queued reaches the store before the process ends.
+  p.fine_tuning.stop();
   p.rag.stop();
   p.usage_writer.stop();
 }

@@ -21,6 +21,7 @@ void register_routes(http::Router& router, Services& services) {
   register_collection_routes(router, services);
   register_document_routes(router, services);
   register_file_routes(router, services);
+  register_fine_tuning_routes(router, services);
   register_search_routes(router, services);
 }
 

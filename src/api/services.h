@@ -23,6 +23,8 @@
 
 namespace socle::api {
 
+class FineTuningWorker;
+
 struct Services {
   const Config& config;
   store::Store& store;
@@ -38,6 +40,8 @@ struct Services {
   tenancy::Limiter& limiter;
   // RAG: ingestion and search; nullptr where a server runs without it (some tests).
   rag::Rag* rag = nullptr;
+  // The fine-tuning queue; nullptr where a server runs without it (some tests).
+  FineTuningWorker* fine_tuning = nullptr;
   // Open client connections; set once the server exists.
   std::function<size_t()> open_connections = [] { return size_t{0}; };
   // The usage writer's counters, for /metrics; set with the writer.
@@ -88,5 +92,6 @@ void register_collection_routes(http::Router& router, Services& services);
 void register_document_routes(http::Router& router, Services& services);
 void register_search_routes(http::Router& router, Services& services);
 void register_file_routes(http::Router& router, Services& services);
+void register_fine_tuning_routes(http::Router& router, Services& services);
 
 }  // namespace socle::api

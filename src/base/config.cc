@@ -241,6 +241,21 @@ const std::vector<OptionSpec>& config_options() {
                     "Carbon intensity of the electricity, in grams of CO2 per kWh (the default "
                     "is mainland France's average).",
                     &Config::energy_grid_gco2_per_kwh, 0),
+      int_option("fine_tuning.concurrent_jobs", "SOCLE_FINE_TUNING_CONCURRENT_JOBS",
+                 "Fine-tuning jobs trained at once on this node; the others wait, queued.",
+                 &Config::fine_tuning_concurrent_jobs, 1),
+      int_option("fine_tuning.memory_mb", "SOCLE_FINE_TUNING_MEMORY_MB",
+                 "Memory a fine-tuning job may use beyond the base model's weights (activations, "
+                 "adapter, optimiser); a job whose estimate exceeds it fails at once.",
+                 &Config::fine_tuning_memory_mb, 1),
+      int_option("fine_tuning.checkpoint_every", "SOCLE_FINE_TUNING_CHECKPOINT_EVERY",
+                 "Optimiser steps between a job's checkpoints: a restart resumes from the last "
+                 "one and loses at most this many steps.",
+                 &Config::fine_tuning_checkpoint_every, 1),
+      double_option("fine_tuning.flops_per_second", "SOCLE_FINE_TUNING_FLOPS_PER_SECOND",
+                    "This node's training speed in floating-point operations per second, for "
+                    "the estimated duration of fine-tuning jobs.",
+                    &Config::fine_tuning_flops_per_second, 1),
       string_option("port_file", "SOCLE_PORT_FILE", "--port-file",
                     "If set, the port actually bound is written to this file (for port 0).",
                     &Config::port_file),

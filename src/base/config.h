@@ -50,6 +50,12 @@ struct Config {
   double energy_pue = 1.2;
   double energy_grid_gco2_per_kwh = 56;  // mainland France, yearly average
 
+  // Fine-tuning jobs (docs/fine-tuning.md).
+  int64_t fine_tuning_concurrent_jobs = 1;     // jobs trained at once on this node
+  int64_t fine_tuning_memory_mb = 8192;        // a job whose estimate exceeds this fails
+  int64_t fine_tuning_checkpoint_every = 10;   // optimiser steps between checkpoints
+  double fine_tuning_flops_per_second = 2e10;  // this node's training speed, for estimates
+
   // The [[models]] tables of the file, as JSON; providers/ validates them. Only the file
   // can set them.
   boost::json::array models;

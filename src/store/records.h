@@ -300,4 +300,58 @@ struct StoredFile {
   int64_t created_at = 0;
 };
 
+// --- Fine-tuning -------------------------------------------------------------------------
+
+// A fine-tuning job's state, as OpenAI names them. SUCCEEDED, FAILED and CANCELLED are final.
+enum class FineTuneStatus { VALIDATING_FILES, QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED };
+
+// One fine-tuning job (OpenAI's fine_tuning.job). The JSON fields are kept as the API shows
+// them; the store never interprets them.
+struct FineTuneJob {
+  Id id = 0;
+  Id owner_id = 0;
+  Id org_id = 0;
+  std::string model;  // the base model's public name
+  Id training_file = 0;
+  Id validation_file = 0;  // 0: none
+  std::string suffix;
+  int64_t seed = 0;
+  std::string method = "supervised";
+  std::string requested;        // JSON object: the hyper-parameters asked for ("auto" kept)
+  std::string hyperparameters;  // JSON object: the values used; "" until resolved
+  std::string lora;             // JSON object: rank, alpha, target_modules as asked or resolved
+  FineTuneStatus status = FineTuneStatus::VALIDATING_FILES;
+  std::string error;  // JSON object {code, message, param}; "" when none
+  int64_t created_at = 0;
+  std::optional<int64_t> started_at;
+  std::optional<int64_t> finished_at;
+  int64_t trained_tokens = 0;
+  std::string fine_tuned_model;             // "" until it succeeds
+  std::string estimate;                     // JSON object; "" until the files are read
+  std::string provenance;                   // JSON object; "" until the files are read
+  std::string result_dir;                   // the job's folder under the data directory
+  std::optional<int64_t> model_deleted_at;  // when its owner deleted fine_tuned_model
+};
+
+// One line of a job's log (OpenAI's fine_tuning.job.event).
+struct FineTuneEvent {
+  Id id = 0;
+  Id job_id = 0;
+  int64_t created_at = 0;
+  std::string level = "info";  // info, warn, error
+  std::string message;
+  std::string data;  // JSON object, "" for none
+};
+
+// A checkpoint a job wrote (OpenAI's fine_tuning.job.checkpoint).
+struct FineTuneCheckpoint {
+  Id id = 0;
+  Id job_id = 0;
+  int64_t step = 0;        // optimiser steps done
+  std::string metrics;     // JSON object: train_loss, valid_loss, ...
+  std::string model_name;  // fine_tuned_model_checkpoint
+  std::string dir;
+  int64_t created_at = 0;
+};
+
 }  // namespace socle::store

@@ -204,6 +204,39 @@ class FileStore {
   virtual Result<int64_t> remove(const Actor& actor, Id id) = 0;
 };
 
+// Fine-tuning jobs, their events and checkpoints. A job is its owner's (Actor::sees: the
+// owner, an organisation-wide actor of its organisation, or all tenants); the worker acts as
+// Actor::system(). Written without moving the change counter: no server caches them.
+class FineTuningStore {
+ public:
+  virtual ~FineTuningStore() = default;
+  // Owned by the actor; id and created_at are assigned.
+  virtual Result<FineTuneJob> create(const Actor& actor, const FineTuneJob& job) = 0;
+  virtual Result<FineTuneJob> get(const Actor& actor, Id id) = 0;
+  // The jobs the actor sees, newest first, older than `before_id` (0: from the newest), at
+  // most `limit`.
+  virtual Result<std::vector<FineTuneJob>> list(const Actor& actor, Id before_id,
+                                                int64_t limit) = 0;
+  // Writes every field of `job` but its owner and created_at, if its current status is one
+  // of `from`; FAILED_PRECONDITION naming the status otherwise (a cancelled job stays so).
+  virtual Result<FineTuneJob> update(const Actor& actor, const FineTuneJob& job,
+                                     const std::vector<FineTuneStatus>& from) = 0;
+  // Jobs in these states, oldest first (the worker resumes them after a restart).
+  virtual Result<std::vector<FineTuneJob>> with_status(
+      const Actor& actor, const std::vector<FineTuneStatus>& states) = 0;
+  virtual Result<FineTuneEvent> add_event(const Actor& actor, const FineTuneEvent& event) = 0;
+  // The job's events, newest first, older than `before_id` (0: from the newest).
+  virtual Result<std::vector<FineTuneEvent>> events(const Actor& actor, Id job_id, Id before_id,
+                                                    int64_t limit) = 0;
+  // Records a checkpoint; one per (job, step): a step recorded again (a resumed job writes
+  // its checkpoint again) replaces the row and keeps its id.
+  virtual Result<FineTuneCheckpoint> add_checkpoint(const Actor& actor,
+                                                    const FineTuneCheckpoint& checkpoint) = 0;
+  // The job's checkpoints, newest (highest step) first, older than `before_id` in that order.
+  virtual Result<std::vector<FineTuneCheckpoint>> checkpoints(const Actor& actor, Id job_id,
+                                                              Id before_id, int64_t limit) = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -218,6 +251,7 @@ class Store {
   virtual CollectionStore& collections() = 0;
   virtual DocumentStore& documents() = 0;
   virtual FileStore& files() = 0;
+  virtual FineTuningStore& fine_tuning() = 0;
 
   // Runs `body` in one transaction: all of its writes or none. Called inside another
   // transaction on the same thread, it nests (a savepoint) and commits with the outer one.

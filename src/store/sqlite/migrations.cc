@@ -193,6 +193,57 @@ CREATE TABLE files (
 CREATE INDEX files_owner ON files(owner_id, id);
 CREATE INDEX files_sha256 ON files(sha256);
 )sql"},
+      {7, "fine_tuning", R"sql(
+-- AUTOINCREMENT: a job id is never reused, so that a fine-tuned model's name (which carries
+-- it) never names another job's adapter.
+CREATE TABLE fine_tuning_jobs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  org_id INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  training_file INTEGER NOT NULL,
+  validation_file INTEGER NOT NULL DEFAULT 0,
+  suffix TEXT NOT NULL DEFAULT '',
+  seed INTEGER NOT NULL,
+  method TEXT NOT NULL,
+  requested TEXT NOT NULL DEFAULT '{}',
+  hyperparameters TEXT NOT NULL DEFAULT '',
+  lora TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL CHECK (status IN ('validating_files', 'queued', 'running', 'succeeded',
+                                         'failed', 'cancelled')),
+  error TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  finished_at INTEGER,
+  trained_tokens INTEGER NOT NULL DEFAULT 0,
+  fine_tuned_model TEXT NOT NULL DEFAULT '',
+  estimate TEXT NOT NULL DEFAULT '',
+  provenance TEXT NOT NULL DEFAULT '',
+  result_dir TEXT NOT NULL DEFAULT '',
+  model_deleted_at INTEGER
+);
+CREATE INDEX fine_tuning_jobs_owner ON fine_tuning_jobs(owner_id, id);
+CREATE INDEX fine_tuning_jobs_status ON fine_tuning_jobs(status, id);
+CREATE TABLE fine_tuning_events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id INTEGER NOT NULL REFERENCES fine_tuning_jobs(id) ON DELETE CASCADE,
+  created_at INTEGER NOT NULL,
+  level TEXT NOT NULL,
+  message TEXT NOT NULL,
+  data TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX fine_tuning_events_job ON fine_tuning_events(job_id, id);
+CREATE TABLE fine_tuning_checkpoints (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id INTEGER NOT NULL REFERENCES fine_tuning_jobs(id) ON DELETE CASCADE,
+  step INTEGER NOT NULL,
+  metrics TEXT NOT NULL DEFAULT '{}',
+  model_name TEXT NOT NULL,
+  dir TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (job_id, step)
+);
+)sql"},
   };
   return list;
 }

@@ -49,7 +49,8 @@ class SqliteStore final : public Store {
         usage_(*c_),
         collections_(*c_),
         documents_(*c_),
-        files_(*c_) {}
+        files_(*c_),
+        fine_tuning_(*c_) {}
 
   OrgStore& orgs() override { return orgs_; }
   RoleStore& roles() override { return roles_; }
@@ -62,6 +63,7 @@ class SqliteStore final : public Store {
   CollectionStore& collections() override { return collections_; }
   DocumentStore& documents() override { return documents_; }
   FileStore& files() override { return files_; }
+  FineTuningStore& fine_tuning() override { return fine_tuning_; }
 
   Status transaction(const std::function<Status()>& body) override {
     std::lock_guard lock(c_->mu);
@@ -126,6 +128,7 @@ class SqliteStore final : public Store {
   SqliteCollectionStore collections_;
   SqliteDocumentStore documents_;
   SqliteFileStore files_;
+  SqliteFineTuningStore fine_tuning_;
 };
 
 }  // namespace

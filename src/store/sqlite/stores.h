@@ -169,6 +169,28 @@ class SqliteFileStore final : public FileStore {
   Connection& c_;
 };
 
+class SqliteFineTuningStore final : public FineTuningStore {
+ public:
+  explicit SqliteFineTuningStore(Connection& c) : c_(c) {}
+  Result<FineTuneJob> create(const Actor& actor, const FineTuneJob& job) override;
+  Result<FineTuneJob> get(const Actor& actor, Id id) override;
+  Result<std::vector<FineTuneJob>> list(const Actor& actor, Id before_id, int64_t limit) override;
+  Result<FineTuneJob> update(const Actor& actor, const FineTuneJob& job,
+                             const std::vector<FineTuneStatus>& from) override;
+  Result<std::vector<FineTuneJob>> with_status(const Actor& actor,
+                                               const std::vector<FineTuneStatus>& states) override;
+  Result<FineTuneEvent> add_event(const Actor& actor, const FineTuneEvent& event) override;
+  Result<std::vector<FineTuneEvent>> events(const Actor& actor, Id job_id, Id before_id,
+                                            int64_t limit) override;
+  Result<FineTuneCheckpoint> add_checkpoint(const Actor& actor,
+                                            const FineTuneCheckpoint& checkpoint) override;
+  Result<std::vector<FineTuneCheckpoint>> checkpoints(const Actor& actor, Id job_id, Id before_id,
+                                                      int64_t limit) override;
+
+ private:
+  Connection& c_;
+};
+
 // What `actor` may do with collection `id` (NONE when it does not exist). Needs c.mu.
 Result<CollectionAccess> collection_access(Connection& c, const Actor& actor, Id id);
 
