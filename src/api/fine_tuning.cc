@@ -548,29 +548,116 @@ Result<http::Response> list_checkpoints(Services& s, const http::Request& req,
   return json_response(200, out);
 }
 
-// DELETE /v1/models/{model} for a fine-tuned model: its owner stops serving it and deletes
-// its adapter; the job stays, with its provenance.json, for the record.
-Result<http::Response> delete_model(Services& s, const http::Request& req,
-                                    const tenancy::Principal& p) {
-  const std::string name(req.param("model"));
+// The job whose fine-tuned model is `name`, if the principal owns it and it is not deleted;
+// 404 model_not_found otherwise (`what` says what only an owner may do).
+Result<store::FineTuneJob> owned_model(Services& s, const tenancy::Principal& p,
+                                       const std::string& name, const char* what) {
   auto missing = [&] {
     return Status{StatusCode::NOT_FOUND,
-                  "you have no fine-tuned model '" + name +
-                      "' (only fine-tuned models, ft:..., can be deleted, by their owner)",
+                  "you have no fine-tuned model '" + name + "' (only fine-tuned models, ft:..., " +
+                      what + ", by their owner)",
                   "model", "model_not_found"};
   };
   size_t colon = name.rfind(':');
   if (!name.starts_with("ft:") || colon == std::string::npos) return missing();
   Result<Id> id = parse_public_id(std::string_view(name).substr(colon + 1), JOB_PREFIX, "model");
   if (!id.is_ok()) return missing();
-  store::Actor a = self(p);
-  Result<store::FineTuneJob> job = s.store.fine_tuning().get(a, *id);
+  Result<store::FineTuneJob> job = s.store.fine_tuning().get(self(p), *id);
   if (!job.is_ok()) {
     if (job.status().code() != StatusCode::NOT_FOUND) return job.status();
     return missing();
   }
   if (job->fine_tuned_model != name || job->model_deleted_at) return missing();
-  store::FineTuneJob changed = *job;
+  return job;
+}
+
+// The "groups" of a share request: distinct positive ids of groups the principal belongs to
+// (any existing group for an administrator), at most 64.
+Result<std::vector<Id>> share_groups(Services& s, const tenancy::Principal& p,
+                                     const boost::json::object& body) {
+  const char* shape = "'groups' must be a list of group ids ([] stops sharing)";
+  const boost::json::value* v = body.if_contains("groups");
+  if (v == nullptr || !v->is_array()) return invalid_argument(shape, "groups");
+  constexpr size_t MAX_GROUPS = 64;
+  if (v->as_array().size() > MAX_GROUPS) {
+    return invalid_argument("a model is shared with at most 64 groups", "groups");
+  }
+  std::vector<Id> groups;
+  for (const auto& g : v->as_array()) {
+    if (!g.is_int64() || g.as_int64() <= 0) return invalid_argument(shape, "groups");
+    if (std::find(groups.begin(), groups.end(), g.as_int64()) != groups.end()) {
+      return invalid_argument("group " + std::to_string(g.as_int64()) + " is listed twice",
+                              "groups");
+    }
+    groups.push_back(g.as_int64());
+  }
+  if (p.has("admin")) {
+    for (Id g : groups) {
+      Result<store::Group> group = s.store.groups().get(store::Actor::system(), g);
+      if (!group.is_ok()) {
+        return invalid_argument("there is no group " + std::to_string(g), "groups");
+      }
+    }
+    return groups;
+  }
+  SOCLE_ASSIGN_OR_RETURN(std::vector<Id> mine, s.store.groups().groups_of(self(p), p.user_id));
+  for (Id g : groups) {
+    if (std::find(mine.begin(), mine.end(), g) == mine.end()) {
+      return invalid_argument("you are not a member of group " + std::to_string(g) +
+                                  "; a model is shared only with its owner's groups",
+                              "groups");
+    }
+  }
+  return groups;
+}
+
+// PATCH /v1/models/{model} {"groups": [ids]} for a fine-tuned model: its owner shares it with
+// those groups (their members see it in GET /v1/models and may use it) instead of the ones
+// before; [] stops sharing.
+Result<http::Response> share_model(Services& s, const http::Request& req,
+                                   const tenancy::Principal& p) {
+  const std::string name(req.param("model"));
+  SOCLE_ASSIGN_OR_RETURN(store::FineTuneJob job, owned_model(s, p, name, "are shared"));
+  SOCLE_ASSIGN_OR_RETURN(boost::json::object body, json_body(req));
+  SOCLE_RETURN_IF_ERROR(json::check_keys(body, {"groups"}));
+  SOCLE_ASSIGN_OR_RETURN(std::vector<Id> groups, share_groups(s, p, body));
+  store::FineTuneJob changed = job;
+  changed.shared_groups = groups;
+  store::Actor a = self(p);
+  boost::json::array listed;
+  for (Id g : groups)
+    listed.emplace_back(g);
+  SOCLE_RETURN_IF_ERROR(apply_audited(
+      s, a,
+      [&]() -> Status {
+        return s.store.fine_tuning().update(a, changed, {FineTuneStatus::SUCCEEDED}).status_or_ok();
+      },
+      [&] {
+        return tenancy::AuditEvent{
+            "fine_tuning.model.share",
+            "model",
+            name,
+            {{"job", public_id(JOB_PREFIX, changed.id)}, {"groups", listed}}};
+      }));
+  if (auto current = s.registry.adapters().find(name)) {
+    auto shared = std::make_shared<providers::AdapterModel>(*current);
+    shared->groups = groups;
+    s.registry.adapters().put(std::move(shared));
+  }
+  return json_response(200, boost::json::object{{"id", name},
+                                                {"object", "model"},
+                                                {"owned_by", p.user_name},
+                                                {"groups", std::move(listed)}});
+}
+
+// DELETE /v1/models/{model} for a fine-tuned model: its owner stops serving it and deletes
+// its adapter; the job stays, with its provenance.json, for the record.
+Result<http::Response> delete_model(Services& s, const http::Request& req,
+                                    const tenancy::Principal& p) {
+  const std::string name(req.param("model"));
+  SOCLE_ASSIGN_OR_RETURN(store::FineTuneJob job, owned_model(s, p, name, "can be deleted"));
+  store::Actor a = self(p);
+  store::FineTuneJob changed = job;
   changed.model_deleted_at = s.clock.unix_seconds();
   SOCLE_RETURN_IF_ERROR(apply_audited(
       s, a,
@@ -588,6 +675,7 @@ Result<http::Response> delete_model(Services& s, const http::Request& req,
   std::error_code ec;
   std::filesystem::remove(changed.result_dir + "/adapter/adapter_model.safetensors", ec);
   std::filesystem::remove(changed.result_dir + "/adapter/adapter_config.json", ec);
+  std::filesystem::remove(changed.result_dir + "/adapter/adapter.gguf", ec);
   return json_response(200,
                        boost::json::object{{"id", name}, {"object", "model"}, {"deleted", true}});
 }
@@ -610,6 +698,7 @@ void register_fine_tuning_routes(http::Router& router, Services& s) {
   router.add("GET", "/v1/fine_tuning/jobs/{id}/checkpoints",
              fine_tune_handler(s, list_checkpoints));
   router.add("DELETE", "/v1/models/{model}", fine_tune_handler(s, delete_model));
+  router.add("PATCH", "/v1/models/{model}", fine_tune_handler(s, share_model));
 }
 
 }  // namespace socle::api

@@ -15,6 +15,7 @@
 #include "base/json.h"
 #include "base/log.h"
 #include "base/version.h"
+#include "engine/lora/lora_gguf.h"
 #include "train/checkpoint.h"
 
 namespace socle::api {
@@ -230,6 +231,7 @@ Status FineTuningWorker::restore_models() {
     m->owner_org = job.org_id;
     m->source = fine_tuning_job_id(job.id);
     m->created_at = job.finished_at.value_or(job.created_at);
+    m->groups = job.shared_groups;
     m->adapter = std::make_shared<const engine::LoraAdapter>(std::move(*adapter));
     s_.registry.adapters().put(std::move(m));
   }
@@ -410,11 +412,16 @@ Status FineTuningWorker::train(store::FineTuneJob job) {
   // The adapter and its provenance, then the job's success and its model.
   const std::string adapter_dir = dir + "/adapter";
   SOCLE_RETURN_IF_ERROR(trainer.adapter().save_peft(adapter_dir, job.model));
+  // The same adapter as llama.cpp loads it (llama-cli --lora) next to the base's GGUF file.
+  SOCLE_RETURN_IF_ERROR(
+      engine::lora_write_gguf(trainer.adapter(), model.config(), adapter_dir + "/adapter.gguf"));
   SOCLE_ASSIGN_OR_RETURN(boost::json::object prov, json::parse_object(job.provenance));
   boost::json::object final_metrics{{"train_loss", last_loss}};
   if (last_valid) final_metrics["valid_loss"] = *last_valid;
   prov["final_metrics"] = final_metrics;
-  prov["adapter"] = "adapter_config.json and adapter_model.safetensors beside this file (PEFT)";
+  prov["adapter"] =
+      "adapter_config.json and adapter_model.safetensors beside this file (PEFT), and "
+      "adapter.gguf (llama.cpp's LoRA GGUF)";
   SOCLE_RETURN_IF_ERROR(write_file_atomic(adapter_dir + "/provenance.json", json::dump(prov)));
 
   job.status = FineTuneStatus::SUCCEEDED;

@@ -63,6 +63,9 @@ Result<http::Response> list_models(Services& s, const tenancy::Principal& caller
     providers::Model* base = s.registry.find(a->base);
     if (base == nullptr || base->local() == nullptr || !may_use_adapter(s, caller, *a)) continue;
     int64_t context = base->local()->context_length();
+    boost::json::array groups;  // the groups its owner shares it with
+    for (int64_t g : a->groups)
+      groups.emplace_back(g);
     data.emplace_back(boost::json::object{{"id", a->name},
                                           {"object", "model"},
                                           {"created", a->created_at},
@@ -74,6 +77,7 @@ Result<http::Response> list_models(Services& s, const tenancy::Principal& caller
                                           {"hosting_countries", boost::json::array()},
                                           {"context_length", context},
                                           {"max_model_len", context},
+                                          {"shared_with_groups", std::move(groups)},
                                           {"engine", "socle"}});
   }
   return list_response(std::move(data));

@@ -169,7 +169,7 @@ describe('fine-tuning through the openai SDK', () => {
     assert.ok(job.provenance.base_model.files.some((f) => f.name === 'model.safetensors' && f.sha256.length === 64));
     assert.ok(job.provenance.estimated_compute_flops > 0);
     const adapterDir = path.join(server.dataDir, 'fine_tuning', job.id, 'adapter');
-    for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'provenance.json']) {
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'adapter.gguf', 'provenance.json']) {
       assert.ok(existsSync(path.join(adapterDir, f)), f);
     }
     const written = JSON.parse(await readFile(path.join(adapterDir, 'provenance.json'), 'utf8'));
@@ -224,6 +224,33 @@ describe('fine-tuning through the openai SDK', () => {
 
     const listed = await alice.fineTuning.jobs.list({ limit: 10 });
     assert.equal(listed.data[0].id, job.id);
+
+    // Shared with a group: its members see and use the model; once no longer shared, not.
+    const admin = server.adminKey;
+    const group = await server.fetchJson('POST', '/v1/admin/groups', { name: 'clerks' }, admin);
+    assert.equal(group.status, 201, group.text);
+    const userId = async (key) => (await server.fetchJson('GET', '/v1/me', undefined, key)).json.id;
+    for (const key of [aliceKey, bobKey]) {
+      const added = await server.fetchJson('PUT', `/v1/admin/groups/${group.json.id}/members/${await userId(key)}`, undefined, admin);
+      assert.ok(added.status < 300, added.text);
+    }
+    const share = (groups, key = aliceKey) =>
+      server.fetchJson('PATCH', `/v1/models/${encodeURIComponent(job.fine_tuned_model)}`, { groups }, key);
+    const notMine = await share([group.json.id + 1000]);
+    assert.equal(notMine.status, 400, notMine.text);
+    assert.equal(notMine.json.error.param, 'groups');
+    assert.equal((await share([group.json.id], bobKey)).status, 404);
+    const shared = await share([group.json.id]);
+    assert.equal(shared.status, 200, shared.text);
+    assert.deepEqual(shared.json.groups, [group.json.id]);
+    const bobSees = [];
+    for await (const m of bob.models.list()) bobSees.push(m);
+    const seen = bobSees.find((m) => m.id === job.fine_tuned_model);
+    assert.ok(seen, 'a member of the group sees the shared model');
+    assert.deepEqual(seen.shared_with_groups, [group.json.id]);
+    assert.equal(await answer(bob, job.fine_tuned_model, PAIRS[0][0]), PAIRS[0][1]);
+    assert.equal((await share([])).status, 200);
+    await assert.rejects(answer(bob, job.fine_tuned_model, PAIRS[0][0]), (e) => e.status === 404);
 
     // Deleting the model: its owner alone; then it is neither listed nor served, and the job
     // stays, with its provenance.

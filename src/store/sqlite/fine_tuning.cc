@@ -2,6 +2,9 @@
 // (Actor::sees). Data: written without moving the change counter, as no server caches them.
 #include <algorithm>
 #include <array>
+#include <boost/json/array.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <utility>
 
 #include "store/sqlite/stores.h"
@@ -12,7 +15,8 @@ namespace {
 constexpr const char* JOB_COLUMNS =
     "id, owner_id, org_id, model, training_file, validation_file, suffix, seed, method, "
     "requested, hyperparameters, lora, status, error, created_at, started_at, finished_at, "
-    "trained_tokens, fine_tuned_model, estimate, provenance, result_dir, model_deleted_at";
+    "trained_tokens, fine_tuned_model, estimate, provenance, result_dir, model_deleted_at, "
+    "shared_groups";
 
 constexpr std::array<std::pair<FineTuneStatus, const char*>, 6> STATUS_NAMES = {{
     {FineTuneStatus::VALIDATING_FILES, "validating_files"},
@@ -63,6 +67,13 @@ FineTuneJob read_job(const Stmt& s) {
   j.provenance = s.column_text(20);
   j.result_dir = s.column_text(21);
   j.model_deleted_at = s.column_opt_int(22);
+  // Written by bind_job_fields as a JSON array of ids.
+  boost::system::error_code ec;
+  boost::json::value groups = boost::json::parse(s.column_text(23), ec);
+  if (!ec && groups.is_array()) {
+    for (const auto& g : groups.as_array())
+      if (g.is_int64()) j.shared_groups.push_back(g.as_int64());
+  }
   return j;
 }
 
@@ -95,7 +106,7 @@ Result<std::vector<FineTuneJob>> read_jobs(Stmt& st) {
 }
 
 // Binds the mutable fields of `j` from position `at` on, in JOB_COLUMNS' order from `model`
-// to `model_deleted_at` (created_at excepted); returns the next position.
+// to `shared_groups` (created_at excepted); returns the next position.
 int bind_job_fields(Stmt& st, int at, const FineTuneJob& j) {
   st.bind(at, std::string_view(j.model));
   st.bind(at + 1, j.training_file);
@@ -116,7 +127,11 @@ int bind_job_fields(Stmt& st, int at, const FineTuneJob& j) {
   st.bind(at + 16, std::string_view(j.provenance));
   st.bind(at + 17, std::string_view(j.result_dir));
   st.bind(at + 18, j.model_deleted_at);
-  return at + 19;
+  boost::json::array groups;
+  for (Id g : j.shared_groups)
+    groups.emplace_back(g);
+  st.bind(at + 19, boost::json::serialize(groups));
+  return at + 20;
 }
 
 }  // namespace
@@ -133,8 +148,8 @@ Result<FineTuneJob> SqliteFineTuningStore::create(const Actor& actor, const Fine
                       "training_file, validation_file, suffix, seed, method, requested, "
                       "hyperparameters, lora, status, error, started_at, finished_at, "
                       "trained_tokens, fine_tuned_model, estimate, provenance, "
-                      "result_dir, model_deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-                      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                      "result_dir, model_deleted_at, shared_groups) VALUES (?, ?, ?, ?, ?, ?, "
+                      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     st.bind(1, j.owner_id).bind(2, j.org_id).bind(3, j.created_at);
     bind_job_fields(st, 4, j);
     SOCLE_RETURN_IF_ERROR(st.run());
@@ -178,7 +193,8 @@ Result<FineTuneJob> SqliteFineTuningStore::update(const Actor& actor, const Fine
                                "requested = ?, hyperparameters = ?, lora = ?, status = ?, "
                                "error = ?, started_at = ?, finished_at = ?, trained_tokens = ?, "
                                "fine_tuned_model = ?, estimate = ?, provenance = ?, "
-                               "result_dir = ?, model_deleted_at = ? WHERE id = ?"));
+                               "result_dir = ?, model_deleted_at = ?, shared_groups = ? "
+                               "WHERE id = ?"));
     int at = bind_job_fields(st, 1, j);
     SOCLE_RETURN_IF_ERROR(st.bind(at, j.id).run());
     SOCLE_ASSIGN_OR_RETURN(out, visible_job(c_, actor, j.id));

@@ -244,6 +244,10 @@ CREATE TABLE fine_tuning_checkpoints (
   UNIQUE (job_id, step)
 );
 )sql"},
+      {8, "fine_tuning_shares", R"sql(
+-- The groups a fine-tuned model's owner shares it with: a JSON array of group ids.
+ALTER TABLE fine_tuning_jobs ADD COLUMN shared_groups TEXT NOT NULL DEFAULT '[]';
+)sql"},
   };
   return list;
 }
