@@ -135,6 +135,25 @@ std::string fine_tuned_model_name(const store::FineTuneJob& job) {
   return "ft:" + job.model + ":" + job.suffix + ":" + fine_tuning_job_id(job.id);
 }
 
+namespace {
+
+// The served model of succeeded `job` with `adapter`.
+std::shared_ptr<providers::AdapterModel> adapter_model(const store::FineTuneJob& job,
+                                                       engine::LoraAdapter adapter) {
+  auto m = std::make_shared<providers::AdapterModel>();
+  m->name = job.fine_tuned_model;
+  m->base = job.model;
+  m->owner_user = job.owner_id;
+  m->owner_org = job.org_id;
+  m->source = fine_tuning_job_id(job.id);
+  m->created_at = job.finished_at.value_or(job.created_at);
+  m->groups = job.shared_groups;
+  m->adapter = std::make_shared<const engine::LoraAdapter>(std::move(adapter));
+  return m;
+}
+
+}  // namespace
+
 FineTuningWorker::FineTuningWorker(Services& services) : s_(services) {}
 
 FineTuningWorker::~FineTuningWorker() {
@@ -224,16 +243,7 @@ Status FineTuningWorker::restore_models() {
                  {{"job", fine_tuning_job_id(job.id)}, {"error", adapter.status().message()}});
       continue;
     }
-    auto m = std::make_shared<providers::AdapterModel>();
-    m->name = job.fine_tuned_model;
-    m->base = job.model;
-    m->owner_user = job.owner_id;
-    m->owner_org = job.org_id;
-    m->source = fine_tuning_job_id(job.id);
-    m->created_at = job.finished_at.value_or(job.created_at);
-    m->groups = job.shared_groups;
-    m->adapter = std::make_shared<const engine::LoraAdapter>(std::move(*adapter));
-    s_.registry.adapters().put(std::move(m));
+    s_.registry.adapters().put(adapter_model(job, std::move(*adapter)));
   }
   return Status::ok();
 }
@@ -431,15 +441,7 @@ Status FineTuningWorker::train(store::FineTuneJob job) {
   job.provenance = json::dump(prov);
   // The model is served before the job says it succeeded, and the job's last events are
   // written with its new state: a client that sees `succeeded` finds both.
-  auto m = std::make_shared<providers::AdapterModel>();
-  m->name = job.fine_tuned_model;
-  m->base = job.model;
-  m->owner_user = job.owner_id;
-  m->owner_org = job.org_id;
-  m->source = fine_tuning_job_id(job.id);
-  m->created_at = *job.finished_at;
-  m->adapter = std::make_shared<const engine::LoraAdapter>(trainer.adapter());
-  s_.registry.adapters().put(std::move(m));
+  s_.registry.adapters().put(adapter_model(job, trainer.adapter()));
   bool cancelled_meanwhile = false;
   Status done = apply_audited(
       s_, sys,

@@ -33,25 +33,6 @@ const char* gguf_target_name(LoraTarget target) {
   return "";
 }
 
-// The row order of llama's GGUF q and k (llama_gguf.cc converts the weights with it): within
-// each head of head_dim rows, row j * head_dim / 2 + i (j = 0, 1) becomes row 2i + j.
-std::vector<float> permute_rows(const std::vector<float>& w, int64_t n_heads, int64_t rows,
-                                int64_t cols) {
-  int64_t head_dim = rows / n_heads;
-  int64_t half = head_dim / 2;
-  std::vector<float> out(w.size());
-  for (int64_t h = 0; h < n_heads; ++h) {
-    for (int64_t j = 0; j < 2; ++j) {
-      for (int64_t i = 0; i < half; ++i) {
-        std::memcpy(&out[static_cast<size_t>((h * head_dim + 2 * i + j) * cols)],
-                    &w[static_cast<size_t>((h * head_dim + j * half + i) * cols)],
-                    static_cast<size_t>(cols) * sizeof(float));
-      }
-    }
-  }
-  return out;
-}
-
 std::string_view bytes_of(const std::vector<float>& v) {
   return {reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)};
 }
@@ -92,7 +73,8 @@ Status lora_write_gguf(const LoraAdapter& adapter, const HfConfig& base, const s
       const std::vector<float>* b = &pair->b;
       if (permute && (t == LoraTarget::Q_PROJ || t == LoraTarget::K_PROJ)) {
         int64_t heads = t == LoraTarget::Q_PROJ ? base.num_heads : base.num_kv_heads;
-        permuted.push_back(permute_rows(pair->b, heads, s.out, c.rank));
+        permuted.push_back(pair->b);
+        llama_gguf_permute_qk(permuted.back(), heads, s.out, c.rank);
         b = &permuted.back();
       }
       tensors.push_back({name + ".lora_b", DType::F32, {c.rank, s.out}, bytes_of(*b)});

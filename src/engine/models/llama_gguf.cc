@@ -68,10 +68,17 @@ std::optional<std::string> map_name(const std::string& name, bool to_gguf) {
   return std::nullopt;
 }
 
-// llama.cpp's permute() for q and k of the "llama" architecture: within each head, row
-// j * head_dim/2 + i (j = 0, 1) moves to row 2i + j, so that rotate-half pairs become
-// adjacent pairs. `rows` float32 rows of `cols` values, in place.
-void permute_qk(std::vector<float>& w, int64_t n_heads, int64_t rows, int64_t cols) {
+std::string key(const std::string& arch, const char* suffix) {
+  return arch + "." + suffix;
+}
+
+Status tensor_error(const std::string& dir, const std::string& name, const std::string& what) {
+  return invalid_argument(dir + ": tensor '" + name + "' " + what);
+}
+
+}  // namespace
+
+void llama_gguf_permute_qk(std::vector<float>& w, int64_t n_heads, int64_t rows, int64_t cols) {
   int64_t head_dim = rows / n_heads;
   int64_t half = head_dim / 2;
   std::vector<float> out(w.size());
@@ -86,16 +93,6 @@ void permute_qk(std::vector<float>& w, int64_t n_heads, int64_t rows, int64_t co
   }
   w = std::move(out);
 }
-
-std::string key(const std::string& arch, const char* suffix) {
-  return arch + "." + suffix;
-}
-
-Status tensor_error(const std::string& dir, const std::string& name, const std::string& what) {
-  return invalid_argument(dir + ": tensor '" + name + "' " + what);
-}
-
-}  // namespace
 
 std::optional<std::string> llama_gguf_name(const std::string& hf_name) {
   return map_name(hf_name, true);
@@ -247,9 +244,9 @@ Status llama_convert_to_gguf(const std::string& dir, const std::string& out, DTy
       // Biases permute as a column of one value per row.
       int64_t heads = is_q ? c.num_heads : c.num_kv_heads;
       if (t->shape.size() == 1) {
-        permute_qk(x, heads, cols, 1);
+        llama_gguf_permute_qk(x, heads, cols, 1);
       } else {
-        permute_qk(x, heads, rows, cols);
+        llama_gguf_permute_qk(x, heads, rows, cols);
       }
     }
     tensors.push_back(

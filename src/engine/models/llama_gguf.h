@@ -25,6 +25,12 @@ std::optional<std::string> llama_gguf_name(const std::string& hf_name);
 // The inverse; rope_freqs.weight keeps its name.
 std::optional<std::string> llama_hf_name(const std::string& gguf_name);
 
+// llama.cpp's permute() for q and k of the "llama" architecture (whose GGUF rope pairs
+// interleaved dimensions): within each head of rows / n_heads rows, row j * head_dim/2 + i
+// (j = 0, 1) moves to row 2i + j. `w` holds `rows` float32 rows of `cols` values, permuted in
+// place. A bias permutes as a column (rows = its length, cols = 1).
+void llama_gguf_permute_qk(std::vector<float>& w, int64_t n_heads, int64_t rows, int64_t cols);
+
 // llama.cpp's architecture name for a family: "llama" (llama, mistral), "qwen2", "qwen3".
 const char* llama_gguf_arch(ModelFamily family);
 
