@@ -1,5 +1,6 @@
 // POST /v1/tokenize and /v1/detokenize (vLLM's shapes) on models socle runs: what the model
 // reads for a text or a chat, and the text of token ids.
+#include "api/adapter_access.h"
 #include "api/auth.h"
 #include "api/errors.h"
 #include "api/local_inference.h"
@@ -10,11 +11,18 @@ namespace {
 
 using json::present;
 
-// The local model `body` names. 404 for an unknown name, 400 for a model socle relays.
-Result<providers::LocalModel*> local_model(Services& s, const boost::json::object& body) {
+// The local model `body` names (a fine-tuned model's base: an adapter changes no token). 404
+// for an unknown name or a fine-tuned model the caller may not use, 400 for a model socle
+// relays.
+Result<providers::LocalModel*> local_model(Services& s, const tenancy::Principal& p,
+                                           const boost::json::object& body) {
   std::optional<std::string> name;
   SOCLE_RETURN_IF_ERROR(json::get_string(body, "model", true, &name));
   providers::Model* m = s.registry.find(*name);
+  if (m == nullptr) {
+    auto adapter = s.registry.adapters().find(*name);
+    if (adapter != nullptr && may_use_adapter(s, p, *adapter)) m = s.registry.find(adapter->base);
+  }
   if (m == nullptr) {
     return Status(StatusCode::NOT_FOUND,
                   "the model '" + *name + "' does not exist; GET /v1/models lists the models",
@@ -28,11 +36,11 @@ Result<providers::LocalModel*> local_model(Services& s, const boost::json::objec
   return m->local();
 }
 
-Result<http::Response> tokenize(Services& s, http::Request& req) {
+Result<http::Response> tokenize(Services& s, http::Request& req, const tenancy::Principal& p) {
   SOCLE_ASSIGN_OR_RETURN(boost::json::object body, json_body(req));
   SOCLE_RETURN_IF_ERROR(
       json::check_keys(body, {"model", "prompt", "messages", "add_special_tokens"}));
-  SOCLE_ASSIGN_OR_RETURN(providers::LocalModel * local, local_model(s, body));
+  SOCLE_ASSIGN_OR_RETURN(providers::LocalModel * local, local_model(s, p, body));
   std::optional<bool> special;
   SOCLE_RETURN_IF_ERROR(json::get_bool(body, "add_special_tokens", false, &special));
   std::vector<int32_t> ids;
@@ -64,10 +72,10 @@ Result<http::Response> tokenize(Services& s, http::Request& req) {
                                                 {"tokens", std::move(tokens)}});
 }
 
-Result<http::Response> detokenize(Services& s, http::Request& req) {
+Result<http::Response> detokenize(Services& s, http::Request& req, const tenancy::Principal& p) {
   SOCLE_ASSIGN_OR_RETURN(boost::json::object body, json_body(req));
   SOCLE_RETURN_IF_ERROR(json::check_keys(body, {"model", "tokens"}));
-  SOCLE_ASSIGN_OR_RETURN(providers::LocalModel * local, local_model(s, body));
+  SOCLE_ASSIGN_OR_RETURN(providers::LocalModel * local, local_model(s, p, body));
   const boost::json::value* tokens = present(body, "tokens");
   if (tokens == nullptr || !tokens->is_array()) {
     return invalid_argument("'tokens' must be an array of token ids", "tokens");
@@ -89,12 +97,12 @@ Result<http::Response> detokenize(Services& s, http::Request& req) {
 
 void register_tokenize_routes(http::Router& router, Services& s) {
   router.add("POST", "/v1/tokenize",
-             with_key(s, "", [&s](http::Request& req, const tenancy::Principal&) {
-               return tokenize(s, req);
+             with_key(s, "", [&s](http::Request& req, const tenancy::Principal& p) {
+               return tokenize(s, req, p);
              }));
   router.add("POST", "/v1/detokenize",
-             with_key(s, "", [&s](http::Request& req, const tenancy::Principal&) {
-               return detokenize(s, req);
+             with_key(s, "", [&s](http::Request& req, const tenancy::Principal& p) {
+               return detokenize(s, req, p);
              }));
 }
 

@@ -321,6 +321,14 @@ describe('socle serving its own models', () => {
     const emb = await server.fetchJson('POST', '/v1/embeddings', { model: tuned, input: 'bonjour' });
     assert.equal(emb.status, 400, emb.text);
     assert.match(emb.json.error.message, /llama-lora-tuned/);
+    // Its tokens are its base's.
+    const tokenized = {};
+    for (const model of [tuned, 'llama-lora']) {
+      const r = await server.fetchJson('POST', '/v1/tokenize', { model, prompt: 'Bonjour la mairie' });
+      assert.equal(r.status, 200, r.text);
+      tokenized[model] = r.json.tokens;
+    }
+    assert.deepEqual(tokenized[tuned], tokenized['llama-lora']);
   });
 
   test('chat: streamed text equals the non-streamed text; usage matches /v1/tokenize', async () => {
