@@ -10,6 +10,8 @@
 // The bytes are written under data/files/<sha256> before the row exists: a crash in between
 // leaves unnamed bytes, never a row without its bytes; a file is answered 200 only once
 // both are durable.
+#include "api/files.h"
+
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <filesystem>
@@ -108,19 +110,9 @@ Result<http::Response> upload(Services& s, const http::Request& req, const tenan
   train::ValidationReport report = train::validate_chat_jsonl(file->data, {});
   if (!report.ok()) return refuse_data(report);
 
-  store::StoredFile f;
-  f.filename = file->filename;
-  f.purpose = std::string(PURPOSE_FINE_TUNE);
-  f.bytes = static_cast<int64_t>(file->data.size());
-  f.sha256 = to_hex(sha256(file->data));
-  std::string path = blob_path(s, f.sha256);
-  std::lock_guard lock(blob_mutex());
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  if (ec) return internal_error("cannot create " + path + ": " + ec.message());
-  if (!std::filesystem::exists(path, ec))
-    SOCLE_RETURN_IF_ERROR(write_file_atomic(path, file->data, 0600));
-  SOCLE_ASSIGN_OR_RETURN(store::StoredFile made, s.store.files().create(self(p), f));
+  SOCLE_ASSIGN_OR_RETURN(
+      store::StoredFile made,
+      store_file_bytes(s, self(p), file->filename, std::string(PURPOSE_FINE_TUNE), file->data));
   return json_response(200, file_json(made));
 }
 
@@ -190,6 +182,28 @@ http::Handler fine_tune_handler(Services& s, F f) {
 }
 
 }  // namespace
+
+Result<store::StoredFile> store_file_bytes(Services& s, const store::Actor& actor,
+                                           const std::string& filename, const std::string& purpose,
+                                           std::string_view data) {
+  store::StoredFile f;
+  f.filename = filename;
+  f.purpose = purpose;
+  f.bytes = static_cast<int64_t>(data.size());
+  f.sha256 = to_hex(sha256(data));
+  std::string path = blob_path(s, f.sha256);
+  std::lock_guard lock(blob_mutex());
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  if (ec) return internal_error("cannot create " + path + ": " + ec.message());
+  if (!std::filesystem::exists(path, ec))
+    SOCLE_RETURN_IF_ERROR(write_file_atomic(path, data, 0600));
+  return s.store.files().create(actor, f);
+}
+
+std::string file_public_id(store::Id id) {
+  return public_id(id);
+}
 
 void register_file_routes(http::Router& router, Services& s) {
   // The multipart envelope adds little to the file: allow it a mebibyte over the limit, so

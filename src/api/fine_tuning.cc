@@ -16,6 +16,7 @@
 #include <filesystem>
 
 #include "api/auth.h"
+#include "api/files.h"
 #include "api/fine_tuning_prepare.h"
 #include "api/fine_tuning_worker.h"
 #include "api/params.h"
@@ -90,6 +91,9 @@ boost::json::object job_json(const store::FineTuneJob& j) {
   // Before the plan resolves them, the hyper-parameters are shown as asked ("auto" kept).
   boost::json::value hp = json_or_null(j.hyperparameters.empty() ? j.requested : j.hyperparameters);
   if (hp.is_null()) hp = boost::json::object{};
+  boost::json::array result_files;
+  for (store::Id f : j.result_files)
+    result_files.emplace_back(file_public_id(f));
   boost::json::value estimate = json_or_null(j.estimate);
   boost::json::value estimated_finish = nullptr;
   if ((j.status == FineTuneStatus::RUNNING || j.status == FineTuneStatus::QUEUED) &&
@@ -114,7 +118,7 @@ boost::json::object job_json(const store::FineTuneJob& j) {
                                      {j.method, boost::json::object{{"hyperparameters", hp}}}}},
       {"training_file", "file-" + std::to_string(j.training_file)},
       {"validation_file", nullptr},
-      {"result_files", boost::json::array{}},
+      {"result_files", std::move(result_files)},
       {"trained_tokens", nullptr},
       {"error", json_or_null(j.error)},
       {"seed", j.seed},

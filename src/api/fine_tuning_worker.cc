@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <memory>
 
+#include "api/files.h"
 #include "api/fine_tuning_prepare.h"
 #include "base/file.h"
 #include "base/hash.h"
@@ -225,6 +227,48 @@ void FineTuningWorker::loop() {
   }
 }
 
+Result<std::string> FineTuningWorker::step_metrics_csv(store::Id job_id) {
+  store::Actor sys = store::Actor::system();
+  constexpr int64_t ALL = INT64_MAX;
+  SOCLE_ASSIGN_OR_RETURN(auto events, s_.store.fine_tuning().events(sys, job_id, 0, ALL));
+  SOCLE_ASSIGN_OR_RETURN(auto checkpoints, s_.store.fine_tuning().checkpoints(sys, job_id, 0, ALL));
+  // Newest first: a step run again after a resume keeps its last values.
+  std::map<int64_t, boost::json::object> steps;
+  for (const store::FineTuneEvent& e : events) {
+    Result<boost::json::object> data = json::parse_object(e.data);
+    if (!data.is_ok() || !data->contains("step") || !data->contains("train_loss")) continue;
+    const boost::json::value& step = data->at("step");
+    if (step.is_int64()) steps.emplace(step.as_int64(), std::move(*data));
+  }
+  std::map<int64_t, double> valid;
+  for (const store::FineTuneCheckpoint& c : checkpoints) {
+    Result<boost::json::object> m = json::parse_object(c.metrics);
+    if (m.is_ok() && m->contains("valid_loss") && m->at("valid_loss").is_double()) {
+      valid.emplace(c.step, m->at("valid_loss").as_double());
+    }
+  }
+  auto number = [](double x) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", x);
+    return std::string(buf);
+  };
+  auto field = [&number](const boost::json::object& o, const char* key) -> std::string {
+    const boost::json::value* v = o.if_contains(key);
+    if (v == nullptr) return "";
+    if (v->is_double()) return number(v->as_double());
+    if (v->is_int64()) return std::to_string(v->as_int64());
+    return "";
+  };
+  std::string csv = "step,train_loss,valid_loss,learning_rate,grad_norm,trained_tokens\n";
+  for (const auto& [step, m] : steps) {
+    auto v = valid.find(step);
+    csv += std::to_string(step) + "," + field(m, "train_loss") + "," +
+           (v == valid.end() ? "" : number(v->second)) + "," + field(m, "learning_rate") + "," +
+           field(m, "grad_norm") + "," + field(m, "trained_tokens") + "\n";
+  }
+  return csv;
+}
+
 Status FineTuningWorker::restore_models() {
   SOCLE_ASSIGN_OR_RETURN(auto done, s_.store.fine_tuning().with_status(
                                         store::Actor::system(), {FineTuneStatus::SUCCEEDED}));
@@ -433,6 +477,13 @@ Status FineTuningWorker::train(store::FineTuneJob job) {
       "adapter_config.json and adapter_model.safetensors beside this file (PEFT), and "
       "adapter.gguf (llama.cpp's LoRA GGUF)";
   SOCLE_RETURN_IF_ERROR(write_file_atomic(adapter_dir + "/provenance.json", json::dump(prov)));
+
+  // The step metrics as a CSV file of the owner's (OpenAI's result_files).
+  SOCLE_ASSIGN_OR_RETURN(std::string csv, step_metrics_csv(job.id));
+  SOCLE_ASSIGN_OR_RETURN(store::StoredFile results,
+                         store_file_bytes(s_, store::Actor::user(job.owner_id, job.org_id),
+                                          "step_metrics.csv", "fine-tune-results", csv));
+  job.result_files = {results.id};
 
   job.status = FineTuneStatus::SUCCEEDED;
   job.fine_tuned_model = fine_tuned_model_name(job);

@@ -58,6 +58,9 @@ class FineTuningWorker {
   void fail(store::FineTuneJob job, const std::string& code, const std::string& message,
             const std::string& param);
   Status restore_models();
+  // The CSV of a job's step metrics (step, train_loss, valid_loss at checkpoints,
+  // learning_rate, grad_norm, trained_tokens), from its events and checkpoints.
+  Result<std::string> step_metrics_csv(store::Id job_id);
 
   Services& s_;
   std::mutex mu_;

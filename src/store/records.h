@@ -332,6 +332,7 @@ struct FineTuneJob {
   std::string result_dir;                   // the job's folder under the data directory
   std::optional<int64_t> model_deleted_at;  // when its owner deleted fine_tuned_model
   std::vector<Id> shared_groups;            // groups fine_tuned_model is shared with
+  std::vector<Id> result_files;             // the files of its step metrics (CSV)
 };
 
 // One line of a job's log (OpenAI's fine_tuning.job.event).

@@ -175,6 +175,19 @@ describe('fine-tuning through the openai SDK', () => {
     const written = JSON.parse(await readFile(path.join(adapterDir, 'provenance.json'), 'utf8'));
     assert.equal(written.training_file.sha256, job.provenance.training_file.sha256);
 
+    // result_files: the step metrics as a CSV file of the owner's.
+    assert.equal(job.result_files.length, 1);
+    const resultFile = await alice.files.retrieve(job.result_files[0]);
+    assert.equal(resultFile.purpose, 'fine-tune-results');
+    const csv = (await (await alice.files.content(job.result_files[0])).text()).trim().split('\n');
+    assert.equal(csv[0], 'step,train_loss,valid_loss,learning_rate,grad_norm,trained_tokens');
+    assert.equal(csv.length, 1 + PAIRS.length * 40);
+    const lastRow = csv.at(-1).split(',');
+    assert.equal(Number(lastRow[0]), PAIRS.length * 40);
+    assert.ok(lastRow[2] !== '' && Number.isFinite(Number(lastRow[2])), 'the last step has its validation loss');
+    assert.equal(csv[1].split(',')[2], '', 'no validation loss between checkpoints');
+    await assert.rejects(bob.files.content(job.result_files[0]), (e) => e.status === 404);
+
     // Events, newest first: a metrics event per step, the loss going down.
     const events = [];
     for await (const e of alice.fineTuning.jobs.listEvents(job.id, { limit: 100 })) events.push(e);

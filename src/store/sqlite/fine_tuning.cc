@@ -16,7 +16,7 @@ constexpr const char* JOB_COLUMNS =
     "id, owner_id, org_id, model, training_file, validation_file, suffix, seed, method, "
     "requested, hyperparameters, lora, status, error, created_at, started_at, finished_at, "
     "trained_tokens, fine_tuned_model, estimate, provenance, result_dir, model_deleted_at, "
-    "shared_groups";
+    "shared_groups, result_files";
 
 constexpr std::array<std::pair<FineTuneStatus, const char*>, 6> STATUS_NAMES = {{
     {FineTuneStatus::VALIDATING_FILES, "validating_files"},
@@ -40,6 +40,24 @@ FineTuneStatus status_of(const std::string& text) {
   }
   // The table's CHECK constraint admits only the names above.
   return FineTuneStatus::FAILED;
+}
+
+// A list of ids as the JSON array text a column holds, and back (anything else reads as none).
+std::string ids_json(const std::vector<Id>& ids) {
+  boost::json::array a;
+  for (Id id : ids)
+    a.emplace_back(id);
+  return boost::json::serialize(a);
+}
+
+std::vector<Id> ids_from_json(const std::string& text) {
+  std::vector<Id> out;
+  boost::system::error_code ec;
+  boost::json::value v = boost::json::parse(text, ec);
+  if (ec || !v.is_array()) return out;
+  for (const auto& id : v.as_array())
+    if (id.is_int64()) out.push_back(id.as_int64());
+  return out;
 }
 
 FineTuneJob read_job(const Stmt& s) {
@@ -67,13 +85,8 @@ FineTuneJob read_job(const Stmt& s) {
   j.provenance = s.column_text(20);
   j.result_dir = s.column_text(21);
   j.model_deleted_at = s.column_opt_int(22);
-  // Written by bind_job_fields as a JSON array of ids.
-  boost::system::error_code ec;
-  boost::json::value groups = boost::json::parse(s.column_text(23), ec);
-  if (!ec && groups.is_array()) {
-    for (const auto& g : groups.as_array())
-      if (g.is_int64()) j.shared_groups.push_back(g.as_int64());
-  }
+  j.shared_groups = ids_from_json(s.column_text(23));
+  j.result_files = ids_from_json(s.column_text(24));
   return j;
 }
 
@@ -106,7 +119,7 @@ Result<std::vector<FineTuneJob>> read_jobs(Stmt& st) {
 }
 
 // Binds the mutable fields of `j` from position `at` on, in JOB_COLUMNS' order from `model`
-// to `shared_groups` (created_at excepted); returns the next position.
+// to `result_files` (created_at excepted); returns the next position.
 int bind_job_fields(Stmt& st, int at, const FineTuneJob& j) {
   st.bind(at, std::string_view(j.model));
   st.bind(at + 1, j.training_file);
@@ -127,11 +140,9 @@ int bind_job_fields(Stmt& st, int at, const FineTuneJob& j) {
   st.bind(at + 16, std::string_view(j.provenance));
   st.bind(at + 17, std::string_view(j.result_dir));
   st.bind(at + 18, j.model_deleted_at);
-  boost::json::array groups;
-  for (Id g : j.shared_groups)
-    groups.emplace_back(g);
-  st.bind(at + 19, boost::json::serialize(groups));
-  return at + 20;
+  st.bind(at + 19, ids_json(j.shared_groups));
+  st.bind(at + 20, ids_json(j.result_files));
+  return at + 21;
 }
 
 }  // namespace
@@ -148,8 +159,8 @@ Result<FineTuneJob> SqliteFineTuningStore::create(const Actor& actor, const Fine
                       "training_file, validation_file, suffix, seed, method, requested, "
                       "hyperparameters, lora, status, error, started_at, finished_at, "
                       "trained_tokens, fine_tuned_model, estimate, provenance, "
-                      "result_dir, model_deleted_at, shared_groups) VALUES (?, ?, ?, ?, ?, ?, "
-                      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
+                      "result_dir, model_deleted_at, shared_groups, result_files) VALUES (?, ?, ?, "
+                      "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"));
     st.bind(1, j.owner_id).bind(2, j.org_id).bind(3, j.created_at);
     bind_job_fields(st, 4, j);
     SOCLE_RETURN_IF_ERROR(st.run());
@@ -193,8 +204,8 @@ Result<FineTuneJob> SqliteFineTuningStore::update(const Actor& actor, const Fine
                                "requested = ?, hyperparameters = ?, lora = ?, status = ?, "
                                "error = ?, started_at = ?, finished_at = ?, trained_tokens = ?, "
                                "fine_tuned_model = ?, estimate = ?, provenance = ?, "
-                               "result_dir = ?, model_deleted_at = ?, shared_groups = ? "
-                               "WHERE id = ?"));
+                               "result_dir = ?, model_deleted_at = ?, shared_groups = ?, "
+                               "result_files = ? WHERE id = ?"));
     int at = bind_job_fields(st, 1, j);
     SOCLE_RETURN_IF_ERROR(st.bind(at, j.id).run());
     SOCLE_ASSIGN_OR_RETURN(out, visible_job(c_, actor, j.id));

@@ -247,6 +247,8 @@ CREATE TABLE fine_tuning_checkpoints (
       {8, "fine_tuning_shares", R"sql(
 -- The groups a fine-tuned model's owner shares it with: a JSON array of group ids.
 ALTER TABLE fine_tuning_jobs ADD COLUMN shared_groups TEXT NOT NULL DEFAULT '[]';
+-- The files holding a succeeded job's step metrics: a JSON array of file ids.
+ALTER TABLE fine_tuning_jobs ADD COLUMN result_files TEXT NOT NULL DEFAULT '[]';
 )sql"},
   };
   return list;

@@ -113,13 +113,15 @@ TEST_F(FineTuningStoreTest, KeepsWhenTheModelWasDeleted) {
   EXPECT_EQ(got.fine_tuned_model, "ft:llama:a:ftjob-1");
 }
 
-TEST_F(FineTuningStoreTest, KeepsTheGroupsAModelIsSharedWith) {
+TEST_F(FineTuningStoreTest, KeepsSharedGroupsAndResultFiles) {
   FineTuneJob j = make(alice_, "a");
   EXPECT_TRUE(store_->fine_tuning().get(alice(), j.id)->shared_groups.empty());
   j.status = FineTuneStatus::SUCCEEDED;
   j.shared_groups = {7, 3};
+  j.result_files = {42};
   ASSERT_TRUE(store_->fine_tuning().update(alice(), j, {FineTuneStatus::VALIDATING_FILES}).is_ok());
   EXPECT_EQ(store_->fine_tuning().get(alice(), j.id)->shared_groups, (std::vector<Id>{7, 3}));
+  EXPECT_EQ(store_->fine_tuning().get(alice(), j.id)->result_files, (std::vector<Id>{42}));
   j.shared_groups.clear();
   ASSERT_TRUE(store_->fine_tuning().update(alice(), j, {FineTuneStatus::SUCCEEDED}).is_ok());
   EXPECT_TRUE(store_->fine_tuning().get(alice(), j.id)->shared_groups.empty());
