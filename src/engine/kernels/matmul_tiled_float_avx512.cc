@@ -11,14 +11,16 @@
 #include <vector>
 
 #include "base/check.h"
+#include "engine/kernels/float_lanes_avx512.h"
 #include "engine/kernels/matmul_tiled.h"
-
-#define SOCLE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
 namespace socle::engine {
 namespace {
 
-constexpr int64_t LANES = 16;  // float32 values per __m512
+using avx512::LANES;
+using avx512::lanes_mask;
+using avx512::load_weights;
+
 // 4 x 6 accumulators, 4 weight vectors and one activation vector: 29 of the 32 registers.
 constexpr int TILE_ROWS = 4;
 constexpr int TILE_TOKENS = 6;
@@ -44,24 +46,6 @@ struct FloatJob {
   const float* bias;     // (w.rows) or nullptr
   int64_t column_chunk;  // columns per pass, a multiple of 16
 };
-
-SOCLE_AVX512 inline __mmask16 lanes_mask(int64_t left) {
-  return left >= LANES ? static_cast<__mmask16>(0xFFFF) : static_cast<__mmask16>((1u << left) - 1u);
-}
-
-// Sixteen weights (fewer under the mask, the rest zero) widened to float32.
-template <DType TYPE>
-SOCLE_AVX512 inline __m512 load_weights(const void* row, int64_t c, __mmask16 m) {
-  if constexpr (TYPE == DType::F32) {
-    return _mm512_maskz_loadu_ps(m, static_cast<const float*>(row) + c);
-  } else if constexpr (TYPE == DType::F16) {
-    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, static_cast<const uint16_t*>(row) + c));
-  } else {
-    const auto* p = static_cast<const uint16_t*>(row) + c;
-    __m512i wide = _mm512_cvtepu16_epi32(_mm256_maskz_loadu_epi16(m, p));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
-  }
-}
 
 // Output rows r0 .. r0 + ROWS - 1 for tokens t0 .. t0 + TOKENS - 1, columns c0 .. c0 +
 // job.column_chunk - 1 (or the end): the accumulators start at zero (c0 = 0) or from `saved`,
