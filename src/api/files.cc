@@ -174,13 +174,6 @@ Result<http::Response> delete_file(Services& s, const http::Request& req,
       200, boost::json::object{{"id", public_id(id)}, {"object", "file"}, {"deleted", true}});
 }
 
-template <typename F>
-http::Handler fine_tune_handler(Services& s, F f) {
-  return with_key(
-      s, tenancy::PERM_FINE_TUNE,
-      [&s, f](http::Request& req, const tenancy::Principal& p) { return f(s, req, p); });
-}
-
 }  // namespace
 
 Result<store::StoredFile> store_file_bytes(Services& s, const store::Actor& actor,

@@ -1,14 +1,16 @@
 // The bytes of stored files (/v1/files): written once under data/files/<sha256> (mode 0600)
 // before the row that names them, so that a crash leaves at most unnamed bytes, never a row
-// without its bytes.
+// without its bytes. And the routes' shared permission wrapper.
 #pragma once
 
 #include <string>
 #include <string_view>
 
+#include "api/auth.h"
 #include "api/services.h"
 #include "base/status.h"
 #include "store/records.h"
+#include "tenancy/permissions.h"
 
 namespace socle::api {
 
@@ -20,5 +22,14 @@ Result<store::StoredFile> store_file_bytes(Services& s, const store::Actor& acto
 
 // "file-<id>".
 std::string file_public_id(store::Id id);
+
+// A route of the fine-tuning API (files, jobs, fine-tuned models): f(s, req, principal) for a
+// key whose role carries the fine_tune permission.
+template <typename F>
+http::Handler fine_tune_handler(Services& s, F f) {
+  return with_key(
+      s, tenancy::PERM_FINE_TUNE,
+      [&s, f](http::Request& req, const tenancy::Principal& p) { return f(s, req, p); });
+}
 
 }  // namespace socle::api

@@ -684,13 +684,6 @@ Result<http::Response> delete_model(Services& s, const http::Request& req,
                        boost::json::object{{"id", name}, {"object", "model"}, {"deleted", true}});
 }
 
-template <typename F>
-http::Handler fine_tune_handler(Services& s, F f) {
-  return with_key(
-      s, tenancy::PERM_FINE_TUNE,
-      [&s, f](http::Request& req, const tenancy::Principal& p) { return f(s, req, p); });
-}
-
 }  // namespace
 
 void register_fine_tuning_routes(http::Router& router, Services& s) {

@@ -12,11 +12,26 @@
 #include <vector>
 
 #include "engine/format/safetensors.h"
+#include "engine/models/llama.h"
 
 namespace socle::engine::testing {
 
 inline std::string golden_dir(const std::string& model) {
   return std::string(SOCLE_GOLDEN_DIR) + "/" + model;
+}
+
+// A golden decoder folder's model and its ref.safetensors (failures fail the test).
+struct GoldenDecoder {
+  LlamaModel model;
+  SafetensorsFile ref;
+};
+
+inline GoldenDecoder load_golden_decoder(const std::string& name) {
+  auto model = LlamaModel::load(golden_dir(name));
+  EXPECT_TRUE(model.is_ok()) << model.status().to_string();
+  auto ref = SafetensorsFile::open(golden_dir(name) + "/ref.safetensors");
+  EXPECT_TRUE(ref.is_ok()) << ref.status().to_string();
+  return {std::move(model).value(), std::move(ref).value()};
 }
 
 // The tensor `name` of `file`, which must be F32, widened to a vector.

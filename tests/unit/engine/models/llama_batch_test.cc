@@ -24,17 +24,10 @@ constexpr int GOLDEN_CASES = 4;
 constexpr int64_t BLOCK_SIZE = 5;
 constexpr int64_t POOL_BLOCKS = 80;
 
-struct Golden {
-  LlamaModel model;
-  SafetensorsFile ref;
-};
+using Golden = testing::GoldenDecoder;
 
 Golden load(const std::string& name) {
-  auto model = LlamaModel::load(testing::golden_dir(name));
-  EXPECT_TRUE(model.is_ok()) << model.status().to_string();
-  auto ref = SafetensorsFile::open(testing::golden_dir(name) + "/ref.safetensors");
-  EXPECT_TRUE(ref.is_ok()) << ref.status().to_string();
-  return {std::move(model).value(), std::move(ref).value()};
+  return testing::load_golden_decoder(name);
 }
 
 int64_t blocks_for(int64_t positions) {

@@ -24,17 +24,10 @@ constexpr double LOGITS_TOLERANCE = 1e-4;
 constexpr float GREEDY_MARGIN_FLOOR = 0.01f;
 constexpr int GOLDEN_CASES = 4;
 
-struct Golden {
-  LlamaModel model;
-  SafetensorsFile ref;
-};
+using Golden = testing::GoldenDecoder;
 
 Golden load(const std::string& name) {
-  auto model = LlamaModel::load(testing::golden_dir(name));
-  EXPECT_TRUE(model.is_ok()) << model.status().to_string();
-  auto ref = SafetensorsFile::open(testing::golden_dir(name) + "/ref.safetensors");
-  EXPECT_TRUE(ref.is_ok()) << ref.status().to_string();
-  return {std::move(model).value(), std::move(ref).value()};
+  return testing::load_golden_decoder(name);
 }
 
 int32_t argmax(const float* row, int64_t n) {

@@ -25,17 +25,10 @@ using testing::idle_stats;
 
 constexpr float GREEDY_MARGIN_FLOOR = 0.01f;  // golden README
 
-struct Fixture {
-  LlamaModel model;
-  SafetensorsFile ref;
-};
+using Fixture = testing::GoldenDecoder;
 
 Fixture load() {
-  auto model = LlamaModel::load(testing::golden_dir("llama3"));
-  EXPECT_TRUE(model.is_ok()) << model.status().to_string();
-  auto ref = SafetensorsFile::open(testing::golden_dir("llama3") + "/ref.safetensors");
-  EXPECT_TRUE(ref.is_ok()) << ref.status().to_string();
-  return {std::move(model).value(), std::move(ref).value()};
+  return testing::load_golden_decoder("llama3");
 }
 
 RunnerOptions small_options(int64_t blocks, const LlamaModel& m, int32_t block_tokens = 4) {
