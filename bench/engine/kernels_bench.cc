@@ -25,6 +25,7 @@
 #include "engine/kernels/attention.h"
 #include "engine/kernels/matmul.h"
 #include "engine/kernels/norm.h"
+#include "engine/kernels/packed_weights.h"
 #include "engine/kernels/quant.h"
 #include "engine/kernels/rope.h"
 
@@ -129,40 +130,57 @@ bool bench_matmul(const std::string& only) {
     for (int64_t r = 0; r < ROWS; ++r)
       quantize_row(type, wf.data() + r * COLS, wq.data() + r * row_bytes, COLS);
     WeightView w{type, wq.data(), ROWS, COLS};
+    // The packed layout (packed_weights.h) where the type has one: what models load.
+    PackedBytes packed;
+    WeightView wp = w;
+    if (packed_layout_covers(type)) {
+      packed = pack_weights(w);
+      wp.packed = packed.get();
+    }
     ThreadPool one(1);
     std::vector<float> want(CHECK_N * ROWS), got(CHECK_N * ROWS);
     matmul(want.data(), x.data(), w, nullptr, CHECK_N, KernelPath::SCALAR, one);
+    auto paths = kernel_paths_supported();
+    bool has_avx512 = std::find(paths.begin(), paths.end(), KernelPath::AVX512) != paths.end();
     for (KernelPath path : {KernelPath::AVX2, KernelPath::AVX512}) {
-      auto paths = kernel_paths_supported();
       if (std::find(paths.begin(), paths.end(), path) == paths.end()) continue;
-      matmul(got.data(), x.data(), w, nullptr, CHECK_N, path, one);
-      if (!close_enough(got, want)) {
-        std::printf("matmul %-5s %-7s MISMATCH with the scalar path\n", dtype_name(type),
-                    kernel_path_name(path));
-        ok = false;
+      for (const WeightView* v : {&w, &wp}) {
+        matmul(got.data(), x.data(), *v, nullptr, CHECK_N, path, one);
+        if (!close_enough(got, want)) {
+          std::printf("matmul %-5s %-7s%s MISMATCH with the scalar path\n", dtype_name(type),
+                      kernel_path_name(path), v->packed != nullptr ? " packed" : "");
+          ok = false;
+        }
       }
     }
+    if (!has_avx512) continue;
     for (int threads : {1, n_threads}) {
       ThreadPool pool(threads);
       std::vector<float> out(512 * ROWS);
-      double avx2_single = 0, avx512_single = 0;
-      for (int64_t n : {1, 8, 512}) {
-        auto time = [&](KernelPath path) {
-          return seconds_per_call([&] { matmul(out.data(), x.data(), w, nullptr, n, path, pool); });
+      double avx2_single = 0, avx512_single = 0, packed_single = 0;
+      for (int64_t n : {1, 8, 64, 512}) {
+        auto time = [&](KernelPath path, const WeightView& v) {
+          return seconds_per_call([&] { matmul(out.data(), x.data(), v, nullptr, n, path, pool); });
         };
-        double avx2 = time(KernelPath::AVX2);
-        double avx512 = time(KernelPath::AVX512);
+        double avx2 = time(KernelPath::AVX2, w);
+        double avx512 = time(KernelPath::AVX512, w);
+        double packed_s = wp.packed != nullptr ? time(KernelPath::AVX512, wp) : avx512;
         if (n == 1) {
           avx2_single = avx2;
           avx512_single = avx512;
+          packed_single = packed_s;
         }
         double ops = 2.0 * ROWS * COLS * static_cast<double>(n);
         std::printf(
-            "matmul %-5s 2048x2048 n=%-3lld %dt  avx2 %8.3f ms %6.1f Gop/s n/1 cost x%5.2f  "
-            "avx512 %8.3f ms %6.1f Gop/s n/1 cost x%5.2f  avx512 x%.2f vs avx2\n",
-            dtype_name(type), static_cast<long long>(n), threads, avx2 * 1e3, ops / avx2 * 1e-9,
-            avx2 / avx2_single, avx512 * 1e3, ops / avx512 * 1e-9, avx512 / avx512_single,
-            avx2 / avx512);
+            "matmul %-5s 2048x2048 n=%-3lld %dt  avx2 %6.1f Gop/s n/1 x%6.2f  avx512 tiles "
+            "%6.1f Gop/s n/1 x%6.2f x%.2f vs avx2",
+            dtype_name(type), static_cast<long long>(n), threads, ops / avx2 * 1e-9,
+            avx2 / avx2_single, ops / avx512 * 1e-9, avx512 / avx512_single, avx2 / avx512);
+        if (wp.packed != nullptr) {
+          std::printf("  packed %6.1f Gop/s n/1 x%6.2f x%.2f vs tiles", ops / packed_s * 1e-9,
+                      packed_s / packed_single, avx512 / packed_s);
+        }
+        std::printf("\n");
       }
     }
   }

@@ -18,12 +18,8 @@ void unpack_q4_k(const BlockQ4K& b, uint8_t* codes, uint8_t* sc, uint8_t* m) {
       codes[(2 * p + 1) * Q4_K_SUB + l] = b.qs[p * Q4_K_SUB + l] >> 4;
     }
   }
-  for (int j = 0; j < 4; ++j) {
-    sc[j] = b.scales[j] & 63;
-    m[j] = b.scales[j + 4] & 63;
-    sc[j + 4] = static_cast<uint8_t>((b.scales[j + 8] & 0xF) | ((b.scales[j] >> 6) << 4));
-    m[j + 4] = static_cast<uint8_t>((b.scales[j + 8] >> 4) | ((b.scales[j + 4] >> 6) << 4));
-  }
+  for (int j = 0; j < QK_K / Q4_K_SUB; ++j)
+    q4_k_scale_min(j, b.scales, &sc[j], &m[j]);
 }
 
 // The signed 6-bit codes (-32..31) of a Q6_K super-block in value order.

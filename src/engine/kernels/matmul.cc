@@ -78,6 +78,10 @@ void matmul(float* out, const float* x, const WeightView& w, const float* bias, 
             KernelPath path, ThreadPool& pool) {
   // The AVX-512 path tiles rows by tokens (matmul_tiled.h) for every n, a token alone
   // included, so that its results do not depend on n.
+  if (path == KernelPath::AVX512 && w.packed != nullptr) {
+    matmul_packed_q8_avx512(out, x, w, bias, n, pool);
+    return;
+  }
   if (path == KernelPath::AVX512 && matmul_tiled_avx512_covers(w.type)) {
     if (dtype_is_quantized(w.type)) {
       matmul_tiled_q8_avx512(out, x, w, bias, n, pool);

@@ -34,5 +34,9 @@ void matmul_tiled_float_avx512(float* out, const float* x, const WeightView& w, 
                                int64_t n, ThreadPool& pool);
 void matmul_tiled_q8_avx512(float* out, const float* x, const WeightView& w, const float* bias,
                             int64_t n, ThreadPool& pool);
+// The same for Q8_0 weights whose view carries the packed layout (packed_weights.h); the AVX512
+// path takes it whenever `w.packed` is set.
+void matmul_packed_q8_avx512(float* out, const float* x, const WeightView& w, const float* bias,
+                             int64_t n, ThreadPool& pool);
 
 }  // namespace socle::engine

@@ -68,6 +68,12 @@ void dequantize_row_q4_0_ref(const BlockQ4_0* x, float* y, int64_t n);
 void dequantize_row_q4_k_ref(const BlockQ4K* x, float* y, int64_t n);
 void dequantize_row_q6_k_ref(const BlockQ6K* x, float* y, int64_t n);
 
+// The 6-bit scale and min of sub-block j (0..7) from a Q4_K block's packed `scales` (ggml's
+// get_scale_min_k4): sub-blocks 0..3 keep theirs in the low 6 bits of bytes j and j + 4;
+// sub-blocks 4..7 split theirs over the low/high nibbles of byte j + 4 and the top two bits
+// of bytes j - 4 and j.
+void q4_k_scale_min(int j, const uint8_t* scales, uint8_t* sc, uint8_t* m);
+
 // Any weight type: F32, F16, BF16 (rounded to nearest even) or a quantised type, row of n
 // values into dtype_row_bytes(type, n) bytes at `out`, and back to float32.
 // x: (n); out: dtype_row_bytes(type, n) bytes

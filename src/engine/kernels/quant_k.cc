@@ -35,20 +35,6 @@ int nearest_int(float v) {
   return static_cast<int>(std::lrint(v));
 }
 
-// The 6-bit scale and min of sub-block j from Q4_K's packed `scales` (ggml's
-// get_scale_min_k4): sub-blocks 0..3 keep theirs in the low 6 bits of bytes j and j + 4;
-// sub-blocks 4..7 split theirs over the low/high nibbles of byte j + 4 and the top two bits
-// of bytes j - 4 and j.
-void q4_k_scale_min(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
-  if (j < 4) {
-    *sc = q[j] & 63;
-    *m = q[j + 4] & 63;
-  } else {
-    *sc = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
-    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
-  }
-}
-
 // Best affine fit x ~ scale * code + min (min <= 0, code in [0, nmax]) under weights w, searching
 // scales around the range's; returns scale, writes -min to *neg_min and the codes to `codes`.
 float fit_scale_min(int64_t n, int nmax, const float* x, const float* w, uint8_t* codes,
@@ -170,6 +156,16 @@ float fit_scale_symmetric(int64_t n, int nmax, const float* x, uint8_t* codes) {
 }
 
 }  // namespace
+
+void q4_k_scale_min(int j, const uint8_t* q, uint8_t* sc, uint8_t* m) {
+  if (j < 4) {
+    *sc = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *sc = static_cast<uint8_t>((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+    *m = static_cast<uint8_t>((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
 
 void quantize_row_q4_k_ref(const float* x, BlockQ4K* y, int64_t n) {
   SOCLE_CHECK(n % QK_K == 0, "Q4_K rows hold whole super-blocks");

@@ -17,6 +17,9 @@ struct WeightView {
   const void* data = nullptr;
   int64_t rows = 0;
   int64_t cols = 0;
+  // The same matrix repacked for the AVX-512 path (packed_weights.h), or nullptr. Only that
+  // path's matmul reads it; everything else reads `data`.
+  const void* packed = nullptr;
 
   // The bytes of row r.
   const void* row(int64_t r) const {

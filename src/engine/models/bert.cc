@@ -53,6 +53,7 @@ Result<BertModel> BertModel::load(const std::string& dir) {
 Result<BertModel::Dense> BertModel::load_dense(const std::string& name, int64_t out, int64_t in) {
   Dense d;
   SOCLE_ASSIGN_OR_RETURN(d.w, weights_.matrix(name + ".weight", out, in));
+  weights_.pack_for_matmul(&d.w);
   SOCLE_ASSIGN_OR_RETURN(d.b, weights_.vector(name + ".bias", out));
   return d;
 }

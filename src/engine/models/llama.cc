@@ -190,8 +190,12 @@ Status LlamaModel::load_tensors() {
         l.b_up, weights_.optional_vector(p + "mlp.up_proj.bias", c.intermediate_size, c.mlp_bias));
     SOCLE_ASSIGN_OR_RETURN(
         l.b_down, weights_.optional_vector(p + "mlp.down_proj.bias", c.hidden_size, c.mlp_bias));
+    for (WeightView* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.w_gate, &l.w_up, &l.w_down})
+      weights_.pack_for_matmul(w);
     layers_.push_back(std::move(l));
   }
+  // The output head only: the embedding table's rows are looked up as stored.
+  weights_.pack_for_matmul(&lm_head_);
   inv_freq_.resize(static_cast<size_t>(c.head_dim / 2));
   rope_inv_freq(inv_freq_.data(), c.head_dim, c.rope.theta);
   int64_t n_freq = c.head_dim / 2;

@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "engine/kernels/kernel_path.h"
 #include "engine/kernels/quant.h"
 
 namespace socle::engine {
@@ -94,6 +95,16 @@ Result<WeightView> WeightLoader::matrix(const std::string& name, int64_t rows, i
   view = WeightView{target, quantised.get(), rows, cols};
   copies_.push_back(std::move(quantised));
   return view;
+}
+
+void WeightLoader::pack_for_matmul(WeightView* view) {
+  if (view->packed != nullptr || !packed_layout_covers(view->type) ||
+      kernel_path_active() != KernelPath::AVX512) {
+    return;
+  }
+  PackedBytes packed = pack_weights(*view);
+  view->packed = packed.get();
+  packed_.push_back(std::move(packed));
 }
 
 Result<std::vector<float>> WeightLoader::vector(const std::string& name, int64_t n) const {

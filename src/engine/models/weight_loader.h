@@ -13,6 +13,7 @@
 #include "base/status.h"
 #include "engine/format/gguf.h"
 #include "engine/format/safetensors.h"
+#include "engine/kernels/packed_weights.h"
 #include "engine/kernels/weight.h"
 
 namespace socle::engine {
@@ -38,6 +39,12 @@ class WeightLoader {
   // element size.
   Result<WeightView> matrix(const std::string& name, int64_t rows, int64_t cols);
 
+  // Gives `view` (a matrix() of this loader) the packed layout of the active kernel path's
+  // matmul (engine/kernels/packed_weights.h) where its type has one, in memory the loader
+  // owns; else leaves it as it is. The stored rows stay where they are (a mapped file's
+  // pages, read once while packing, are then only page cache unless a row is looked up).
+  void pack_for_matmul(WeightView* view);
+
   // The vector `name` of `n` values (shape (n)), F32, F16 or BF16, widened to float32.
   Result<std::vector<float>> vector(const std::string& name, int64_t n) const;
 
@@ -54,6 +61,7 @@ class WeightLoader {
   std::optional<GgufFile> gguf_;
   std::map<std::string, TensorView, std::less<>> gguf_views_;  // by the names models ask for
   std::vector<std::unique_ptr<std::byte[]>> copies_;
+  std::vector<PackedBytes> packed_;
   std::optional<DType> quantize_;
 };
 

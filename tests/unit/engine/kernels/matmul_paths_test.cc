@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/kernels/matmul.h"
+#include "engine/kernels/packed_weights.h"
 #include "engine/kernels/q8_activations.h"
 #include "engine/kernels/quant.h"
 #include "unit/engine/kernels/random.h"
@@ -27,6 +28,7 @@ constexpr double SUM_TOLERANCE = 5e-5;
 struct Case {
   DType type;
   int64_t n, rows, cols;
+  bool packed = false;  // the view also carries the packed layout (packed_weights.h)
 };
 
 std::vector<Case> cases() {
@@ -38,6 +40,14 @@ std::vector<Case> cases() {
   for (DType t : {DType::Q8_0, DType::Q4_0}) {
     for (int64_t cols : {32, 96, 160})
       out.push_back({t, 3, 17, cols});
+  }
+  // Packed rows: a whole group and a partial one, and two groups and a partial one.
+  for (DType t : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    for (int64_t cols :
+         t == DType::Q4_K ? std::vector<int64_t>{256, 768} : std::vector<int64_t>{32, 96, 160}) {
+      out.push_back({t, 3, 17, cols, true});
+      out.push_back({t, 4, 40, cols, true});
+    }
   }
   for (DType t : {DType::Q4_K, DType::Q6_K}) {
     for (int64_t cols : {256, 768})
@@ -52,11 +62,12 @@ struct Problem {
   std::vector<uint8_t> w;     // rows of the stored type
   std::vector<float> w_wide;  // (rows, cols) dequantised
   std::vector<float> bias;    // (rows)
-  WeightView view() const { return {c.type, w.data(), c.rows, c.cols}; }
+  PackedBytes packed;         // when c.packed
+  WeightView view() const { return {c.type, w.data(), c.rows, c.cols, packed.get()}; }
 };
 
 Problem make_problem(const Case& c, uint32_t seed) {
-  Problem p{c, testing::random_floats(static_cast<size_t>(c.n * c.cols), seed), {}, {}, {}};
+  Problem p{c, testing::random_floats(static_cast<size_t>(c.n * c.cols), seed), {}, {}, {}, {}};
   // An outlier channel, as real activations have, which blocks of 32 keep local.
   if (c.cols > 3) {
     for (int64_t t = 0; t < c.n; ++t)
@@ -72,6 +83,7 @@ Problem make_problem(const Case& c, uint32_t seed) {
     dequantize_row(c.type, dst, p.w_wide.data() + r * c.cols, c.cols);
   }
   p.bias = testing::random_floats(static_cast<size_t>(c.rows), seed + 2000);
+  if (c.packed) p.packed = pack_weights(p.view());
   return p;
 }
 
@@ -116,7 +128,7 @@ std::vector<float> run(const Problem& p, KernelPath path, ThreadPool& pool, bool
 std::string name(const Case& c, KernelPath path) {
   return std::string(dtype_name(c.type)) + " " + kernel_path_name(path) +
          " n=" + std::to_string(c.n) + " rows=" + std::to_string(c.rows) +
-         " cols=" + std::to_string(c.cols);
+         " cols=" + std::to_string(c.cols) + (c.packed ? " packed" : "");
 }
 
 TEST(MatmulPaths, ScalarPathIsTheProductOfWhatTheKernelsSee) {
@@ -212,7 +224,7 @@ TEST(MatmulPaths, RowsAreIndependentOfTheBatchAndTheThreadCount) {
   uint32_t seed = 400;
   for (KernelPath path : kernel_paths_supported()) {
     for (const Case& c : cases()) {
-      Problem p = make_problem({c.type, 5, 37, c.cols}, seed++);
+      Problem p = make_problem({c.type, 5, 37, c.cols, c.packed}, seed++);
       auto batch = run(p, path, two, true);
       ASSERT_EQ(run(p, path, one, true), batch) << name(p.c, path);
       ASSERT_EQ(run(p, path, three, true), batch) << name(p.c, path);
@@ -249,6 +261,11 @@ TEST(MatmulPaths, EveryTokenGetsItsAloneResultInAnyBatch) {
     shapes.push_back({t, POOL, 23, 768});
   shapes.push_back({DType::F32, POOL, 45, 4096});
   shapes.push_back({DType::Q8_0, POOL, 45, 4096});
+  shapes.push_back({DType::Q8_0, POOL, 37, 160, true});
+  shapes.push_back({DType::Q4_0, POOL, 37, 160, true});
+  shapes.push_back({DType::Q4_K, POOL, 23, 768, true});
+  shapes.push_back({DType::Q8_0, POOL, 45, 4096, true});
+  shapes.push_back({DType::Q4_K, POOL, 45, 4096, true});
   shapes.push_back({DType::Q4_K, POOL, 45, 4096});
   std::mt19937 rng(7);
   uint32_t seed = 500;
@@ -297,6 +314,10 @@ TEST(MatmulPaths, LargeBatchesMatchTheScalarPath) {
     shapes.push_back({t, 29, 38, 224});
   for (DType t : {DType::Q4_K, DType::Q6_K})
     shapes.push_back({t, 29, 38, 512});
+  shapes.push_back({DType::Q8_0, 29, 38, 224, true});
+  shapes.push_back({DType::Q4_0, 29, 38, 224, true});
+  shapes.push_back({DType::Q4_K, 29, 38, 512, true});
+  shapes.push_back({DType::Q8_0, 70, 50, 96, true});
   for (KernelPath path : kernel_paths_supported()) {
     for (const Case& c : shapes) {
       Problem p = make_problem(c, seed++);
