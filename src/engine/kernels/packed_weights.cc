@@ -55,6 +55,15 @@ size_t scale_bytes(DType type) {
   return static_cast<size_t>(LANES * 2);
 }
 
+// A group's codes and scales, before rounding up.
+size_t packed_group_bytes_unpadded(DType type, int64_t cols) {
+  SOCLE_CHECK(packed_layout_covers(type), "callers pack the types packed_layout_covers only");
+  auto blocks = static_cast<size_t>(cols / BLOCK);
+  size_t scales =
+      type == DType::Q4_K ? blocks / SUBS * scale_bytes(type) : blocks * scale_bytes(type);
+  return blocks * code_bytes(type) + scales;
+}
+
 }  // namespace
 
 void FreeBytes::operator()(std::byte* p) const {
@@ -82,10 +91,16 @@ PackedBytes pack_weights(const WeightView& w) {
   // NOLINTNEXTLINE(cppcoreguidelines-no-malloc): aligned, freed by FreeBytes
   PackedBytes out(static_cast<std::byte*>(std::aligned_alloc(PACKED_ALIGNMENT, total)));
   if (!out) throw std::bad_alloc();
-  // Padding rows: zero codes under zero scales, so they add nothing.
-  std::memset(out.get(), 0, total);
   int64_t blocks = w.cols / BLOCK;
   size_t group_bytes = packed_group_bytes(w.type, w.cols);
+  // Every lane of a row is written below; zeros go only where no row is: the last group's
+  // padding rows (zero codes under zero scales add nothing) and each group's tail.
+  size_t used = packed_group_bytes_unpadded(w.type, w.cols);
+  auto* bytes = reinterpret_cast<uint8_t*>(out.get());
+  size_t groups = total / group_bytes;
+  for (size_t g = 0; g < groups; ++g)
+    std::memset(bytes + g * group_bytes + used, 0, group_bytes - used);
+  if (w.rows % LANES != 0) std::memset(bytes + (groups - 1) * group_bytes, 0, group_bytes);
   size_t codes_per_block = code_bytes(w.type);
   for (int64_t r = 0; r < w.rows; ++r) {
     auto* group =

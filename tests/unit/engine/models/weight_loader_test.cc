@@ -6,6 +6,9 @@
 
 #include "base/file.h"
 #include "engine/format/safetensors_writer.h"
+#include "engine/kernels/kernel_path.h"
+#include "engine/kernels/packed_weights.h"
+#include "engine/kernels/quant.h"
 #include "unit/engine/temp_dir.h"
 
 namespace socle::engine {
@@ -68,6 +71,51 @@ TEST_F(WeightLoaderTest, NamesTheTensorAtFault) {
   auto absent = loader_->optional_vector("nope", 1, false);
   ASSERT_TRUE(absent.is_ok());
   EXPECT_TRUE(absent->empty());
+}
+
+// Quantised matrices get the packed layout on the AVX512 path, and only there; float ones
+// and the stored rows are left as they are.
+TEST(WeightLoaderPacking, PacksQuantisedMatricesForTheAvx512Path) {
+  testing::TempDir dir;
+  std::vector<float> w(20 * 64);
+  for (size_t i = 0; i < w.size(); ++i)
+    w[i] = static_cast<float>(static_cast<int>(i % 17) - 8) / 8.0f;
+  std::vector<TensorData> tensors = {
+      {"w",
+       DType::F32,
+       {20, 64},
+       std::string_view(reinterpret_cast<const char*>(w.data()), w.size() * sizeof(float))}};
+  auto bytes = safetensors_serialize(tensors);
+  ASSERT_TRUE(bytes.is_ok());
+  ASSERT_TRUE(write_file_atomic(dir.file("m.safetensors"), *bytes).is_ok());
+  auto model = SafetensorsModel::open_file(dir.file("m.safetensors"));
+  ASSERT_TRUE(model.is_ok()) << model.status().to_string();
+  WeightLoader loader(std::move(model).value());
+  auto f32 = loader.matrix("w", 20, 64);
+  ASSERT_TRUE(f32.is_ok());
+  WeightView float_view = *f32;
+  loader.pack_for_matmul(&float_view);
+  EXPECT_EQ(float_view.packed, nullptr);
+  loader.quantize_matrices_to(DType::Q8_0);
+  auto q = loader.matrix("w", 20, 64);
+  ASSERT_TRUE(q.is_ok());
+  WeightView view = *q;
+  ASSERT_EQ(view.type, DType::Q8_0);
+  loader.pack_for_matmul(&view);
+  EXPECT_EQ(view.data, q->data);
+  EXPECT_EQ(view.packed != nullptr, kernel_path_active() == KernelPath::AVX512);
+  if (view.packed == nullptr) return;
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(view.packed) % PACKED_ALIGNMENT, 0u);
+  // Row 17's first block: its scale is lane 1 of group 1's scales, its first code lane 1 of
+  // group 1's first quad, + 128.
+  const auto* group =
+      static_cast<const uint8_t*>(view.packed) + packed_group_bytes(DType::Q8_0, 64);
+  const auto* row = static_cast<const BlockQ8_0*>(view.row(17));
+  uint16_t scale = 0;
+  std::memcpy(&scale, group + 2 * 512 + 2, sizeof(scale));
+  EXPECT_EQ(scale, row[0].d);
+  EXPECT_EQ(group[4], static_cast<uint8_t>(static_cast<uint8_t>(row[0].qs[0]) ^ 0x80));
+  EXPECT_EQ(group[4 + 64 + 1], static_cast<uint8_t>(static_cast<uint8_t>(row[0].qs[5]) ^ 0x80));
 }
 
 }  // namespace
