@@ -52,6 +52,9 @@ constexpr int64_t FEW_TOKENS = 3;
 constexpr int64_t ONE_TILE_TOKENS = 3;
 constexpr int64_t MANY_GROUPS = 2;
 constexpr int64_t MANY_TOKENS = 6;
+// Tokens per task of the activations' quantisation: a few microseconds each, less than waking
+// a thread, so a batch of decode tokens is quantised by the caller alone.
+constexpr int64_t QUANTIZE_TOKENS_PER_TASK = 16;
 // Row-group tiles per task below which splitting costs more than it saves.
 constexpr int64_t TILES_PER_TASK_MIN = 2;
 
@@ -246,7 +249,7 @@ Acts quantize(const float* x, int64_t n, int64_t cols, int32_t offset, bool dsum
   a.blocks.resize(static_cast<size_t>(n * blocks));
   a.start.resize(static_cast<size_t>(n * blocks));
   if (dsum) a.dsum.resize(static_cast<size_t>(n * blocks));
-  pool.parallel_for(n, 1, [&](int64_t begin, int64_t end) {
+  pool.parallel_for(n, QUANTIZE_TOKENS_PER_TASK, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t) {
       BlockQ8Act* row = a.blocks.data() + t * blocks;
       quantize_activations_avx512(x + t * cols, row, cols);

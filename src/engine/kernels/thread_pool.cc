@@ -1,11 +1,32 @@
 #include "engine/kernels/thread_pool.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 
 #include "base/check.h"
 
 namespace socle::engine {
+namespace {
+
+// How long a thread waits awake for the next loop (or the caller for its workers) before it
+// sleeps on the condition variable.
+constexpr auto SPIN = std::chrono::microseconds(200);
+
+// Polls `busy` until it is false or SPIN has passed.
+template <typename Busy>
+void spin_while(const Busy& busy) {
+  auto until = std::chrono::steady_clock::now() + SPIN;
+  while (busy()) {
+    for (int i = 0; i < 64 && busy(); ++i)
+      _mm_pause();
+    if (std::chrono::steady_clock::now() > until) return;
+  }
+}
+
+}  // namespace
 
 ThreadPool::ThreadPool(int n_threads) {
   SOCLE_CHECK(n_threads >= 1, "a pool has at least its caller's thread");
@@ -40,10 +61,13 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     n_ = n;
     chunk_ = chunk;
     pending_ = static_cast<int>(workers_.size());
+    running_.store(pending_, std::memory_order_relaxed);
     ++generation_;
+    published_.store(generation_, std::memory_order_release);
   }
   start_.notify_all();
   fn(0, std::min(n, chunk));  // the caller takes the first range
+  spin_while([&] { return running_.load(std::memory_order_acquire) > 0; });
   std::unique_lock lock(mutex_);
   done_.wait(lock, [this] { return pending_ == 0; });
   fn_ = nullptr;
@@ -55,6 +79,9 @@ void ThreadPool::worker(int index) {
     const std::function<void(int64_t, int64_t)>* fn = nullptr;
     int64_t begin = 0;
     int64_t end = 0;
+    // The next loop usually follows within microseconds (a model's matmuls, one after
+    // another): wait for it awake a little before sleeping, which costs a wake-up.
+    spin_while([&] { return published_.load(std::memory_order_acquire) == seen; });
     {
       std::unique_lock lock(mutex_);
       start_.wait(lock, [&] { return stop_ || generation_ != seen; });
@@ -65,6 +92,7 @@ void ThreadPool::worker(int index) {
       end = std::min(n_, begin + chunk_);
     }
     if (begin < end) (*fn)(begin, end);
+    running_.fetch_sub(1, std::memory_order_release);
     std::lock_guard lock(mutex_);
     if (--pending_ == 0) done_.notify_one();
   }

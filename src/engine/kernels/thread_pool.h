@@ -3,6 +3,7 @@
 // the same code whatever the thread count, so results never depend on how many threads ran.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -40,6 +41,8 @@ class ThreadPool {
   uint64_t generation_ = 0;                                    // guarded by mutex_
   int pending_ = 0;                                            // guarded by mutex_
   bool stop_ = false;                                          // guarded by mutex_
+  std::atomic<uint64_t> published_{0};  // generation_, for workers that wait awake
+  std::atomic<int> running_{0};         // workers still in the current loop
   std::vector<std::thread> workers_;
 };
 
