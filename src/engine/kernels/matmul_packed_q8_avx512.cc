@@ -47,11 +47,9 @@ constexpr int32_t CODE_OFFSET = TYPE == DType::Q8_0   ? 128
 // token at once, decoded a batch of 8 a quarter slower in the engine bench; 4 x 3 tiles
 // gave the same speed as 2 x 6.)
 constexpr int MAX_GROUPS = 4;
-constexpr int MAX_TOKENS = 8;
+constexpr int MAX_TOKENS = 6;
 constexpr int64_t FEW_TOKENS = 3;
-constexpr int64_t ONE_TILE_TOKENS = 3;
 constexpr int64_t MANY_GROUPS = 2;
-constexpr int64_t MANY_TOKENS = 6;
 // Tokens per task of the activations' quantisation: a few microseconds each, less than waking
 // a thread, so a batch of decode tokens is quantised by the caller alone.
 constexpr int64_t QUANTIZE_TOKENS_PER_TASK = 16;

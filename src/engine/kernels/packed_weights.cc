@@ -16,8 +16,6 @@ constexpr int64_t BLOCK = 32;            // values per block (Q4_K: per sub-bloc
 constexpr int64_t QUAD = 4;              // codes per int32 lane
 constexpr int64_t QUADS = BLOCK / QUAD;  // column quads per block
 constexpr int64_t SUBS = QK_K / BLOCK;   // Q4_K sub-blocks per super-block
-constexpr uint8_t Q8_0_OFFSET = 0x80;    // + 128: signed codes as unsigned bytes
-constexpr uint8_t LOW_NIBBLE = 0xF;
 
 size_t round_up(size_t n, size_t to) {
   return (n + to - 1) / to * to;
