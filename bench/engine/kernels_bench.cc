@@ -3,11 +3,12 @@
 // one thread, and prints each path's time per call and its speed-up over the scalar path
 // measured in the same run. Each path's output is checked against the scalar one first.
 // Attention is also timed on every hardware thread, against itself on one.
-// Matmul (every weight type the tiled kernels cover, 2048 x 2048 weights, 1, 8 and 512 tokens)
-// is timed on the AVX2 path (one dot product per row and token) and the AVX-512 path (tiles of
-// rows by tokens, matmul_tiled.h) on one thread and on every hardware thread, printing
-// multiply-adds x 2 per second, the AVX-512 path's speed-up over AVX2 and the cost of n tokens
-// over one token's on the same path.
+// Matmul (F32, F16, Q8_0, Q4_0, Q4_K; 2048 x 2048 weights, 1, 8, 64 and 512 tokens) is timed
+// on the AVX2 path (one dot product per row and token) and the AVX-512 path (tiles of rows by
+// tokens, matmul_tiled.h: float weights as stored; quantised ones as stored, which that path
+// computes one AVX-512 dot product per row and token, and packed, as models load them) on one
+// thread and on every hardware thread, printing multiply-adds x 2 per second, the speed-ups
+// and the cost of n tokens over one token's on the same path.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -172,13 +173,13 @@ bool bench_matmul(const std::string& only) {
         }
         double ops = 2.0 * ROWS * COLS * static_cast<double>(n);
         std::printf(
-            "matmul %-5s 2048x2048 n=%-3lld %dt  avx2 %6.1f Gop/s n/1 x%6.2f  avx512 tiles "
+            "matmul %-5s 2048x2048 n=%-3lld %dt  avx2 %6.1f Gop/s n/1 x%6.2f  avx512 "
             "%6.1f Gop/s n/1 x%6.2f x%.2f vs avx2",
             dtype_name(type), static_cast<long long>(n), threads, ops / avx2 * 1e-9,
             avx2 / avx2_single, ops / avx512 * 1e-9, avx512 / avx512_single, avx2 / avx512);
         if (wp.packed != nullptr) {
-          std::printf("  packed %6.1f Gop/s n/1 x%6.2f x%.2f vs tiles", ops / packed_s * 1e-9,
-                      packed_s / packed_single, avx512 / packed_s);
+          std::printf("  avx512 packed %6.1f Gop/s n/1 x%6.2f x%.2f vs unpacked",
+                      ops / packed_s * 1e-9, packed_s / packed_single, avx512 / packed_s);
         }
         std::printf("\n");
       }

@@ -77,17 +77,14 @@ void matmul_ref(float* out, const float* x, const WeightView& w, const float* bi
 void matmul(float* out, const float* x, const WeightView& w, const float* bias, int64_t n,
             KernelPath path, ThreadPool& pool) {
   // The AVX-512 path tiles rows by tokens (matmul_tiled.h) for every n, a token alone
-  // included, so that its results do not depend on n.
+  // included, so that its results do not depend on n: float weights as stored, quantised
+  // ones in their packed layout (which models load them in on this path).
   if (path == KernelPath::AVX512 && w.packed != nullptr) {
     matmul_packed_q8_avx512(out, x, w, bias, n, pool);
     return;
   }
   if (path == KernelPath::AVX512 && matmul_tiled_avx512_covers(w.type)) {
-    if (dtype_is_quantized(w.type)) {
-      matmul_tiled_q8_avx512(out, x, w, bias, n, pool);
-    } else {
-      matmul_tiled_float_avx512(out, x, w, bias, n, pool);
-    }
+    matmul_tiled_float_avx512(out, x, w, bias, n, pool);
     return;
   }
   // Rows outside, tokens inside: a weight row stays in L1 while every token uses it, and

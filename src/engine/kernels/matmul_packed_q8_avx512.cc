@@ -132,7 +132,7 @@ SOCLE_VNNI void tile(const Job& job, int64_t g0, int64_t t0) {
   for (int t = 0; t < TOKENS; ++t) {
     x[t] = job.acts->blocks.data() + (t0 + t) * blocks;
     start[t] = job.acts->start.data() + (t0 + t) * blocks;
-    dsum[t] = NIBBLES && TYPE == DType::Q4_K ? job.acts->dsum.data() + (t0 + t) * blocks : nullptr;
+    dsum[t] = TYPE == DType::Q4_K ? job.acts->dsum.data() + (t0 + t) * blocks : nullptr;
   }
   __m512 acc[GROUPS][TOKENS];
 #pragma GCC unroll 8

@@ -245,7 +245,7 @@ TEST(MatmulPaths, RowsAreIndependentOfTheBatchAndTheThreadCount) {
 // repeats) from a pool, on 1, 2 or 3 threads, each token's row must be bitwise its result
 // alone. The shapes cover odd column counts, odd block counts (a Q8_0 / Q4_0 block without
 // a partner), row counts that leave a partial row tile, and rows long enough that a tile
-// works through several column chunks and a task through several panels of rows.
+// works through several column chunks; packed rows in whole and partial groups of 16.
 TEST(MatmulPaths, EveryTokenGetsItsAloneResultInAnyBatch) {
   constexpr int64_t POOL = 17;
   ThreadPool one(1);
