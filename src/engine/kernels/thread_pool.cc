@@ -53,20 +53,51 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain,
     fn(0, n);
     return;
   }
-  std::lock_guard run(run_mutex_);
-  int64_t chunk = (n + threads - 1) / threads;
+  run(n, (n + threads - 1) / threads, false, fn);
+}
+
+void ThreadPool::parallel_for_claimed(int64_t n, int64_t chunk,
+                                      const std::function<void(int64_t, int64_t)>& fn) {
+  if (n <= 0) return;
+  chunk = std::max<int64_t>(chunk, 1);
+  if (size() == 1 || n <= chunk) {
+    for (int64_t begin = 0; begin < n; begin += chunk)
+      fn(begin, std::min(n, begin + chunk));
+    return;
+  }
+  run(n, chunk, true, fn);
+}
+
+void ThreadPool::claim_ranges(const std::function<void(int64_t, int64_t)>& fn, int64_t n,
+                              int64_t chunk) {
+  for (;;) {
+    int64_t begin = next_.fetch_add(chunk, std::memory_order_relaxed);
+    if (begin >= n) return;
+    fn(begin, std::min(n, begin + chunk));
+  }
+}
+
+void ThreadPool::run(int64_t n, int64_t chunk, bool claimed,
+                     const std::function<void(int64_t, int64_t)>& fn) {
+  std::lock_guard one_loop(run_mutex_);
   {
     std::lock_guard lock(mutex_);
     fn_ = &fn;
     n_ = n;
     chunk_ = chunk;
+    claimed_ = claimed;
+    next_.store(0, std::memory_order_relaxed);
     pending_ = static_cast<int>(workers_.size());
     running_.store(pending_, std::memory_order_relaxed);
     ++generation_;
     published_.store(generation_, std::memory_order_release);
   }
   start_.notify_all();
-  fn(0, std::min(n, chunk));  // the caller takes the first range
+  if (claimed) {
+    claim_ranges(fn, n, chunk);
+  } else {
+    fn(0, std::min(n, chunk));  // the caller takes the first range
+  }
   spin_while([&] { return running_.load(std::memory_order_acquire) > 0; });
   std::unique_lock lock(mutex_);
   done_.wait(lock, [this] { return pending_ == 0; });
@@ -79,6 +110,9 @@ void ThreadPool::worker(int index) {
     const std::function<void(int64_t, int64_t)>* fn = nullptr;
     int64_t begin = 0;
     int64_t end = 0;
+    int64_t n = 0;
+    int64_t chunk = 0;
+    bool claimed = false;
     // The next loop usually follows within microseconds (a model's matmuls, one after
     // another): wait for it awake a little before sleeping, which costs a wake-up.
     spin_while([&] { return published_.load(std::memory_order_acquire) == seen; });
@@ -88,10 +122,17 @@ void ThreadPool::worker(int index) {
       if (stop_) return;
       seen = generation_;
       fn = fn_;
+      n = n_;
+      chunk = chunk_;
+      claimed = claimed_;
       begin = std::min(n_, chunk_ * index);
       end = std::min(n_, begin + chunk_);
     }
-    if (begin < end) (*fn)(begin, end);
+    if (claimed) {
+      claim_ranges(*fn, n, chunk);
+    } else if (begin < end) {
+      (*fn)(begin, end);
+    }
     running_.fetch_sub(1, std::memory_order_release);
     std::lock_guard lock(mutex_);
     if (--pending_ == 0) done_.notify_one();

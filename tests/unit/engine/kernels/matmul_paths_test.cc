@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <random>
+#include <thread>
 #include <vector>
 
 #include "engine/kernels/matmul.h"
@@ -364,6 +367,47 @@ TEST(ThreadPool, CoversEveryIndexOnce) {
         for (int h : hits)
           ASSERT_EQ(h, 1) << threads << " threads, n " << n << ", grain " << grain;
       }
+    }
+  }
+}
+
+// Claimed ranges: every index once, each range on a chunk boundary, and a thread that is
+// held up leaves its share to the others (one range sleeps; the rest still all run).
+TEST(ThreadPool, ClaimedRangesCoverEveryIndexOnce) {
+  for (int threads : {1, 2, 5}) {
+    ThreadPool pool(threads);
+    for (int64_t n : {0, 1, 3, 16, 17, 100}) {
+      for (int64_t chunk : {1, 4, 50}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(n));
+        std::atomic<int> ranges{0};
+        pool.parallel_for_claimed(n, chunk, [&](int64_t begin, int64_t end) {
+          ASSERT_EQ(begin % chunk, 0);
+          ASSERT_EQ(end, std::min(n, begin + chunk));
+          if (begin == 0 && threads > 1) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+          ranges.fetch_add(1);
+          for (int64_t i = begin; i < end; ++i)
+            hits[static_cast<size_t>(i)].fetch_add(1);
+        });
+        for (const auto& h : hits) {
+          ASSERT_EQ(h.load(), 1) << threads << " threads, n " << n << ", chunk " << chunk;
+        }
+        if (n > 0) {
+          EXPECT_EQ(ranges.load(), (n + chunk - 1) / chunk);
+        }
+      }
+    }
+    // Plain and claimed loops, one after the other on the same pool.
+    std::vector<int> hits(64, 0);
+    pool.parallel_for(64, 8, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        ++hits[static_cast<size_t>(i)];
+    });
+    pool.parallel_for_claimed(64, 3, [&](int64_t b, int64_t e) {
+      for (int64_t i = b; i < e; ++i)
+        ++hits[static_cast<size_t>(i)];
+    });
+    for (int h : hits) {
+      ASSERT_EQ(h, 2);
     }
   }
 }
