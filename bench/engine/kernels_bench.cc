@@ -9,6 +9,8 @@
 // computes one AVX-512 dot product per row and token, and packed, as models load them) on one
 // thread and on every hardware thread, printing multiply-adds x 2 per second, the speed-ups
 // and the cost of n tokens over one token's on the same path.
+// `kernels_bench stream [TYPE]` times the packed matmul streaming 1.5 GB of weights from
+// DRAM against the same work in cache (bench_stream).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -188,6 +190,56 @@ bool bench_matmul(const std::string& only) {
   return ok;
 }
 
+// Matmul streaming its weights from DRAM, as a decode step does: packed 2048 x 2048 matrices
+// of 1.5 GB in all (more than the L3), called one after another, against one of them called
+// as many times (in cache), on every thread: 1 token streamed (the stream is the limit), 8
+// tokens in cache (the arithmetic), and 8 tokens streamed, which takes between the longer of
+// the two (arithmetic and stream fully overlapped) and their sum (not at all).
+bool bench_stream(const std::string& only) {
+  constexpr int64_t ROWS = 2048, COLS = 2048;
+  constexpr double STREAM_BYTES = 1.5e9;
+  constexpr int ROUNDS_STREAM = 5;
+  int n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ThreadPool pool(n_threads);
+  auto x = random_floats(8 * COLS, 21);
+  auto wf = random_floats(ROWS * COLS, 22, 1.0f / 45.0f);
+  for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
+    if (!only.empty() && only != dtype_name(type)) continue;
+    size_t row_bytes = dtype_row_bytes(type, COLS);
+    std::vector<uint8_t> wq(row_bytes * ROWS);
+    for (int64_t r = 0; r < ROWS; ++r)
+      quantize_row(type, wf.data() + r * COLS, wq.data() + r * row_bytes, COLS);
+    WeightView w{type, wq.data(), ROWS, COLS};
+    auto mats = static_cast<int64_t>(STREAM_BYTES / static_cast<double>(wq.size()));
+    std::vector<PackedBytes> packed;
+    for (int64_t i = 0; i < mats; ++i)
+      packed.push_back(pack_weights(w));
+    std::vector<float> out(8 * ROWS);
+    double gb = static_cast<double>(mats) * static_cast<double>(wq.size()) * 1e-9;
+    auto run = [&](int64_t n, bool stream) {
+      double best = 1e30;
+      for (int round = 0; round < ROUNDS_STREAM; ++round) {
+        double start = now_seconds();
+        for (int64_t i = 0; i < mats; ++i) {
+          WeightView v = w;
+          v.packed = packed[static_cast<size_t>(stream ? i : 0)].get();
+          matmul(out.data(), x.data(), v, nullptr, n, KernelPath::AVX512, pool);
+        }
+        best = std::min(best, now_seconds() - start);
+      }
+      return best;
+    };
+    double stream_1 = run(1, true), cache_8 = run(8, false), stream_8 = run(8, true);
+    std::printf(
+        "stream %-5s %.2f GB %dt: n=1 streamed %5.1f ms (%4.1f GB/s); n=8 in cache %5.1f ms, "
+        "streamed %5.1f ms: x%.2f the longer of the two (1: they overlap fully), x%.2f their "
+        "sum (1: not at all)\n",
+        dtype_name(type), gb, n_threads, stream_1 * 1e3, gb / stream_1, cache_8 * 1e3,
+        stream_8 * 1e3, stream_8 / std::max(stream_1, cache_8), stream_8 / (stream_1 + cache_8));
+  }
+  return true;
+}
+
 int run_all() {
   ThreadPool one(1);
   constexpr int64_t DIM = 4096, ROWS = 16, HEADS = 32, KV_HEADS = 8, HEAD_DIM = 128;
@@ -280,6 +332,9 @@ int run_all() {
 
 // `kernels_bench matmul [TYPE]` times the matmuls alone (of one weight type: F32, Q8_0, ...).
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "stream") {
+    return socle::engine::bench_stream(argc > 2 ? argv[2] : "") ? 0 : 1;
+  }
   if (argc > 1 && std::string(argv[1]) == "matmul") {
     return socle::engine::bench_matmul(argc > 2 ? argv[2] : "") ? 0 : 1;
   }

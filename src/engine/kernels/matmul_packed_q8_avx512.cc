@@ -41,20 +41,30 @@ template <DType TYPE>
 constexpr int32_t CODE_OFFSET = TYPE == DType::Q8_0   ? 128
                                 : TYPE == DType::Q4_0 ? 8
                                                       : 0;
-// Register tiles: row groups by tokens. 1 to 3 tokens take 4 row groups, so that several
-// independent chains of `vpdpbusd` are in flight; more tokens fill the 32 registers with 2 x 6
-// integer and float accumulators. (One group by up to 8 tokens, each weight meeting every
-// token at once, decoded a batch of 8 a quarter slower in the engine bench; 4 x 3 tiles
-// gave the same speed as 2 x 6.)
+// Register tiles: row groups by tokens. Each (group, token) pair is one chain of `vpdpbusd`,
+// and a core keeps 8 to 12 of them in flight (the instruction's latency is about 4 cycles, its
+// throughput 2 per cycle on Zen 4: 4 chains run at half speed). A call's tokens go in the
+// fewest passes of at most 6, all of one size but the last (8 tokens: 4 + 4, not 6 + 2, whose
+// second pass ran 4 chains; 13: 5 + 5 + 3), and the row groups per tile
+// follow the pass's tokens: 4 groups up to 3 tokens, 3 groups for 4, 2 groups for 5 or 6,
+// which keeps the integer and float accumulators, the weights and the broadcast token codes
+// within the 32 registers.
 constexpr int MAX_GROUPS = 4;
 constexpr int MAX_TOKENS = 6;
-constexpr int64_t FEW_TOKENS = 3;
-constexpr int64_t MANY_GROUPS = 2;
 // Tokens per task of the activations' quantisation: a few microseconds each, less than waking
 // a thread, so a batch of decode tokens is quantised by the caller alone.
 constexpr int64_t QUANTIZE_TOKENS_PER_TASK = 16;
-// Row-group tiles per task below which splitting costs more than it saves.
-constexpr int64_t TILES_PER_TASK_MIN = 2;
+// Row-group tiles a thread claims at a time: fewer claims cost more atomic operations on one
+// shared counter, more leave the threads waiting on each other at the end of a matmul.
+constexpr int64_t TILES_PER_CLAIM = 2;
+// Prefetching: how far ahead in a group's codes (a few DRAM latencies' worth at the rate a
+// core computes 4 to 6 tokens), and above how many tokens. Measured on the engine bench's
+// 2048-wide Q8_0 matrices streamed from DRAM (kernels_bench stream): 8 tokens 42-43 ms per
+// 1.5 GB with 1-2 KiB ahead, 45-47 ms without, 44 ms at 512 B, 44-45 ms at 8 KiB; decode
+// steps (1 token) are no faster with it.
+constexpr int64_t PREFETCH_BYTES = 2048;
+constexpr int64_t PREFETCH_TOKENS_MIN = 3;
+constexpr int64_t CACHE_LINE = 64;
 
 // The activations of one call, quantised per token in blocks of 32.
 struct Acts {
@@ -113,8 +123,24 @@ SOCLE_VNNI inline void quad(__m512i (&isum)[GROUPS][TOKENS], const __m512i (&w)[
   }
 }
 
+// Asks for the cache lines PREFETCH_BYTES ahead of `offset` in each group's codes (past a
+// group's codes: its scales, then the next group; past the last group, nothing that faults:
+// a prefetch never does).
+template <int GROUPS>
+SOCLE_VNNI inline void prefetch_ahead(const uint8_t* const (&codes)[GROUPS], int64_t offset,
+                                      int64_t bytes) {
+#pragma GCC unroll 8
+  for (int g = 0; g < GROUPS; ++g) {
+    const char* p = reinterpret_cast<const char*>(codes[g] + offset) + PREFETCH_BYTES;
+    for (int64_t line = 0; line < bytes; line += CACHE_LINE)
+      _mm_prefetch(p + line, _MM_HINT_T0);
+  }
+}
+
+// One tile: GROUPS row groups from g0 by TOKENS tokens from t0. `prefetch`: the pass that
+// first reads the tile's weights, from memory, asks for them ahead.
 template <DType TYPE, int GROUPS, int TOKENS>
-SOCLE_VNNI void tile(const Job& job, int64_t g0, int64_t t0) {
+SOCLE_VNNI void tile(const Job& job, int64_t g0, int64_t t0, bool prefetch) {
   constexpr bool NIBBLES = TYPE != DType::Q8_0;
   constexpr int64_t BLOCK_BYTES = NIBBLES ? NIBBLE_CODE_BYTES : CODE_BYTES;
   const int64_t blocks = job.blocks;
@@ -143,6 +169,7 @@ SOCLE_VNNI void tile(const Job& job, int64_t g0, int64_t t0) {
   }
   const __m512i low_nibbles = _mm512_set1_epi8(0xF);
   for (int64_t b = 0; b < blocks; ++b) {
+    if (prefetch) prefetch_ahead(codes, b * BLOCK_BYTES, BLOCK_BYTES);
     __m512i isum[GROUPS][TOKENS];
 #pragma GCC unroll 8
     for (int t = 0; t < TOKENS; ++t) {
@@ -203,13 +230,12 @@ SOCLE_VNNI void tile(const Job& job, int64_t g0, int64_t t0) {
   }
 }
 
-using TileFn = void (*)(const Job&, int64_t, int64_t);
+using TileFn = void (*)(const Job&, int64_t, int64_t, bool);
 using TileTable = std::array<std::array<TileFn, MAX_TOKENS>, MAX_GROUPS>;
 
-// The tokens a tile of `groups` row groups may hold: the shapes groups_for and tokens_for
-// pick, and the partial ones at the end of the rows.
+// The most tokens a pass may have for tiles of `groups` row groups.
 constexpr int tokens_max(int groups) {
-  return groups <= MANY_GROUPS ? MAX_TOKENS : FEW_TOKENS;
+  return groups >= 4 ? 3 : groups == 3 ? 4 : MAX_TOKENS;
 }
 
 // TILES[groups - 1][tokens - 1], only for the shapes tokens_max allows (nullptr elsewhere).
@@ -232,12 +258,19 @@ constexpr TileTable tile_table(std::integer_sequence<int, G...>) {
 template <DType TYPE>
 constexpr TileTable TILES = tile_table<TYPE>(std::make_integer_sequence<int, MAX_GROUPS>());
 
-// Row groups and tokens per tile for n tokens.
-int64_t groups_for(int64_t n) {
-  return n <= FEW_TOKENS ? MAX_GROUPS : MANY_GROUPS;
+// Tokens per pass for n tokens: the fewest passes of at most MAX_TOKENS, of equal size but
+// the last.
+int64_t tokens_per_pass(int64_t n) {
+  int64_t passes = (n + MAX_TOKENS - 1) / MAX_TOKENS;
+  return (n + passes - 1) / passes;
 }
-int64_t tokens_for(int64_t n) {
-  return n <= FEW_TOKENS ? n : MAX_TOKENS;
+
+// Row groups per tile for passes of `tokens` tokens: the most that tokens_max allows.
+int64_t groups_for(int64_t tokens) {
+  int64_t groups = MAX_GROUPS;
+  while (tokens_max(static_cast<int>(groups)) < tokens)
+    --groups;
+  return groups;
 }
 
 Acts quantize(const float* x, int64_t n, int64_t cols, int32_t offset, bool dsum,
@@ -291,18 +324,25 @@ void matmul_packed_q8_avx512(float* out, const float* x, const WeightView& w, co
           packed_group_bytes(w.type, w.cols),
           &acts};
   int64_t groups = (w.rows + LANES - 1) / LANES;
-  int64_t tile_groups = groups_for(n);
-  int64_t tile_tokens = tokens_for(n);
+  int64_t tile_tokens = tokens_per_pass(n);
+  int64_t tile_groups = groups_for(tile_tokens);
   int64_t tiles = (groups + tile_groups - 1) / tile_groups;
-  // Within a task: each tile of row groups meets every token tile while its weights are in
-  // the core's L2.
-  pool.parallel_for(tiles, TILES_PER_TASK_MIN, [&](int64_t begin, int64_t end) {
+  // Passes of more tokens than decode steps have are slow enough, per byte of weights, that
+  // the hardware prefetcher falls behind: their first pass over a tile asks ahead.
+  bool prefetch = n > PREFETCH_TOKENS_MIN;
+  // Each tile of row groups meets every pass of tokens while its weights are in the core's
+  // L2. The threads claim tiles in turn rather than take halves: the two cores of the
+  // benchmark machine do not run equally fast (the caller's also takes the interrupts): in a
+  // profile of batch-8 decode steps with halves, the caller spent 38% more time in tiles than
+  // the worker, which spun for 16% of all samples (8% with claims, which even the tiles out).
+  pool.parallel_for_claimed(tiles, TILES_PER_CLAIM, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       int64_t g0 = i * tile_groups;
       int64_t g = std::min(tile_groups, groups - g0);
       for (int64_t t0 = 0; t0 < n; t0 += tile_tokens) {
         int64_t t = std::min(tile_tokens, n - t0);
-        (*table)[static_cast<size_t>(g - 1)][static_cast<size_t>(t - 1)](job, g0, t0);
+        (*table)[static_cast<size_t>(g - 1)][static_cast<size_t>(t - 1)](job, g0, t0,
+                                                                         prefetch && t0 == 0);
       }
     }
   });
