@@ -13,7 +13,6 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <utility>
 #include <vector>
 
 #include "base/check.h"
@@ -21,6 +20,7 @@
 #include "engine/kernels/packed_weights.h"
 #include "engine/kernels/q8_activations.h"
 #include "engine/kernels/quant.h"
+#include "engine/kernels/tile_table.h"
 
 #define SOCLE_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2,fma,f16c")))
 
@@ -231,32 +231,29 @@ SOCLE_VNNI void tile(const Job& job, int64_t g0, int64_t t0, bool prefetch) {
 }
 
 using TileFn = void (*)(const Job&, int64_t, int64_t, bool);
-using TileTable = std::array<std::array<TileFn, MAX_TOKENS>, MAX_GROUPS>;
 
 // The most tokens a pass may have for tiles of `groups` row groups.
 constexpr int tokens_max(int groups) {
   return groups >= 4 ? 3 : groups == 3 ? 4 : MAX_TOKENS;
 }
 
-// TILES[groups - 1][tokens - 1], only for the shapes tokens_max allows (nullptr elsewhere).
-template <DType TYPE, int GROUPS, int TOKENS>
-constexpr TileFn tile_or_null() {
-  if constexpr (TOKENS <= tokens_max(GROUPS)) {
-    return tile<TYPE, GROUPS, TOKENS>;
-  } else {
-    return nullptr;
-  }
-}
-template <DType TYPE, int GROUPS, int... T>
-constexpr std::array<TileFn, MAX_TOKENS> tokens_row(std::integer_sequence<int, T...>) {
-  return {tile_or_null<TYPE, GROUPS, T + 1>()...};
-}
-template <DType TYPE, int... G>
-constexpr TileTable tile_table(std::integer_sequence<int, G...>) {
-  return {tokens_row<TYPE, G + 1>(std::make_integer_sequence<int, MAX_TOKENS>())...};
-}
+// TILES<TYPE>[groups - 1][tokens - 1], only for the shapes tokens_max allows (nullptr
+// elsewhere).
 template <DType TYPE>
-constexpr TileTable TILES = tile_table<TYPE>(std::make_integer_sequence<int, MAX_GROUPS>());
+struct PackedTiles {
+  using Fn = TileFn;
+  template <int GROUPS, int TOKENS>
+  static constexpr Fn at() {
+    if constexpr (TOKENS <= tokens_max(GROUPS)) {
+      return tile<TYPE, GROUPS, TOKENS>;
+    } else {
+      return nullptr;
+    }
+  }
+};
+using Tiles = TileTable<TileFn, MAX_GROUPS, MAX_TOKENS>;
+template <DType TYPE>
+constexpr Tiles TILES = make_tile_table<PackedTiles<TYPE>, MAX_GROUPS, MAX_TOKENS>();
 
 // Tokens per pass for n tokens: the fewest passes of at most MAX_TOKENS, of equal size but
 // the last.
@@ -298,7 +295,7 @@ Acts quantize(const float* x, int64_t n, int64_t cols, int32_t offset, bool dsum
 
 void matmul_packed_q8_avx512(float* out, const float* x, const WeightView& w, const float* bias,
                              int64_t n, ThreadPool& pool) {
-  const TileTable* table = nullptr;
+  const Tiles* table = nullptr;
   int32_t offset = 0;
   switch (w.type) {
     case DType::Q8_0:

@@ -7,12 +7,12 @@
 
 #include <algorithm>
 #include <array>
-#include <utility>
 #include <vector>
 
 #include "base/check.h"
 #include "engine/kernels/float_lanes_avx512.h"
 #include "engine/kernels/matmul_tiled.h"
+#include "engine/kernels/tile_table.h"
 
 namespace socle::engine {
 namespace {
@@ -108,19 +108,19 @@ SOCLE_AVX512 void float_tile(const FloatJob& job, int64_t r0, int64_t t0, int64_
 }
 
 using FloatTileFn = void (*)(const FloatJob&, int64_t, int64_t, int64_t, float*);
-using FloatTileTable = std::array<std::array<FloatTileFn, TILE_TOKENS>, TILE_ROWS>;
+using FloatTileTable = TileTable<FloatTileFn, TILE_ROWS, TILE_TOKENS>;
 
-// table[rows - 1][tokens - 1]: the tile of that size, for the last rows and tokens.
-template <DType TYPE, int ROWS, int... T>
-constexpr std::array<FloatTileFn, TILE_TOKENS> tokens_row(std::integer_sequence<int, T...>) {
-  return {float_tile<TYPE, ROWS, T + 1>...};
-}
-template <DType TYPE, int... R>
-constexpr FloatTileTable tile_table(std::integer_sequence<int, R...>) {
-  return {tokens_row<TYPE, R + 1>(std::make_integer_sequence<int, TILE_TOKENS>())...};
-}
+// TILES<TYPE>[rows - 1][tokens - 1]: the tile of that size, for the last rows and tokens.
 template <DType TYPE>
-constexpr FloatTileTable TILES = tile_table<TYPE>(std::make_integer_sequence<int, TILE_ROWS>());
+struct FloatTiles {
+  using Fn = FloatTileFn;
+  template <int ROWS, int TOKENS>
+  static constexpr Fn at() {
+    return float_tile<TYPE, ROWS, TOKENS>;
+  }
+};
+template <DType TYPE>
+constexpr FloatTileTable TILES = make_tile_table<FloatTiles<TYPE>, TILE_ROWS, TILE_TOKENS>();
 
 const FloatTileTable& tiles_for(DType type) {
   switch (type) {

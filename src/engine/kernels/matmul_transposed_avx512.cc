@@ -7,10 +7,10 @@
 
 #include <algorithm>
 #include <array>
-#include <utility>
 
 #include "engine/kernels/float_lanes_avx512.h"
 #include "engine/kernels/matmul_transposed.h"
+#include "engine/kernels/tile_table.h"
 
 namespace socle::engine {
 namespace {
@@ -80,21 +80,21 @@ SOCLE_AVX512 void tile(const Job& job, int64_t t0, int64_t c0, int64_t o0, int64
 }
 
 using TileFn = void (*)(const Job&, int64_t, int64_t, int64_t, int64_t);
-using TileTable = std::array<std::array<TileFn, TILE_VECTORS>, TILE_TOKENS>;
+using Tiles = TileTable<TileFn, TILE_TOKENS, TILE_VECTORS>;
 
-// table[tokens - 1][vectors - 1]: the tile of that size, for the last tokens and columns.
-template <DType TYPE, int TOKENS, int... V>
-constexpr std::array<TileFn, TILE_VECTORS> vectors_row(std::integer_sequence<int, V...>) {
-  return {tile<TYPE, TOKENS, V + 1>...};
-}
-template <DType TYPE, int... T>
-constexpr TileTable tile_table(std::integer_sequence<int, T...>) {
-  return {vectors_row<TYPE, T + 1>(std::make_integer_sequence<int, TILE_VECTORS>())...};
-}
+// TILES<TYPE>[tokens - 1][vectors - 1]: the tile of that size, for the last tokens and columns.
 template <DType TYPE>
-constexpr TileTable TILES = tile_table<TYPE>(std::make_integer_sequence<int, TILE_TOKENS>());
+struct TransposedTiles {
+  using Fn = TileFn;
+  template <int TOKENS, int VECTORS>
+  static constexpr Fn at() {
+    return tile<TYPE, TOKENS, VECTORS>;
+  }
+};
+template <DType TYPE>
+constexpr Tiles TILES = make_tile_table<TransposedTiles<TYPE>, TILE_TOKENS, TILE_VECTORS>();
 
-const TileTable& tiles_for(DType type) {
+const Tiles& tiles_for(DType type) {
   switch (type) {
     case DType::F32:
       return TILES<DType::F32>;
@@ -109,7 +109,7 @@ const TileTable& tiles_for(DType type) {
 
 void matmul_transposed_avx512(float* out, const float* x, const WeightView& w, int64_t n,
                               ThreadPool& pool) {
-  const TileTable& tiles = tiles_for(w.type);
+  const Tiles& tiles = tiles_for(w.type);
   Job job{out, x, &w, dtype_row_bytes(w.type, w.cols)};
   const int64_t panels = (w.cols + PANEL_COLUMNS - 1) / PANEL_COLUMNS;
   // Column panels split over the threads: each output value belongs to one panel, so one
