@@ -51,6 +51,16 @@ std::vector<float> random_floats(size_t n, uint32_t seed, float scale = 1.0f) {
   return out;
 }
 
+// `rows` x `cols` float weights stored as `type`, row by row.
+std::vector<uint8_t> stored_rows(DType type, const std::vector<float>& wf, int64_t rows,
+                                 int64_t cols) {
+  size_t row_bytes = dtype_row_bytes(type, cols);
+  std::vector<uint8_t> wq(row_bytes * static_cast<size_t>(rows));
+  for (int64_t r = 0; r < rows; ++r)
+    quantize_row(type, wf.data() + r * cols, wq.data() + static_cast<size_t>(r) * row_bytes, cols);
+  return wq;
+}
+
 // The clock: wall time, or with BENCH_CPU_TIME=1 the calling thread's CPU time, which a
 // loaded machine's other processes do not inflate (meaningful for one-thread runs only).
 double now_seconds() {
@@ -128,10 +138,7 @@ bool bench_matmul(const std::string& only) {
   int n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   for (DType type : {DType::F32, DType::F16, DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
     if (!only.empty() && only != dtype_name(type)) continue;
-    size_t row_bytes = dtype_row_bytes(type, COLS);
-    std::vector<uint8_t> wq(row_bytes * ROWS);
-    for (int64_t r = 0; r < ROWS; ++r)
-      quantize_row(type, wf.data() + r * COLS, wq.data() + r * row_bytes, COLS);
+    std::vector<uint8_t> wq = stored_rows(type, wf, ROWS, COLS);
     WeightView w{type, wq.data(), ROWS, COLS};
     // The packed layout (packed_weights.h) where the type has one: what models load.
     PackedBytes packed;
@@ -205,10 +212,7 @@ bool bench_stream(const std::string& only) {
   auto wf = random_floats(ROWS * COLS, 22, 1.0f / 45.0f);
   for (DType type : {DType::Q8_0, DType::Q4_0, DType::Q4_K}) {
     if (!only.empty() && only != dtype_name(type)) continue;
-    size_t row_bytes = dtype_row_bytes(type, COLS);
-    std::vector<uint8_t> wq(row_bytes * ROWS);
-    for (int64_t r = 0; r < ROWS; ++r)
-      quantize_row(type, wf.data() + r * COLS, wq.data() + r * row_bytes, COLS);
+    std::vector<uint8_t> wq = stored_rows(type, wf, ROWS, COLS);
     WeightView w{type, wq.data(), ROWS, COLS};
     auto mats = static_cast<int64_t>(STREAM_BYTES / static_cast<double>(wq.size()));
     std::vector<PackedBytes> packed;
