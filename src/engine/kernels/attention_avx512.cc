@@ -1,7 +1,8 @@
-// AVX-512 twin of attention_group_ref: the q.k products are dot_f32_avx512, the softmax is
-// softmax_avx512, and the weighted sum of values runs in sixteen lanes over head_dim, adding the
-// keys in order. The function carries its own target attribute, so the rest of the binary
-// stays baseline x86-64.
+// AVX-512 twin of attention_group_ref: the q.k products are dot_f32_avx512's lanes and sum
+// (inlined, each key row read once for the group's heads), the softmax is softmax_avx512, and
+// the weighted sum of values runs in sixteen lanes over head_dim, adding the keys in order, in
+// register tiles of heads by dims over tiles of keys. The function carries its own target
+// attribute, so the rest of the binary stays baseline x86-64.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -9,7 +10,7 @@
 #include "engine/kernels/activation.h"
 #include "engine/kernels/attention.h"
 #include "engine/kernels/attention_rows.h"
-#include "engine/kernels/dot.h"
+#include "engine/kernels/tile_table.h"
 
 #define SOCLE_AVX512 __attribute__((target("avx512f,avx2,fma")))
 
@@ -23,11 +24,65 @@ constexpr int64_t LANES = 16;  // float32 values per __m512
 // hint every row is a cache miss paid in full.
 constexpr int64_t PREFETCH_ROWS_AHEAD = 8;
 constexpr int64_t CACHE_LINE_FLOATS = 16;
+// The values' register tiles: up to 4 heads by 4 vectors of 16 dims (16 accumulators), over
+// tiles of 32 keys whose rows stay in L1 while every head and dim goes through them.
+constexpr int MAX_HEADS = 4;
+constexpr int MAX_VECTORS = 4;
+constexpr int64_t KEY_TILE = 32;
 
 SOCLE_AVX512 void prefetch_row(const float* row, int64_t head_dim) {
   for (int64_t d = 0; d < head_dim; d += CACHE_LINE_FLOATS)
     _mm_prefetch(reinterpret_cast<const char*>(row + d), _MM_HINT_T0);
 }
+
+// The values' weighted sum, for heads [g0, g0 + G) of the group and dims [d0, d0 + 16 V) of
+// each, over the KEY_TILE keys whose value rows are `rows`: accumulators in registers, loaded
+// from `out` and stored back once per tile, each adding w * v key after key (the same
+// operations in the same order as adding into `out` row by row).
+template <int G, int V>
+SOCLE_AVX512 void add_values(float* out, const float* scores, int64_t n, int64_t j0,
+                             const float* const* rows, int64_t count, int64_t g0, int64_t d0,
+                             int64_t head_dim) {
+  __m512 acc[G][V];
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v)
+      acc[g][v] = _mm512_loadu_ps(out + (g0 + g) * head_dim + d0 + v * LANES);
+  }
+  for (int64_t j = 0; j < count; ++j) {
+    __m512 value[V];
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v)
+      value[v] = _mm512_loadu_ps(rows[j] + d0 + v * LANES);
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      __m512 w = _mm512_set1_ps(scores[(g0 + g) * n + j0 + j]);
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v)
+        acc[g][v] = _mm512_fmadd_ps(w, value[v], acc[g][v]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v)
+      _mm512_storeu_ps(out + (g0 + g) * head_dim + d0 + v * LANES, acc[g][v]);
+  }
+}
+
+using AddValuesFn = void (*)(float*, const float*, int64_t, int64_t, const float* const*, int64_t,
+                             int64_t, int64_t, int64_t);
+
+// ADD_VALUES[heads - 1][vectors - 1]
+struct AddValuesTiles {
+  using Fn = AddValuesFn;
+  template <int G, int V>
+  static constexpr Fn at() {
+    return add_values<G, V>;
+  }
+};
+constexpr auto ADD_VALUES = make_tile_table<AddValuesTiles, MAX_HEADS, MAX_VECTORS>();
 
 }  // namespace
 
@@ -36,35 +91,59 @@ SOCLE_AVX512 void attention_group_avx512(float* out, const float* q, int64_t gro
                                          int64_t begin, int64_t end, int64_t head_dim, float scale,
                                          float* scores) {
   int64_t n = end - begin;
+  // Scores: each key row read once for all the group's heads; per head, the lanes and the
+  // horizontal sum of dot_f32_avx512, inlined.
+  const int64_t full = head_dim / LANES * LANES;
+  const auto tail = static_cast<__mmask16>((1u << (head_dim - full)) - 1u);
   KvRowCursor key(kv.k, kv.block_size, kv_offset, stride, begin);
   KvRowCursor key_ahead(kv.k, kv.block_size, kv_offset, stride, begin + PREFETCH_ROWS_AHEAD);
   for (int64_t j = 0; j < n; ++j, key.next(), key_ahead.next()) {
     if (j + PREFETCH_ROWS_AHEAD < n) prefetch_row(key_ahead.row(), head_dim);
     const float* kj = key.row();
-    for (int64_t g = 0; g < group; ++g)
-      scores[g * n + j] = dot_f32_avx512(kj, q + g * head_dim, head_dim) * scale;
+    for (int64_t g = 0; g < group; ++g) {
+      const float* qg = q + g * head_dim;
+      __m512 acc = _mm512_setzero_ps();
+      for (int64_t d = 0; d < full; d += LANES)
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(kj + d), _mm512_loadu_ps(qg + d), acc);
+      if (full < head_dim) {
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, kj + full),
+                              _mm512_maskz_loadu_ps(tail, qg + full), acc);
+      }
+      scores[g * n + j] = _mm512_reduce_add_ps(acc) * scale;
+    }
   }
   KvRowCursor value_ahead(kv.v, kv.block_size, kv_offset, stride, begin);
   for (int64_t j = 0; j < std::min(n, PREFETCH_ROWS_AHEAD); ++j, value_ahead.next())
     prefetch_row(value_ahead.row(), head_dim);
   for (int64_t g = 0; g < group; ++g)
     softmax_avx512(scores + g * n, n);
+  // Values, KEY_TILE keys at a time: their rows stay in L1 while the heads and dims go through
+  // them in register tiles (add_values); the dims past the last 16 one by one, as before.
   std::fill(out, out + group * head_dim, 0.0f);
   KvRowCursor value(kv.v, kv.block_size, kv_offset, stride, begin);
-  for (int64_t j = 0; j < n; ++j, value.next(), value_ahead.next()) {
-    if (j + PREFETCH_ROWS_AHEAD < n) prefetch_row(value_ahead.row(), head_dim);
-    const float* vj = value.row();
-    for (int64_t g = 0; g < group; ++g) {
-      float* og = out + g * head_dim;
-      float weight = scores[g * n + j];
-      __m512 w = _mm512_set1_ps(weight);
-      int64_t d = 0;
-      for (; d + LANES <= head_dim; d += LANES) {
-        __m512 acc = _mm512_fmadd_ps(w, _mm512_loadu_ps(vj + d), _mm512_loadu_ps(og + d));
-        _mm512_storeu_ps(og + d, acc);
+  const float* rows[KEY_TILE];
+  for (int64_t j0 = 0; j0 < n; j0 += KEY_TILE) {
+    int64_t count = std::min(KEY_TILE, n - j0);
+    for (int64_t j = 0; j < count; ++j, value.next(), value_ahead.next()) {
+      if (j0 + j + PREFETCH_ROWS_AHEAD < n) prefetch_row(value_ahead.row(), head_dim);
+      rows[j] = value.row();
+    }
+    for (int64_t g0 = 0; g0 < group; g0 += MAX_HEADS) {
+      int64_t heads = std::min<int64_t>(MAX_HEADS, group - g0);
+      for (int64_t d0 = 0; d0 < full; d0 += MAX_VECTORS * LANES) {
+        int64_t vectors = std::min<int64_t>(MAX_VECTORS, (full - d0) / LANES);
+        ADD_VALUES[static_cast<size_t>(heads - 1)][static_cast<size_t>(vectors - 1)](
+            out, scores, n, j0, rows, count, g0, d0, head_dim);
       }
-      for (; d < head_dim; ++d)
-        og[d] += weight * vj[d];
+    }
+    for (int64_t j = 0; j < count && full < head_dim; ++j) {
+      const float* vj = rows[j];
+      for (int64_t g = 0; g < group; ++g) {
+        float* og = out + g * head_dim;
+        float weight = scores[g * n + j0 + j];
+        for (int64_t d = full; d < head_dim; ++d)
+          og[d] += weight * vj[d];
+      }
     }
   }
 }
