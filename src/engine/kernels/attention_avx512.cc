@@ -1,8 +1,7 @@
-// AVX-512 twin of attention_group_ref: the q.k products are dot_f32_avx512's lanes and sum
-// (inlined, each key row read once for the group's heads), the softmax is softmax_avx512, and
-// the weighted sum of values runs in sixteen lanes over head_dim, adding the keys in order, in
-// register tiles of heads by dims over tiles of keys. The function carries its own target
-// attribute, so the rest of the binary stays baseline x86-64.
+// AVX-512 twin of attention_group_ref: the q.k products are dot_f32_avx512, the softmax is
+// softmax_avx512, and the weighted sum of values runs in sixteen lanes over head_dim, adding the
+// keys in order, in register tiles of heads by dims over tiles of keys. The function carries its
+// own target attribute, so the rest of the binary stays baseline x86-64.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -10,6 +9,7 @@
 #include "engine/kernels/activation.h"
 #include "engine/kernels/attention.h"
 #include "engine/kernels/attention_rows.h"
+#include "engine/kernels/dot.h"
 #include "engine/kernels/tile_table.h"
 
 #define SOCLE_AVX512 __attribute__((target("avx512f,avx2,fma")))
@@ -91,26 +91,13 @@ SOCLE_AVX512 void attention_group_avx512(float* out, const float* q, int64_t gro
                                          int64_t begin, int64_t end, int64_t head_dim, float scale,
                                          float* scores) {
   int64_t n = end - begin;
-  // Scores: each key row read once for all the group's heads; per head, the lanes and the
-  // horizontal sum of dot_f32_avx512, inlined.
-  const int64_t full = head_dim / LANES * LANES;
-  const auto tail = static_cast<__mmask16>((1u << (head_dim - full)) - 1u);
   KvRowCursor key(kv.k, kv.block_size, kv_offset, stride, begin);
   KvRowCursor key_ahead(kv.k, kv.block_size, kv_offset, stride, begin + PREFETCH_ROWS_AHEAD);
   for (int64_t j = 0; j < n; ++j, key.next(), key_ahead.next()) {
     if (j + PREFETCH_ROWS_AHEAD < n) prefetch_row(key_ahead.row(), head_dim);
     const float* kj = key.row();
-    for (int64_t g = 0; g < group; ++g) {
-      const float* qg = q + g * head_dim;
-      __m512 acc = _mm512_setzero_ps();
-      for (int64_t d = 0; d < full; d += LANES)
-        acc = _mm512_fmadd_ps(_mm512_loadu_ps(kj + d), _mm512_loadu_ps(qg + d), acc);
-      if (full < head_dim) {
-        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, kj + full),
-                              _mm512_maskz_loadu_ps(tail, qg + full), acc);
-      }
-      scores[g * n + j] = _mm512_reduce_add_ps(acc) * scale;
-    }
+    for (int64_t g = 0; g < group; ++g)
+      scores[g * n + j] = dot_f32_avx512(kj, q + g * head_dim, head_dim) * scale;
   }
   KvRowCursor value_ahead(kv.v, kv.block_size, kv_offset, stride, begin);
   for (int64_t j = 0; j < std::min(n, PREFETCH_ROWS_AHEAD); ++j, value_ahead.next())
@@ -119,6 +106,7 @@ SOCLE_AVX512 void attention_group_avx512(float* out, const float* q, int64_t gro
     softmax_avx512(scores + g * n, n);
   // Values, KEY_TILE keys at a time: their rows stay in L1 while the heads and dims go through
   // them in register tiles (add_values); the dims past the last 16 one by one, as before.
+  const int64_t full = head_dim / LANES * LANES;
   std::fill(out, out + group * head_dim, 0.0f);
   KvRowCursor value(kv.v, kv.block_size, kv_offset, stride, begin);
   const float* rows[KEY_TILE];

@@ -42,7 +42,7 @@ class ThreadPool {
   // Claims ranges of the current claimed loop until none is left.
   void claim_ranges(const std::function<void(int64_t, int64_t)>& fn, int64_t n, int64_t chunk);
 
-  std::mutex run_mutex_;  // one parallel_for at a time
+  std::mutex run_mutex_;  // one loop at a time
   std::mutex mutex_;
   std::condition_variable start_;
   std::condition_variable done_;
