@@ -114,7 +114,6 @@ void attention_paged(std::span<const AttentionSeq> seqs, const AttentionParams& 
   AttentionGroupFn fn = group_fn(path);
   int64_t group = p.n_heads / p.n_kv_heads;
   int64_t q_stride = p.n_heads * p.head_dim;
-  int64_t kv_stride = p.n_kv_heads * p.head_dim;
   // Work items are (sequence, query, key/value head) triples, numbered sequence by sequence;
   // first_item[s] is sequence s's first.
   std::vector<int64_t> first_item(seqs.size() + 1, 0);
@@ -127,6 +126,8 @@ void attention_paged(std::span<const AttentionSeq> seqs, const AttentionParams& 
                     static_cast<int64_t>(seq.kv.k.size()) * seq.kv.block_size >= seq.n_kv,
                 "the blocks cover every key");
     SOCLE_CHECK(seq.kv.k.size() == seq.kv.v.size(), "keys and values in as many blocks");
+    SOCLE_CHECK(seq.kv.row_stride >= p.head_dim && seq.kv.head_stride >= p.head_dim,
+                "a block's rows hold head_dim floats of each head");
     first_item[s + 1] = first_item[s] + seq.n_q * p.n_kv_heads;
     max_kv = std::max(max_kv, seq.n_kv);
     flops += seq.n_q * p.n_heads * 2 * seq.n_kv * p.head_dim;
@@ -150,8 +151,8 @@ void attention_paged(std::span<const AttentionSeq> seqs, const AttentionParams& 
       int64_t end = 0;
       visible_keys(seq.q_pos0 + i, seq.n_kv, p, &begin, &end);
       int64_t q_offset = i * q_stride + kv_head * group * p.head_dim;
-      fn(seq.out + q_offset, seq.q + q_offset, group, seq.kv, kv_head * p.head_dim, kv_stride,
-         begin, end, p.head_dim, p.scale, scores.data());
+      fn(seq.out + q_offset, seq.q + q_offset, group, seq.kv, kv_head * seq.kv.head_stride,
+         seq.kv.row_stride, begin, end, p.head_dim, p.scale, scores.data());
     }
   });
 }
@@ -167,7 +168,11 @@ void attention(float* out, const float* q, const float* k, const float* v, int64
   seq.n_q = n_q;
   seq.q_pos0 = p.q_pos0;
   seq.n_kv = n_kv;
-  seq.kv = KvBlocks{{&k_block, 1}, {&v_block, 1}, std::max<int64_t>(1, n_kv)};
+  seq.kv = KvBlocks{{&k_block, 1},
+                    {&v_block, 1},
+                    std::max<int64_t>(1, n_kv),
+                    p.head_dim,
+                    p.n_kv_heads * p.head_dim};
   attention_paged({&seq, 1}, p, path, pool);
 }
 

@@ -22,19 +22,23 @@ struct AttentionParams {
   int64_t window = 0;  // > 0: a query at p also sees no key at or before p - window
 };
 
-// One sequence's key and value rows in blocks of `block_size` positions: position j is row
-// j % block_size of block j / block_size; k[i] and v[i] point at row 0 of block i, and rows
-// are n_kv_heads * head_dim floats apart (one row holds every key/value head of a position).
-// Contiguous rows are one block of at least as many positions as the keys.
+// One sequence's keys and values in blocks of `block_size` positions: position j is row
+// j % block_size of block j / block_size, and k[i] and v[i] point at block i. Inside a block,
+// key/value head h's row r starts h * head_stride + r * row_stride floats in. Contiguous rows
+// of every head together are one block of at least as many positions as the keys, with
+// head_stride = head_dim and row_stride = n_kv_heads * head_dim; KvPool's blocks keep each
+// head's rows together: head_stride = block_size * head_dim, row_stride = head_dim.
 struct KvBlocks {
   std::span<const float* const> k;
   std::span<const float* const> v;
   int64_t block_size = 0;
+  int64_t head_stride = 0;
+  int64_t row_stride = 0;
 };
 
 // The `group` query heads that share one key/value head against its keys [begin, end): for
 // each head, scores q.k * scale, softmax, weighted sum of the values. The key/value head's
-// values start `kv_offset` floats into each row of `kv`; `stride` is the row length.
+// rows start `kv_offset` floats into each block of `kv`, `stride` floats apart.
 // scores is scratch for group * (end - begin) floats. A group reads each key and value row
 // once for all its heads, and each head's result is the same bits as with group 1.
 // out, q: (group, head_dim)

@@ -11,13 +11,19 @@
 namespace socle::engine {
 
 // Keys and values of many sequences in fixed-size blocks: for each layer, n_blocks blocks of
-// block_size positions of kv_dim floats, keys and values apart.
+// block_size positions of n_kv_heads * head_dim floats, keys and values apart. Inside a block
+// the rows are grouped by head: head h's block_size rows of head_dim floats, then head h + 1's
+// (`head_stride()` floats apart), so that the attention of one key/value head reads one
+// contiguous run of memory per block rather than a short row every kv_dim floats: with rows of
+// every head together, a batch of decode steps spent most of its attention time waiting for
+// those rows (docs/engine.md, "KV cache").
 class KvPool {
  public:
   // Every count positive but n_blocks, which may be 0. The memory is not initialised (a
   // position is read only after a forward pass wrote it), so a large budget costs no page
   // until a sequence uses it.
-  KvPool(int64_t n_layers, int64_t n_blocks, int64_t block_size, int64_t kv_dim);
+  KvPool(int64_t n_layers, int64_t n_blocks, int64_t block_size, int64_t n_kv_heads,
+         int64_t head_dim);
 
   // The memory one block takes in every layer, keys and values: to size a pool from a budget.
   static int64_t bytes_per_block(int64_t n_layers, int64_t block_size, int64_t kv_dim);
@@ -25,9 +31,17 @@ class KvPool {
   int64_t n_layers() const { return n_layers_; }
   int64_t n_blocks() const { return n_blocks_; }
   int64_t block_size() const { return block_size_; }
-  int64_t kv_dim() const { return kv_dim_; }  // n_kv_heads * head_dim
+  int64_t n_kv_heads() const { return n_kv_heads_; }
+  int64_t head_dim() const { return head_dim_; }
+  int64_t kv_dim() const { return n_kv_heads_ * head_dim_; }
+  // Floats between one head's rows of a block and the next head's.
+  int64_t head_stride() const { return block_size_ * head_dim_; }
 
-  // Block `block`'s keys or values in layer `layer`: (block_size, kv_dim).
+  // Writes the keys and values of one position, row `row` of block `block` in layer `layer`:
+  // k and v hold kv_dim floats each, head after head.
+  void write(int64_t layer, int32_t block, int64_t row, const float* k, const float* v);
+
+  // Block `block`'s keys or values in layer `layer`: (n_kv_heads, block_size, head_dim).
   float* keys(int64_t layer, int32_t block) { return k_.get() + offset(layer, block); }
   float* values(int64_t layer, int32_t block) { return v_.get() + offset(layer, block); }
   const float* keys(int64_t layer, int32_t block) const { return k_.get() + offset(layer, block); }
@@ -41,9 +55,10 @@ class KvPool {
   int64_t n_layers_;
   int64_t n_blocks_;
   int64_t block_size_;
-  int64_t kv_dim_;
-  std::unique_ptr<float[]> k_;  // (n_layers, n_blocks, block_size, kv_dim)
-  std::unique_ptr<float[]> v_;  // (n_layers, n_blocks, block_size, kv_dim)
+  int64_t n_kv_heads_;
+  int64_t head_dim_;
+  std::unique_ptr<float[]> k_;  // (n_layers, n_blocks, n_kv_heads, block_size, head_dim)
+  std::unique_ptr<float[]> v_;  // (n_layers, n_blocks, n_kv_heads, block_size, head_dim)
 };
 
 }  // namespace socle::engine

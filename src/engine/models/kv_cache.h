@@ -13,16 +13,18 @@ namespace socle::engine {
 
 class KvCache {
  public:
-  // Room for `capacity` positions of `kv_dim` (n_kv_heads * head_dim) values in each of
-  // `n_layers` layers, keys and values alike.
-  KvCache(int64_t n_layers, int64_t capacity, int64_t kv_dim)
-      : capacity_(capacity), pool_(n_layers, 1, std::max<int64_t>(capacity, 1), kv_dim) {}
+  // Room for `capacity` positions of n_kv_heads * head_dim values in each of `n_layers`
+  // layers, keys and values alike.
+  KvCache(int64_t n_layers, int64_t capacity, int64_t n_kv_heads, int64_t head_dim)
+      : capacity_(capacity),
+        pool_(n_layers, 1, std::max<int64_t>(capacity, 1), n_kv_heads, head_dim) {}
 
   int64_t size() const { return size_; }  // positions filled
   int64_t capacity() const { return capacity_; }
   int64_t kv_dim() const { return pool_.kv_dim(); }
 
-  // Layer `layer`'s keys or values: (capacity, kv_dim), rows [0, size) filled.
+  // Layer `layer`'s keys or values: (n_kv_heads, capacity, head_dim) (KvPool's layout), rows
+  // [0, size) of each head filled.
   float* keys(int64_t layer) { return pool_.keys(layer, 0); }
   float* values(int64_t layer) { return pool_.values(layer, 0); }
 

@@ -31,12 +31,14 @@ std::string seq_name(size_t s) {
 // forward_batch's checks, all made before anything is written.
 Status batch_check(const HfConfig& c, std::span<const BatchSequence> batch, const KvPool& pool) {
   if (batch.empty()) return invalid_argument("the batch holds no sequence", "batch");
-  int64_t kv_dim = c.num_kv_heads * c.head_dim;
-  if (pool.n_layers() != c.num_layers || pool.kv_dim() != kv_dim) {
-    return invalid_argument("the KV pool holds " + std::to_string(pool.n_layers()) +
-                                " layers of rows of " + std::to_string(pool.kv_dim()) +
-                                " values; this model needs " + std::to_string(c.num_layers) +
-                                " layers of " + std::to_string(kv_dim) + " (make it with new_pool)",
+  if (pool.n_layers() != c.num_layers || pool.n_kv_heads() != c.num_kv_heads ||
+      pool.head_dim() != c.head_dim) {
+    return invalid_argument("the KV pool holds " + std::to_string(pool.n_layers()) + " layers of " +
+                                std::to_string(pool.n_kv_heads()) + " heads of " +
+                                std::to_string(pool.head_dim()) + " values; this model needs " +
+                                std::to_string(c.num_layers) + " layers of " +
+                                std::to_string(c.num_kv_heads) + " heads of " +
+                                std::to_string(c.head_dim) + " (make it with new_pool)",
                             "pool");
   }
   int64_t bs = pool.block_size();
@@ -221,11 +223,11 @@ Status LlamaModel::load_tensors() {
 }
 
 KvCache LlamaModel::new_cache(int64_t capacity) const {
-  return KvCache(config_.num_layers, capacity, config_.num_kv_heads * config_.head_dim);
+  return KvCache(config_.num_layers, capacity, config_.num_kv_heads, config_.head_dim);
 }
 
 KvPool LlamaModel::new_pool(int64_t n_blocks, int64_t block_size) const {
-  return KvPool(config_.num_layers, n_blocks, block_size, config_.num_kv_heads * config_.head_dim);
+  return KvPool(config_.num_layers, n_blocks, block_size, config_.num_kv_heads, config_.head_dim);
 }
 
 Status LlamaModel::forward(std::span<const int32_t> tokens, KvCache& cache,
@@ -309,7 +311,11 @@ Status LlamaModel::forward_batch(std::span<const BatchSequence> batch, KvPool& p
   std::vector<const float*> v_blocks(first_block.back());
   for (size_t s = 0; s < batch.size(); ++s) {
     size_t used = first_block[s + 1] - first_block[s];
-    seqs[s].kv = KvBlocks{{&k_blocks[first_block[s]], used}, {&v_blocks[first_block[s]], used}, bs};
+    seqs[s].kv = KvBlocks{{&k_blocks[first_block[s]], used},
+                          {&v_blocks[first_block[s]], used},
+                          bs,
+                          pool.head_stride(),
+                          c.head_dim};
   }
   auto eps = static_cast<float>(c.norm_eps);
   // Each adapter's rows, and the projections with their adapters' updates added.
@@ -345,9 +351,7 @@ Status LlamaModel::forward_batch(std::span<const BatchSequence> batch, KvPool& p
       for (int64_t r = first_row[s]; r < first_row[s + 1]; ++r) {
         int64_t pos = row_pos[static_cast<size_t>(r)];
         int32_t block = b.blocks[static_cast<size_t>(pos / bs)];
-        int64_t at = (pos % bs) * kv_dim;
-        std::copy_n(&k[size(r, kv_dim)], kv_dim, pool.keys(li, block) + at);
-        std::copy_n(&v[size(r, kv_dim)], kv_dim, pool.values(li, block) + at);
+        pool.write(li, block, pos % bs, &k[size(r, kv_dim)], &v[size(r, kv_dim)]);
       }
       for (size_t i = 0; i < first_block[s + 1] - first_block[s]; ++i) {
         k_blocks[first_block[s] + i] = pool.keys(li, b.blocks[i]);

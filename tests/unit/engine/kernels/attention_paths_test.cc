@@ -163,20 +163,27 @@ TEST(AttentionPaths, QueriesAreIndependentOfTheBatchAndTheThreadCount) {
 
 // A pool of blocks holding a problem's keys and values: the blocks in a shuffled order among
 // twice as many as needed, everything else NaN: a stray read would poison the output.
+// Each block holds its rows as KvPool does (every head's rows together, `by_head`) or as the
+// contiguous arrays do (each row holds every head).
 struct Paged {
-  std::vector<float> k_pool, v_pool;           // (n_pool_blocks, block_size, kv_dim)
+  std::vector<float> k_pool, v_pool;           // (n_pool_blocks, block_size * kv_dim)
   std::vector<const float*> k_table, v_table;  // the sequence's blocks in position order
   int64_t block_size = 0;
+  int64_t head_stride = 0;
+  int64_t row_stride = 0;
 
-  KvBlocks blocks() const { return {k_table, v_table, block_size}; }
+  KvBlocks blocks() const { return {k_table, v_table, block_size, head_stride, row_stride}; }
 };
 
-Paged page(const Problem& pr, int64_t block_size, uint32_t seed) {
-  int64_t kv_dim = pr.c.n_kv_heads * pr.c.head_dim;
+Paged page(const Problem& pr, int64_t block_size, uint32_t seed, bool by_head = true) {
+  int64_t head_dim = pr.c.head_dim;
+  int64_t kv_dim = pr.c.n_kv_heads * head_dim;
   int64_t used = (pr.n_kv + block_size - 1) / block_size;
   int64_t n_pool = 2 * used + 1;
   Paged out;
   out.block_size = block_size;
+  out.head_stride = by_head ? block_size * head_dim : head_dim;
+  out.row_stride = by_head ? head_dim : kv_dim;
   auto pool_size = static_cast<size_t>(n_pool * block_size * kv_dim);
   out.k_pool.assign(pool_size, std::numeric_limits<float>::quiet_NaN());
   out.v_pool.assign(pool_size, std::numeric_limits<float>::quiet_NaN());
@@ -189,12 +196,12 @@ Paged page(const Problem& pr, int64_t block_size, uint32_t seed) {
     out.k_table.push_back(out.k_pool.data() + at);
     out.v_table.push_back(out.v_pool.data() + at);
     for (int64_t r = 0; r < block_size && b * block_size + r < pr.n_kv; ++r) {
-      size_t from = static_cast<size_t>((b * block_size + r) * kv_dim);
-      size_t to = at + static_cast<size_t>(r * kv_dim);
-      std::copy_n(pr.k.begin() + static_cast<std::ptrdiff_t>(from), kv_dim,
-                  out.k_pool.begin() + static_cast<std::ptrdiff_t>(to));
-      std::copy_n(pr.v.begin() + static_cast<std::ptrdiff_t>(from), kv_dim,
-                  out.v_pool.begin() + static_cast<std::ptrdiff_t>(to));
+      for (int64_t h = 0; h < pr.c.n_kv_heads; ++h) {
+        auto from = static_cast<std::ptrdiff_t>((b * block_size + r) * kv_dim + h * head_dim);
+        auto to = static_cast<std::ptrdiff_t>(at) + h * out.head_stride + r * out.row_stride;
+        std::copy_n(pr.k.begin() + from, head_dim, out.k_pool.begin() + to);
+        std::copy_n(pr.v.begin() + from, head_dim, out.v_pool.begin() + to);
+      }
     }
   }
   return out;
@@ -224,11 +231,14 @@ TEST(AttentionPaths, PagedEqualsContiguousBitwiseForAnyBlockLayout) {
         ASSERT_EQ(want, ref) << name(c, path);
       }
       for (int64_t block_size : {int64_t{1}, int64_t{3}, int64_t{7}, int64_t{16}, pr.n_kv + 5}) {
-        Paged paged = page(pr, block_size, seed + 1);
-        std::vector<float> got(pr.q.size());
-        AttentionSeq s = seq_of(pr, paged, got.data());
-        attention_paged({&s, 1}, pr.p, path, pool);
-        ASSERT_EQ(got, want) << name(c, path) << " block_size=" << block_size;
+        for (bool by_head : {true, false}) {
+          Paged paged = page(pr, block_size, seed + 1, by_head);
+          std::vector<float> got(pr.q.size());
+          AttentionSeq s = seq_of(pr, paged, got.data());
+          attention_paged({&s, 1}, pr.p, path, pool);
+          ASSERT_EQ(got, want) << name(c, path) << " block_size=" << block_size
+                               << (by_head ? " rows by head" : " rows of every head");
+        }
       }
     }
   }

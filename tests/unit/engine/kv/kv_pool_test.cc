@@ -1,5 +1,6 @@
 // The KV pool's layout: every (layer, block) has its own keys and values of block_size rows
-// of kv_dim floats, no two overlap, and the size per block is what they take.
+// of kv_dim floats, no two overlap, the size per block is what they take, and a written row
+// lands head by head, each head's rows together.
 #include "engine/kv/kv_pool.h"
 
 #include <gtest/gtest.h>
@@ -15,13 +16,18 @@ TEST(KvPool, EveryLayerAndBlockHasItsOwnKeysAndValues) {
   constexpr int64_t LAYERS = 3;
   constexpr int32_t BLOCKS = 5;
   constexpr int64_t BLOCK_SIZE = 7;
-  constexpr int64_t KV_DIM = 6;
+  constexpr int64_t HEADS = 2;
+  constexpr int64_t HEAD_DIM = 3;
+  constexpr int64_t KV_DIM = HEADS * HEAD_DIM;
   constexpr int64_t FLOATS = BLOCK_SIZE * KV_DIM;
-  KvPool pool(LAYERS, BLOCKS, BLOCK_SIZE, KV_DIM);
+  KvPool pool(LAYERS, BLOCKS, BLOCK_SIZE, HEADS, HEAD_DIM);
   EXPECT_EQ(pool.n_layers(), LAYERS);
   EXPECT_EQ(pool.n_blocks(), BLOCKS);
   EXPECT_EQ(pool.block_size(), BLOCK_SIZE);
   EXPECT_EQ(pool.kv_dim(), KV_DIM);
+  EXPECT_EQ(pool.n_kv_heads(), HEADS);
+  EXPECT_EQ(pool.head_dim(), HEAD_DIM);
+  EXPECT_EQ(pool.head_stride(), BLOCK_SIZE * HEAD_DIM);
   EXPECT_EQ(KvPool::bytes_per_block(LAYERS, BLOCK_SIZE, KV_DIM),
             2 * LAYERS * FLOATS * static_cast<int64_t>(sizeof(float)));
 
@@ -51,8 +57,37 @@ TEST(KvPool, EveryLayerAndBlockHasItsOwnKeysAndValues) {
   }
 }
 
+// Row r of a block, head h, dim d sits at h * block_size * head_dim + r * head_dim + d: the
+// layout KvBlocks describes with head_stride = block_size * head_dim, row_stride = head_dim.
+TEST(KvPool, WriteGroupsEachHeadsRows) {
+  constexpr int64_t BLOCK_SIZE = 4;
+  constexpr int64_t HEADS = 3;
+  constexpr int64_t HEAD_DIM = 2;
+  KvPool pool(2, 3, BLOCK_SIZE, HEADS, HEAD_DIM);
+  std::fill_n(pool.keys(1, 2), BLOCK_SIZE * HEADS * HEAD_DIM, 0.0f);
+  std::fill_n(pool.values(1, 2), BLOCK_SIZE * HEADS * HEAD_DIM, 0.0f);
+  for (int64_t r = 0; r < BLOCK_SIZE; ++r) {
+    std::vector<float> k(HEADS * HEAD_DIM), v(HEADS * HEAD_DIM);
+    for (int64_t i = 0; i < HEADS * HEAD_DIM; ++i) {
+      k[static_cast<size_t>(i)] = static_cast<float>(100 * r + i);
+      v[static_cast<size_t>(i)] = -static_cast<float>(100 * r + i);
+    }
+    pool.write(1, 2, r, k.data(), v.data());
+  }
+  for (int64_t h = 0; h < HEADS; ++h) {
+    for (int64_t r = 0; r < BLOCK_SIZE; ++r) {
+      for (int64_t d = 0; d < HEAD_DIM; ++d) {
+        int64_t at = h * BLOCK_SIZE * HEAD_DIM + r * HEAD_DIM + d;
+        auto want = static_cast<float>(100 * r + h * HEAD_DIM + d);
+        EXPECT_EQ(pool.keys(1, 2)[at], want) << "head " << h << " row " << r << " dim " << d;
+        EXPECT_EQ(pool.values(1, 2)[at], -want) << "head " << h << " row " << r << " dim " << d;
+      }
+    }
+  }
+}
+
 TEST(KvPool, AnEmptyPoolIsAllowed) {
-  KvPool pool(2, 0, 16, 8);
+  KvPool pool(2, 0, 16, 2, 4);
   EXPECT_EQ(pool.n_blocks(), 0);
 }
 

@@ -291,7 +291,7 @@ TEST(LlamaBatchErrors, BadBatchesAreRefusedWithNothingWritten) {
   EXPECT_EQ(pool_bytes(), zeros);
   EXPECT_EQ(logits, std::vector<float>{42.0f});
 
-  KvPool other_shape(1, SMALL_POOL, BLOCK_SIZE, pool.kv_dim());
+  KvPool other_shape(1, SMALL_POOL, BLOCK_SIZE, pool.n_kv_heads(), pool.head_dim());
   BatchSequence b = seq(good, 0, table0, false);
   Status s = g.model.forward_batch({&b, 1}, other_shape, threads, &logits);
   EXPECT_EQ(s.code(), StatusCode::INVALID_ARGUMENT);
