@@ -1,6 +1,7 @@
 #include "engine/scheduler/runner.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <unordered_map>
 
 #include "base/check.h"
@@ -368,28 +369,45 @@ bool Runner::step() {
   }
 
   auto vocab = static_cast<size_t>(model_.config().vocab_size);
+  // Which members sample a token this step (their prompt is all read), from which logits row.
+  std::vector<size_t> sampling_rows(members.size(), SIZE_MAX);
   size_t row = 0;  // the first logits row of members[k]
   for (size_t k = 0; k < members.size(); ++k) {
     const std::shared_ptr<Sequence>& seq = members[k];
     int64_t n = static_cast<int64_t>(batch[k].tokens.size());
     size_t rows = batch[k].all_logits ? static_cast<size_t>(n) : 1;
-    size_t last_row = row + rows - 1;
     if (batch[k].all_logits) collect_prompt_logprobs(*seq, logits, row, n);
+    if (seq->computed + n == static_cast<int64_t>(seq->tokens.size())) {
+      sampling_rows[k] = row + rows - 1;
+    }
     row += rows;
+  }
+  // Each sequence samples with its own sampler from its own row, so the members sample on
+  // the step's threads at once (a few percent of a large batch's step, one after another).
+  std::vector<sampling::Sample> samples(members.size());
+  threads_.parallel_for(static_cast<int64_t>(members.size()), 1, [&](int64_t begin, int64_t end) {
+    for (auto k = static_cast<size_t>(begin); k < static_cast<size_t>(end); ++k) {
+      if (sampling_rows[k] == SIZE_MAX) continue;
+      samples[k] = members[k]->sampler.sample(
+          std::span<const float>(logits).subspan(sampling_rows[k] * vocab, vocab));
+    }
+  });
+  for (size_t k = 0; k < members.size(); ++k) {
+    const std::shared_ptr<Sequence>& seq = members[k];
+    int64_t n = static_cast<int64_t>(batch[k].tokens.size());
     if (seq->computed < seq->prompt_tokens) {
       counters_.prompt_tokens += std::min(n, seq->prompt_tokens - seq->computed);
     }
     seq->computed += n;
     blocks_.publish(
         seq->id, std::span<const int32_t>(seq->tokens).first(static_cast<size_t>(seq->computed)));
-    if (seq->computed < static_cast<int64_t>(seq->tokens.size())) continue;  // prompt unread
+    if (sampling_rows[k] == SIZE_MAX) continue;  // prompt unread
     if (seq->wants_prompt_logits()) {
       seq->prompt_logprobs_sent = true;
       seq->sink->on_prompt_logprobs(seq->prompt_samples);
       seq->prompt_samples = {};
     }
-    sampling::Sample s =
-        seq->sampler.sample(std::span<const float>(logits).subspan(last_row * vocab, vocab));
+    sampling::Sample& s = samples[k];
     counters_.generated_tokens++;
     if (std::find(seq->stop_ids.begin(), seq->stop_ids.end(), s.token) != seq->stop_ids.end()) {
       seq->stop_sampled = 1;
