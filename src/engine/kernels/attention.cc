@@ -136,8 +136,12 @@ void attention_paged(std::span<const AttentionSeq> seqs, const AttentionParams& 
   if (items == 0) return;
   int64_t item_flops = std::max<int64_t>(1, flops / items);
   int64_t grain = std::max<int64_t>(1, FLOPS_PER_TASK_MIN / item_flops);
-  pool.parallel_for(items, grain, [&](int64_t first, int64_t last) {
-    std::vector<float> scores(static_cast<size_t>(group * max_kv));
+  // Items claimed in turn: a batch's sequences see different numbers of keys, so equal halves
+  // of the items are not equal halves of the work.
+  pool.parallel_for_claimed(items, grain, [&](int64_t first, int64_t last) {
+    thread_local std::vector<float> scores;  // this thread's scratch, grown as needed
+    if (scores.size() < static_cast<size_t>(group * max_kv))
+      scores.resize(static_cast<size_t>(group * max_kv));
     auto s = static_cast<size_t>(std::upper_bound(first_item.begin(), first_item.end(), first) -
                                  first_item.begin() - 1);
     for (int64_t item = first; item < last; ++item) {
