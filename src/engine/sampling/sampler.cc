@@ -216,9 +216,9 @@ int32_t Sampler::draw(const std::vector<float>& z) {
 
 Sample Sampler::sample(std::span<const float> logits) {
   SOCLE_CHECK(!logits.empty(), "a vocabulary has tokens");
-  std::vector<float> z(logits.begin(), logits.end());
-  apply_penalties(z);
-  int32_t token = draw(z);
+  z_.assign(logits.begin(), logits.end());
+  apply_penalties(z_);
+  int32_t token = draw(z_);
   ++generated_[token];
   LogSoftmax ls(logits);
   Sample s{token, ls.at(logits[static_cast<size_t>(token)]), {}};

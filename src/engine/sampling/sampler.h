@@ -89,6 +89,8 @@ class Sampler {
   std::unordered_map<int32_t, int32_t> generated_;   // token -> times generated
   std::vector<int32_t> prompt_tokens_;               // distinct, sorted
   std::vector<std::pair<double, int32_t>> scratch_;  // (scaled logit, token), reused
+  std::vector<float> z_;  // the logits with penalties, reused (a fresh 128 KiB copy per token
+                          // went through mmap and page faults)
 };
 
 // log-softmax of `logits` at `token`, and the `n` largest (ties by lowest id), in double.

@@ -357,7 +357,7 @@ bool Runner::step() {
     publish_stats();
     return true;  // everything was preempted: admission retries next step
   }
-  std::vector<float> logits;
+  std::vector<float>& logits = logits_;
   Status st = model_.forward_batch(batch, pool_, threads_, &logits);
   counters_.steps++;
   if (!st.is_ok()) {

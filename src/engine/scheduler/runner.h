@@ -160,6 +160,9 @@ class Runner {
   const int64_t capacity_tokens_;
   ThreadPool threads_;
   KvPool pool_;
+  // A step's logits, kept from step to step: megabytes at a large batch, which a fresh vector
+  // would take from the kernel, page fault by page fault, every step.
+  std::vector<float> logits_;
   kv::BlockManager blocks_;
 
   // Shared with other threads.
