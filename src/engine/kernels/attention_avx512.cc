@@ -30,7 +30,7 @@ constexpr int64_t LANES = 16;  // float32 values per __m512
 // in their own phase; at 1,024 positions the same within this machine's noise (344 to 452 ms
 // against 395 to 437).
 constexpr int64_t PREFETCH_ROWS_AHEAD = 16;
-constexpr int64_t EARLY_VALUE_BYTES = 128 * 1024;
+constexpr int64_t EARLY_VALUE_BYTES = int64_t{128} * 1024;
 constexpr int64_t CACHE_LINE_FLOATS = 16;
 // The values' register tiles: up to 4 heads by 4 vectors of 16 dims (16 accumulators), over
 // tiles of 32 keys whose rows stay in L1 while every head and dim goes through them.
