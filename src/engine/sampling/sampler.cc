@@ -37,9 +37,12 @@ struct LogSoftmax {
   explicit LogSoftmax(std::span<const float> logits) {
     for (float v : logits)
       max = std::max(max, finite_or_lowest(v));
+    // Each term's exponential in float (a relative error of a few 1e-7 on terms at most 1,
+    // summed in double): twice as fast as in double over a 32,000-token vocabulary, which
+    // every sampled token pays.
     double sum = 0;
     for (float v : logits)
-      sum += std::exp(finite_or_lowest(v) - max);
+      sum += std::exp(static_cast<float>(finite_or_lowest(v) - max));
     log_sum = std::log(sum);
   }
   float at(float v) const { return static_cast<float>(finite_or_lowest(v) - max - log_sum); }
@@ -155,9 +158,12 @@ void Sampler::apply_penalties(std::vector<float>& z) const {
 int32_t Sampler::draw(const std::vector<float>& z) {
   if (params_.temperature == 0 || params_.top_k == 1) {
     int32_t best = 0;
+    double best_value = finite_or_lowest(z[0]);
     for (size_t i = 1; i < z.size(); ++i) {
-      if (finite_or_lowest(z[i]) > finite_or_lowest(z[static_cast<size_t>(best)])) {
+      double v = finite_or_lowest(z[i]);
+      if (v > best_value) {
         best = static_cast<int32_t>(i);
+        best_value = v;
       }
     }
     return best;
