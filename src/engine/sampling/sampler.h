@@ -93,7 +93,8 @@ class Sampler {
                           // went through mmap and page faults)
 };
 
-// log-softmax of `logits` at `token`, and the `n` largest (ties by lowest id), in double.
+// log-softmax of `logits` at `token`, and the `n` largest (ties by lowest id): max and sum in
+// double, each exponential in float.
 float log_softmax_at(std::span<const float> logits, int32_t token);
 std::vector<TokenLogprob> top_log_softmax(std::span<const float> logits, int32_t n);
 
