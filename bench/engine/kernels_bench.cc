@@ -10,7 +10,8 @@
 // thread and on every hardware thread, printing multiply-adds x 2 per second, the speed-ups
 // and the cost of n tokens over one token's on the same path.
 // `kernels_bench stream [TYPE]` times the packed matmul streaming 1.5 GB of weights from
-// DRAM against the same work in cache (bench_stream).
+// DRAM against the same work in cache (bench_stream); `kernels_bench paged` times decode
+// attention over a paged KV cache of 1.3 GB in its two block layouts (bench_paged).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -244,6 +245,103 @@ bool bench_stream(const std::string& only) {
   return true;
 }
 
+// Decode attention over a paged KV cache, as a serving step of many sequences runs it: 64
+// sequences of 160 positions, 8 key/value heads of 64 (4 query heads each), 31 layers, in
+// blocks of 16 positions shuffled in a pool of 1.3 GB (more than the L3: each step reads its
+// keys and values from DRAM), on every thread, on the fastest path. KvPool's blocks (each
+// head's rows together) against rows of every head (its layout before 3149260), whose outputs
+// must be the same bits.
+bool bench_paged() {
+  constexpr int64_t SEQS = 64, POSITIONS = 160, KV_HEADS = 8, GROUP = 4, HEAD_DIM = 64;
+  constexpr int64_t LAYERS = 31, BLOCK = 16, ROUNDS_PAGED = 5;
+  constexpr int64_t KV_DIM = KV_HEADS * HEAD_DIM, Q_DIM = KV_HEADS * GROUP * HEAD_DIM;
+  constexpr int64_t BLOCKS_PER_SEQ = (POSITIONS + BLOCK - 1) / BLOCK;
+  constexpr int64_t BLOCKS = LAYERS * SEQS * BLOCKS_PER_SEQ;
+  constexpr int64_t BLOCK_FLOATS = BLOCK * KV_DIM;
+  int n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  ThreadPool pool(n_threads);
+  KernelPath path = kernel_paths_supported().back();
+  // Keys and values by (block, position, head, dim); a cheap hash fills 1.3 GB in a moment.
+  std::vector<float> rows_k(static_cast<size_t>(BLOCKS * BLOCK_FLOATS));
+  std::vector<float> rows_v(rows_k.size());
+  for (size_t i = 0; i < rows_k.size(); ++i) {
+    auto hash = static_cast<uint32_t>(i * 2654435761u);
+    rows_k[i] = static_cast<float>(hash >> 8) / 16777216.0f - 0.5f;
+    rows_v[i] = static_cast<float>((hash * 40503u) >> 8) / 16777216.0f - 0.5f;
+  }
+  // The same keys and values with each block's rows grouped by head.
+  std::vector<float> heads_k(rows_k.size()), heads_v(rows_v.size());
+  for (int64_t b = 0; b < BLOCKS; ++b) {
+    for (int64_t r = 0; r < BLOCK; ++r) {
+      for (int64_t h = 0; h < KV_HEADS; ++h) {
+        auto from = static_cast<std::ptrdiff_t>(b * BLOCK_FLOATS + r * KV_DIM + h * HEAD_DIM);
+        auto to =
+            static_cast<std::ptrdiff_t>(b * BLOCK_FLOATS + h * BLOCK * HEAD_DIM + r * HEAD_DIM);
+        std::copy_n(rows_k.begin() + from, HEAD_DIM, heads_k.begin() + to);
+        std::copy_n(rows_v.begin() + from, HEAD_DIM, heads_v.begin() + to);
+      }
+    }
+  }
+  // Each (layer, sequence) takes BLOCKS_PER_SEQ blocks of a shuffled order.
+  std::vector<int64_t> order(static_cast<size_t>(BLOCKS));
+  for (size_t i = 0; i < order.size(); ++i)
+    order[i] = static_cast<int64_t>(i);
+  std::shuffle(order.begin(), order.end(), std::mt19937(5));
+  auto q = random_floats(static_cast<size_t>(SEQS * Q_DIM), 31);
+  AttentionParams p;
+  p.n_heads = KV_HEADS * GROUP;
+  p.n_kv_heads = KV_HEADS;
+  p.head_dim = HEAD_DIM;
+  p.scale = 1.0f / std::sqrt(static_cast<float>(HEAD_DIM));
+  auto run = [&](bool by_head, std::vector<float>& out) {
+    const float* k = by_head ? heads_k.data() : rows_k.data();
+    const float* v = by_head ? heads_v.data() : rows_v.data();
+    std::vector<const float*> k_table(static_cast<size_t>(BLOCKS)), v_table(k_table.size());
+    for (size_t i = 0; i < k_table.size(); ++i) {
+      k_table[i] = k + order[i] * BLOCK_FLOATS;
+      v_table[i] = v + order[i] * BLOCK_FLOATS;
+    }
+    std::vector<AttentionSeq> seqs(SEQS);
+    double best = 1e30;
+    for (int round = 0; round < ROUNDS_PAGED; ++round) {
+      double start = now_seconds();
+      for (int64_t l = 0; l < LAYERS; ++l) {
+        for (int64_t s = 0; s < SEQS; ++s) {
+          auto first = static_cast<size_t>((l * SEQS + s) * BLOCKS_PER_SEQ);
+          AttentionSeq& seq = seqs[static_cast<size_t>(s)];
+          seq.out = out.data() + s * Q_DIM;
+          seq.q = q.data() + s * Q_DIM;
+          seq.n_q = 1;
+          seq.q_pos0 = POSITIONS - 1;
+          seq.n_kv = POSITIONS;
+          seq.kv = KvBlocks{{&k_table[first], BLOCKS_PER_SEQ},
+                            {&v_table[first], BLOCKS_PER_SEQ},
+                            BLOCK,
+                            by_head ? BLOCK * HEAD_DIM : HEAD_DIM,
+                            by_head ? HEAD_DIM : KV_DIM};
+        }
+        attention_paged(seqs, p, path, pool);
+      }
+      best = std::min(best, now_seconds() - start);
+    }
+    return best;
+  };
+  std::vector<float> out_rows(static_cast<size_t>(SEQS * Q_DIM));
+  std::vector<float> out_heads(out_rows.size());
+  double rows = run(false, out_rows);
+  double heads = run(true, out_heads);
+  bool same = out_rows == out_heads;
+  double gb = 2.0 * LAYERS * SEQS * POSITIONS * KV_DIM * sizeof(float) * 1e-9;
+  std::printf(
+      "paged decode attention, %ld sequences x %ld positions x %ld layers (%.2f GB of keys and "
+      "values), %s, %dt: rows of every head %6.1f ms (%4.1f GB/s), rows grouped by head "
+      "%6.1f ms (%4.1f GB/s): x%.2f%s\n",
+      static_cast<long>(SEQS), static_cast<long>(POSITIONS), static_cast<long>(LAYERS), gb,
+      kernel_path_name(path), n_threads, rows * 1e3, gb / rows, heads * 1e3, gb / heads,
+      rows / heads, same ? "" : " MISMATCH: the layouts give different bits");
+  return same;
+}
+
 int run_all() {
   ThreadPool one(1);
   constexpr int64_t DIM = 4096, ROWS = 16, HEADS = 32, KV_HEADS = 8, HEAD_DIM = 128;
@@ -338,6 +436,9 @@ int run_all() {
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "stream") {
     return socle::engine::bench_stream(argc > 2 ? argv[2] : "") ? 0 : 1;
+  }
+  if (argc > 1 && std::string(argv[1]) == "paged") {
+    return socle::engine::bench_paged() ? 0 : 1;
   }
   if (argc > 1 && std::string(argv[1]) == "matmul") {
     return socle::engine::bench_matmul(argc > 2 ? argv[2] : "") ? 0 : 1;
