@@ -11,7 +11,8 @@
 // and the cost of n tokens over one token's on the same path.
 // `kernels_bench stream [TYPE]` times the packed matmul streaming 1.5 GB of weights from
 // DRAM against the same work in cache (bench_stream); `kernels_bench paged` times decode
-// attention over a paged KV cache of 1.3 GB in its two block layouts (bench_paged).
+// attention over a paged KV cache of 1.3 GB in its two block layouts and in a KvPool's own
+// memory, and a step's writes of new rows (bench_paged).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -32,6 +33,7 @@
 #include "engine/kernels/packed_weights.h"
 #include "engine/kernels/quant.h"
 #include "engine/kernels/rope.h"
+#include "engine/kv/kv_pool.h"
 
 namespace socle::engine {
 namespace {
@@ -250,7 +252,8 @@ bool bench_stream(const std::string& only) {
 // blocks of 16 positions shuffled in a pool of 1.3 GB (more than the L3: each step reads its
 // keys and values from DRAM), on every thread, on the fastest path. KvPool's blocks (each
 // head's rows together) against rows of every head (its layout before 3149260), whose outputs
-// must be the same bits.
+// must be the same bits; and KvPool's blocks in a KvPool (on huge pages, kv_pool.h) against
+// the same in a std::vector (4 KiB pages where transparent huge pages are not `always`).
 bool bench_paged() {
   constexpr int64_t SEQS = 64, POSITIONS = 160, KV_HEADS = 8, GROUP = 4, HEAD_DIM = 64;
   constexpr int64_t LAYERS = 31, BLOCK = 16, ROUNDS_PAGED = 5;
@@ -293,13 +296,25 @@ bool bench_paged() {
   p.n_kv_heads = KV_HEADS;
   p.head_dim = HEAD_DIM;
   p.scale = 1.0f / std::sqrt(static_cast<float>(HEAD_DIM));
-  auto run = [&](bool by_head, std::vector<float>& out) {
-    const float* k = by_head ? heads_k.data() : rows_k.data();
-    const float* v = by_head ? heads_v.data() : rows_v.data();
+  // The head-grouped keys and values once more, in a KvPool's own memory (huge pages).
+  KvPool kv_pool(1, BLOCKS, BLOCK, KV_HEADS, HEAD_DIM);
+  for (int64_t b = 0; b < BLOCKS; ++b) {
+    auto from = static_cast<std::ptrdiff_t>(b * BLOCK_FLOATS);
+    std::copy_n(heads_k.begin() + from, BLOCK_FLOATS, kv_pool.keys(0, static_cast<int32_t>(b)));
+    std::copy_n(heads_v.begin() + from, BLOCK_FLOATS, kv_pool.values(0, static_cast<int32_t>(b)));
+  }
+  enum class Memory { ROWS, HEADS, POOL };
+  auto run = [&](Memory memory, std::vector<float>& out) {
+    bool by_head = memory != Memory::ROWS;
     std::vector<const float*> k_table(static_cast<size_t>(BLOCKS)), v_table(k_table.size());
     for (size_t i = 0; i < k_table.size(); ++i) {
-      k_table[i] = k + order[i] * BLOCK_FLOATS;
-      v_table[i] = v + order[i] * BLOCK_FLOATS;
+      auto b = static_cast<int32_t>(order[i]);
+      k_table[i] = memory == Memory::POOL ? kv_pool.keys(0, b)
+                   : by_head              ? heads_k.data() + b * BLOCK_FLOATS
+                                          : rows_k.data() + b * BLOCK_FLOATS;
+      v_table[i] = memory == Memory::POOL ? kv_pool.values(0, b)
+                   : by_head              ? heads_v.data() + b * BLOCK_FLOATS
+                                          : rows_v.data() + b * BLOCK_FLOATS;
     }
     std::vector<AttentionSeq> seqs(SEQS);
     double best = 1e30;
@@ -327,18 +342,60 @@ bool bench_paged() {
     return best;
   };
   std::vector<float> out_rows(static_cast<size_t>(SEQS * Q_DIM));
-  std::vector<float> out_heads(out_rows.size());
-  double rows = run(false, out_rows);
-  double heads = run(true, out_heads);
-  bool same = out_rows == out_heads;
+  std::vector<float> out_heads(out_rows.size()), out_pool(out_rows.size());
+  double rows = run(Memory::ROWS, out_rows);
+  double heads = run(Memory::HEADS, out_heads);
+  double in_pool = run(Memory::POOL, out_pool);
+  bool same = out_rows == out_heads && out_heads == out_pool;
+  // A step's new rows (one position of each sequence in every layer) written into blocks
+  // touched before, with the caches emptied in between as a step's 1.5 GB of weights would:
+  // by hand into the vector, through KvPool::write into the pool. Step i writes row i of each
+  // (layer, sequence)'s i-th block.
+  std::vector<float> new_k(static_cast<size_t>(KV_DIM), 0.25f), new_v(new_k.size(), 0.5f);
+  std::vector<float> evict(size_t{64} << 20 >> 2, 1.0f);  // 64 MiB: more than the L3
+  volatile float sink = 0;
+  auto time_writes = [&](bool into_pool) {
+    double best = 1e30;
+    for (int64_t step = 0; step < BLOCKS_PER_SEQ; ++step) {
+      float sum = 0;
+      for (size_t i = 0; i < evict.size(); i += 16)
+        sum += evict[i];
+      sink = sink + sum;
+      double start = now_seconds();
+      for (int64_t l = 0; l < LAYERS; ++l) {
+        for (int64_t s = 0; s < SEQS; ++s) {
+          int64_t b = order[static_cast<size_t>((l * SEQS + s) * BLOCKS_PER_SEQ + step)];
+          int64_t row = step % BLOCK;
+          if (into_pool) {
+            kv_pool.write(0, static_cast<int32_t>(b), row, new_k.data(), new_v.data());
+            continue;
+          }
+          for (int64_t h = 0; h < KV_HEADS; ++h) {
+            auto to = static_cast<std::ptrdiff_t>(b * BLOCK_FLOATS + h * BLOCK * HEAD_DIM +
+                                                  row * HEAD_DIM);
+            std::copy_n(new_k.begin() + h * HEAD_DIM, HEAD_DIM, heads_k.begin() + to);
+            std::copy_n(new_v.begin() + h * HEAD_DIM, HEAD_DIM, heads_v.begin() + to);
+          }
+        }
+      }
+      best = std::min(best, now_seconds() - start);
+    }
+    return best;
+  };
+  double write_heads = time_writes(false), write_pool = time_writes(true);
   double gb = 2.0 * LAYERS * SEQS * POSITIONS * KV_DIM * sizeof(float) * 1e-9;
   std::printf(
       "paged decode attention, %ld sequences x %ld positions x %ld layers (%.2f GB of keys and "
       "values), %s, %dt: rows of every head %6.1f ms (%4.1f GB/s), rows grouped by head "
-      "%6.1f ms (%4.1f GB/s): x%.2f%s\n",
+      "%6.1f ms (%4.1f GB/s): x%.2f; the same in a KvPool (huge pages) %6.1f ms: x%.2f "
+      "again%s\n"
+      "paged KV writes of one step (one row of each sequence in each layer, into blocks "
+      "touched before, caches emptied): %.2f ms in a vector, %.2f ms in a KvPool: x%.2f\n",
       static_cast<long>(SEQS), static_cast<long>(POSITIONS), static_cast<long>(LAYERS), gb,
       kernel_path_name(path), n_threads, rows * 1e3, gb / rows, heads * 1e3, gb / heads,
-      rows / heads, same ? "" : " MISMATCH: the layouts give different bits");
+      rows / heads, in_pool * 1e3, heads / in_pool,
+      same ? "" : " MISMATCH: the layouts give different bits", write_heads * 1e3, write_pool * 1e3,
+      write_heads / write_pool);
   return same;
 }
 

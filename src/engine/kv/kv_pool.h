@@ -21,9 +21,17 @@ class KvPool {
  public:
   // Every count positive but n_blocks, which may be 0. The memory is not initialised (a
   // position is read only after a forward pass wrote it), so a large budget costs no page
-  // until a sequence uses it.
+  // until a sequence uses it or touch_all() is called. Past 2 MiB it is asked for on huge
+  // pages (transparent huge pages, where the kernel has them): a step of many sequences
+  // writes and reads rows of 4 KiB runs scattered over the whole pool, and with 4 KiB pages
+  // each run cost a TLB miss (docs/engine.md, "KV cache").
   KvPool(int64_t n_layers, int64_t n_blocks, int64_t block_size, int64_t n_kv_heads,
          int64_t head_dim);
+
+  // Touches every page now (a server's pool: its budget is held from the start, a machine
+  // without the memory fails at start rather than while serving, and no step waits for the
+  // kernel to clear the pages it first writes).
+  void touch_all();
 
   // The memory one block takes in every layer, keys and values: to size a pool from a budget.
   static int64_t bytes_per_block(int64_t n_layers, int64_t block_size, int64_t kv_dim);
@@ -57,8 +65,13 @@ class KvPool {
   int64_t block_size_;
   int64_t n_kv_heads_;
   int64_t head_dim_;
-  std::unique_ptr<float[]> k_;  // (n_layers, n_blocks, n_kv_heads, block_size, head_dim)
-  std::unique_ptr<float[]> v_;  // (n_layers, n_blocks, n_kv_heads, block_size, head_dim)
+  struct Free {
+    void operator()(float* p) const;
+  };
+  size_t floats_ = 0;  // in each of k_ and v_
+  // (n_layers, n_blocks, n_kv_heads, block_size, head_dim)
+  std::unique_ptr<float[], Free> k_;
+  std::unique_ptr<float[], Free> v_;
 };
 
 }  // namespace socle::engine

@@ -98,6 +98,7 @@ Runner::Runner(const LlamaModel& model, RunnerOptions options, int64_t n_blocks)
       threads_(options.threads),
       pool_(model.new_pool(n_blocks, options.block_tokens)),
       blocks_(static_cast<int32_t>(n_blocks), options.block_tokens) {
+  pool_.touch_all();  // the budget held from the start (kv_pool.h)
   counters_.block_tokens = options.block_tokens;
   counters_.blocks = blocks_.stats();
   stats_ = counters_;

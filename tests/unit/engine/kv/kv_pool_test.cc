@@ -86,6 +86,35 @@ TEST(KvPool, WriteGroupsEachHeadsRows) {
   }
 }
 
+// touch_all() leaves every float of both arrays at zero, in a pool small enough for cache
+// lines and one past a huge page (2 MiB a side), both starting on a cache line.
+TEST(KvPool, TouchAllZeroesEveryFloat) {
+  for (int64_t blocks : {3, 700}) {
+    constexpr int64_t FLOATS = int64_t{16} * 128;  // a block: 16 rows of 2 heads of 64
+    KvPool pool(2, blocks, 16, 2, 64);  // 700 blocks: 2 x 700 x FLOATS floats, 11 MB a side
+    for (int64_t l = 0; l < 2; ++l) {
+      for (int32_t b = 0; b < blocks; ++b) {
+        std::fill_n(pool.keys(l, b), FLOATS, 7.0f);
+        std::fill_n(pool.values(l, b), FLOATS, 7.0f);
+      }
+    }
+    pool.touch_all();
+    const KvPool& read = pool;
+    for (int64_t l = 0; l < 2; ++l) {
+      for (int32_t b = 0; b < blocks; ++b) {
+        ASSERT_TRUE(std::all_of(read.keys(l, b), read.keys(l, b) + FLOATS,
+                                [](float x) { return x == 0.0f; }))
+            << blocks << " blocks: layer " << l << " block " << b;
+        ASSERT_TRUE(std::all_of(read.values(l, b), read.values(l, b) + FLOATS,
+                                [](float x) { return x == 0.0f; }))
+            << blocks << " blocks: layer " << l << " block " << b;
+      }
+    }
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(read.keys(0, 0)) % 64, 0u);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(read.values(0, 0)) % 64, 0u);
+  }
+}
+
 TEST(KvPool, AnEmptyPoolIsAllowed) {
   KvPool pool(2, 0, 16, 2, 4);
   EXPECT_EQ(pool.n_blocks(), 0);
