@@ -34,6 +34,11 @@ void gelu_tanh_ref(float* x, int64_t n) {
   }
 }
 
+void exp_ref(float* x, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    x[i] = std::exp(x[i]);
+}
+
 void softmax_ref(float* x, int64_t n) {
   // Subtracting the maximum keeps exp() from overflowing; the result is unchanged.
   float max = x[0];
@@ -113,6 +118,10 @@ void gelu_tanh(float* x, int64_t n, KernelPath path, ThreadPool& pool) {
 
 void gelu_tanh(float* x, int64_t n) {
   gelu_tanh(x, n, kernel_path_active(), default_thread_pool());
+}
+
+void exp_values(float* x, int64_t n, KernelPath path) {
+  pick(path, exp_ref, exp_avx2, exp_avx512)(x, n);
 }
 
 void softmax(float* x, int64_t n, KernelPath path) {

@@ -56,7 +56,8 @@ void softmax_ref(float* x, int64_t n);
 void softmax_avx2(float* x, int64_t n);
 void softmax_avx512(float* x, int64_t n);
 
-// x = exp(x) with the SIMD exp described above (exposed for its test).
+// x = exp(x): the C library's exp, or the SIMD exp described above (-inf gives 0).
+void exp_ref(float* x, int64_t n);
 void exp_avx2(float* x, int64_t n);
 void exp_avx512(float* x, int64_t n);
 
@@ -70,6 +71,9 @@ void gelu(float* x, int64_t n, KernelPath path, ThreadPool& pool);
 void gelu(float* x, int64_t n);
 void gelu_tanh(float* x, int64_t n, KernelPath path, ThreadPool& pool);
 void gelu_tanh(float* x, int64_t n);
+
+// exp of n values on `path`, one thread (a sampler's row of logits).
+void exp_values(float* x, int64_t n, KernelPath path);
 
 // One softmax row on `path` (one thread: a row is a reduction), or on kernel_path_active().
 void softmax(float* x, int64_t n, KernelPath path);

@@ -29,14 +29,6 @@ std::vector<KernelPath> simd_paths() {
   return out;
 }
 
-void exp_on(KernelPath path, float* x, int64_t n) {
-  if (path == KernelPath::AVX512) {
-    exp_avx512(x, n);
-  } else {
-    exp_avx2(x, n);
-  }
-}
-
 // Inputs with the cases that matter: zeros, tiny, large of both signs, and odd lengths.
 std::vector<float> inputs(size_t n, uint32_t seed) {
   auto x = testing::random_floats(n, seed, 3.0f);
@@ -60,7 +52,7 @@ TEST(ActivationPaths, SimdExpIsWithinItsStatedErrorOverTheFloatRange) {
   }
   for (KernelPath path : simd_paths()) {
     std::vector<float> got = x;
-    exp_on(path, got.data(), static_cast<int64_t>(got.size()));
+    exp_values(got.data(), static_cast<int64_t>(got.size()), path);
     double worst = 0;
     for (size_t i = 0; i < x.size(); ++i) {
       double want = std::exp(static_cast<double>(x[i]));
@@ -69,14 +61,21 @@ TEST(ActivationPaths, SimdExpIsWithinItsStatedErrorOverTheFloatRange) {
     std::printf("%s exp: max relative error %.3g over %zu values\n", kernel_path_name(path), worst,
                 x.size());
     EXPECT_LE(worst, EXP_SIMD_MAX_REL_ERROR) << kernel_path_name(path);
-    std::vector<float> ends = {0.0f, -88.0f, -1e4f, 88.4f, 1e4f, std::numeric_limits<float>::max()};
-    exp_on(path, ends.data(), static_cast<int64_t>(ends.size()));
+    std::vector<float> ends = {0.0f,
+                               -88.0f,
+                               -1e4f,
+                               88.4f,
+                               1e4f,
+                               std::numeric_limits<float>::max(),
+                               -std::numeric_limits<float>::infinity()};
+    exp_values(ends.data(), static_cast<int64_t>(ends.size()), path);
     EXPECT_EQ(ends[0], 1.0f);
     EXPECT_EQ(ends[1], 0.0f);  // exactly 6e-39, a subnormal: flushed
     EXPECT_EQ(ends[2], 0.0f);
     EXPECT_EQ(ends[3], std::numeric_limits<float>::infinity());
     EXPECT_EQ(ends[4], std::numeric_limits<float>::infinity());
     EXPECT_EQ(ends[5], std::numeric_limits<float>::infinity());
+    EXPECT_EQ(ends[6], 0.0f);  // a NaN logit's stand-in in the sampler's log-softmax
   }
 }
 

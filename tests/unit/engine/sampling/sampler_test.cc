@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 #include <numeric>
 #include <random>
@@ -103,6 +104,45 @@ TEST(Sampler, TemperatureZeroTakesTheLargestLogitLowestIdOnTies) {
   }
 }
 
+// A NaN logit is never taken and has no probability; with nothing above -inf, token 0.
+TEST(Sampler, TemperatureZeroIgnoresNaNLogits) {
+  std::vector<float> logits = random_logits(301, 4);
+  logits[0] = logits[40] = std::nanf("");
+  logits[123] = 12.0F;
+  SamplingParams p = with_seed(1);
+  p.temperature = 0;
+  Sampler s(p, {});
+  Sample got = s.sample(logits);
+  EXPECT_EQ(got.token, 123);
+  double sum = 0;
+  for (float v : logits) {
+    if (!std::isnan(v)) sum += std::exp(static_cast<double>(v) - 12.0);
+  }
+  EXPECT_NEAR(got.logprob, -std::log(sum), 1e-5);
+  std::vector<float> none(20, std::nanf(""));
+  none[7] = -std::numeric_limits<float>::infinity();
+  Sampler t(p, {});
+  EXPECT_EQ(t.sample(none).token, 0);
+}
+
+// Over a vocabulary the size of a real one (and not a multiple of any vector width), the
+// chosen token's log-probability is the log-softmax computed in double.
+TEST(Sampler, LogprobOverALargeVocabularyIsTheLogSoftmax) {
+  for (uint32_t seed = 1; seed <= 5; ++seed) {
+    std::vector<float> logits = random_logits(32003, seed);
+    SamplingParams p = with_seed(seed);
+    p.temperature = 0;
+    Sampler s(p, {});
+    Sample got = s.sample(logits);
+    double max = *std::max_element(logits.begin(), logits.end());
+    EXPECT_EQ(logits[static_cast<size_t>(got.token)], static_cast<float>(max));
+    double sum = 0;
+    for (float v : logits)
+      sum += std::exp(static_cast<double>(v) - max);
+    EXPECT_NEAR(got.logprob, -std::log(sum), 1e-5) << "seed " << seed;
+  }
+}
+
 TEST(Sampler, PlainTemperatureFollowsTheSoftmax) {
   SamplingParams p = with_seed(7);
   p.temperature = 0.8;
@@ -133,9 +173,9 @@ TEST(Sampler, SameSeedSameTokensOtherSeedOthers) {
   std::vector<float> flat(100, 0.0F);
   auto run = [&](uint64_t seed) {
     Sampler s(with_seed(seed), {});
-    std::vector<int32_t> out;
-    for (int i = 0; i < 50; ++i)
-      out.push_back(s.sample(flat).token);
+    std::vector<int32_t> out(50);
+    for (int32_t& t : out)
+      t = s.sample(flat).token;
     return out;
   };
   EXPECT_EQ(run(42), run(42));
@@ -178,9 +218,9 @@ TEST(Sampler, FrequencyPenaltyCountsEachTime) {
   p.temperature = 0;
   p.frequency_penalty = 0.1;  // token 0 after n times: 1.0 - 0.1 n
   Sampler s(p, {});
-  std::vector<int32_t> got;
-  for (int i = 0; i < 5; ++i)
-    got.push_back(s.sample(logits).token);
+  std::vector<int32_t> got(5);
+  for (int32_t& t : got)
+    t = s.sample(logits).token;
   // 1.0 > .75, .9 > .75, .8 > .75, .7 < .75 -> 1, then .7 vs .75 - .1 = .65 -> 0
   EXPECT_EQ(got, (std::vector<int32_t>{0, 0, 0, 1, 0}));
 }
@@ -227,7 +267,7 @@ TEST(Sampler, LogprobsAreTheModelsLogSoftmax) {
 }
 
 TEST(Sampler, ValidateNamesTheFieldAndItsRange) {
-  auto message = [](SamplingParams p) { return validate(p, 100).message(); };
+  auto message = [](const SamplingParams& p) { return validate(p, 100).message(); };
   SamplingParams p;
   EXPECT_TRUE(validate(p, 100).is_ok());
   p.temperature = 2.5;
