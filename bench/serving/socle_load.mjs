@@ -4,7 +4,7 @@
 // measures each stream's time to first token and the aggregate generated tokens per second
 // (all streams' tokens over the time from the first request to the last stream's end).
 //
-//   node socle_load.mjs BASE_URL KEY MODEL PROMPT MAX LEVEL...
+//   [PROMPT_OFFSET=N] node socle_load.mjs BASE_URL KEY MODEL PROMPT MAX LEVEL...
 //
 // Prints one JSON line per level: {"engine":"socle","streams","tokens","seconds","tps",
 // "ttft_p50_ms","ttft_max_ms"}. Checks: every stream ends with [DONE] and reports usage, and
@@ -19,8 +19,11 @@ if (!baseURL || !(PROMPT >= 1) || !(MAX >= 1) || levels.length === 0 || levels.s
   process.exit(2);
 }
 const VOCAB = 32000;  // engine_bench's models
-// Distinct prompts: spread over the vocabulary, past the special ids.
-const promptOf = (i) => Array.from({ length: PROMPT }, (_, k) => 3 + ((i * 7919 + k * 104729) % (VOCAB - 3)));
+// Distinct prompts: spread over the vocabulary, past the special ids. PROMPT_OFFSET (default
+// 0) shifts the prompts, so that a second run sends prompts the server has not cached.
+const OFFSET = Number(process.env.PROMPT_OFFSET ?? 0);
+const promptOf = (i) =>
+  Array.from({ length: PROMPT }, (_, k) => 3 + (((i + OFFSET) * 7919 + k * 104729) % (VOCAB - 3)));
 
 async function stream(i, t0) {
   const res = await fetch(`${baseURL}/v1/completions`, {
