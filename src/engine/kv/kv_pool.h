@@ -24,7 +24,8 @@ class KvPool {
   // until a sequence uses it or touch_all() is called. Past 2 MiB it is asked for on huge
   // pages (transparent huge pages, where the kernel has them): a step of many sequences
   // writes and reads rows of 4 KiB runs scattered over the whole pool, and with 4 KiB pages
-  // each run cost a TLB miss (docs/engine.md, "KV cache").
+  // each run cost a TLB miss (docs/engine.md, "The batched forward pass over a paged KV
+  // cache").
   KvPool(int64_t n_layers, int64_t n_blocks, int64_t block_size, int64_t n_kv_heads,
          int64_t head_dim);
 

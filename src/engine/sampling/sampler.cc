@@ -67,7 +67,7 @@ struct LogSoftmax {
     auto m = static_cast<float>(max);
     for (size_t i = 0; i < logits.size(); ++i) {
       float v = logits[i];
-      terms[i] = v == v ? v - m : -std::numeric_limits<float>::infinity();
+      terms[i] = std::isnan(v) ? -std::numeric_limits<float>::infinity() : v - m;
     }
     exp_values(terms.data(), static_cast<int64_t>(terms.size()), kernel_path_active());
     double sums[4] = {0, 0, 0, 0};
