@@ -22,6 +22,10 @@ const VOCAB = 32000;  // engine_bench's models
 // Distinct prompts: spread over the vocabulary, past the special ids. PROMPT_OFFSET (default
 // 0) shifts the prompts, so that a second run sends prompts the server has not cached.
 const OFFSET = Number(process.env.PROMPT_OFFSET ?? 0);
+if (!Number.isSafeInteger(OFFSET) || OFFSET < 0) {
+  console.error(`PROMPT_OFFSET must be a non-negative integer, not '${process.env.PROMPT_OFFSET}'`);
+  process.exit(2);
+}
 const promptOf = (i) =>
   Array.from({ length: PROMPT }, (_, k) => 3 + (((i + OFFSET) * 7919 + k * 104729) % (VOCAB - 3)));
 

@@ -29,9 +29,9 @@ class KvPool {
   KvPool(int64_t n_layers, int64_t n_blocks, int64_t block_size, int64_t n_kv_heads,
          int64_t head_dim);
 
-  // Touches every page now (a server's pool: its budget is held from the start, a machine
-  // without the memory fails at start rather than while serving, and no step waits for the
-  // kernel to clear the pages it first writes).
+  // Touches every page now (a server's pool: its budget is held from the start, so a machine
+  // without that memory stops the process (out of memory) at start rather than while it
+  // serves, and no step waits for the kernel to clear the pages it first writes).
   void touch_all();
 
   // The memory one block takes in every layer, keys and values: to size a pool from a budget.

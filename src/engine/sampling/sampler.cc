@@ -56,12 +56,18 @@ struct LogSoftmax {
   double log_sum = 0;
   explicit LogSoftmax(std::span<const float> logits) {
     max = max_of(logits);
+    // An infinite maximum (a +inf logit, or none above -inf) leaves no distribution: NaN
+    // log-probabilities, as the exact formula gives, on every kernel path.
+    if (!std::isfinite(max)) {
+      log_sum = std::numeric_limits<double>::quiet_NaN();
+      return;
+    }
     // Each term's exponential in float on the kernel path's exp (within 1.2e-7 of the exact
     // value, activation.h; a NaN logit's -inf gives 0), summed in double in four running
     // sums combined in a fixed order. Every sampled token pays this over the whole
     // vocabulary: over 32,000 logits it took 169 to 190 us one value at a time with the C
-    // library's exp. (x - max in float is the correctly rounded difference, as before in
-    // double then rounded.)
+    // library's exp. (x - max in float: the rounded difference, which the double difference
+    // rounded to float matched but for values far apart, whose exp is 0 either way.)
     thread_local std::vector<float> terms;
     terms.resize(logits.size());
     auto m = static_cast<float>(max);

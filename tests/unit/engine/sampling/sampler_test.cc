@@ -119,6 +119,12 @@ TEST(Sampler, TemperatureZeroIgnoresNaNLogits) {
     if (!std::isnan(v)) sum += std::exp(static_cast<double>(v) - 12.0);
   }
   EXPECT_NEAR(got.logprob, -std::log(sum), 1e-5);
+  std::vector<float> infinite = random_logits(40, 5);
+  infinite[9] = std::numeric_limits<float>::infinity();
+  Sampler u(p, {});
+  Sample inf_sample = u.sample(infinite);
+  EXPECT_EQ(inf_sample.token, 9);
+  EXPECT_TRUE(std::isnan(inf_sample.logprob));  // no distribution: the exact formula's NaN
   std::vector<float> none(20, std::nanf(""));
   none[7] = -std::numeric_limits<float>::infinity();
   Sampler t(p, {});
