@@ -28,6 +28,7 @@
 
 #include "engine/kernels/activation.h"
 #include "engine/kernels/attention.h"
+#include "engine/kernels/f16_values.h"
 #include "engine/kernels/matmul.h"
 #include "engine/kernels/norm.h"
 #include "engine/kernels/packed_weights.h"
@@ -252,8 +253,10 @@ bool bench_stream(const std::string& only) {
 // blocks of 16 positions shuffled in a pool of 1.3 GB (more than the L3: each step reads its
 // keys and values from DRAM), on every thread, on the fastest path. KvPool's blocks (each
 // head's rows together) against rows of every head (its layout before 3149260), whose outputs
-// must be the same bits; and KvPool's blocks in a KvPool (on huge pages, kv_pool.h) against
-// the same in a std::vector (4 KiB pages where transparent huge pages are not `always`).
+// must be the same bits; KvPool's blocks in a KvPool (on huge pages, kv_pool.h) against the
+// same in a std::vector (4 KiB pages where transparent huge pages are not `always`); and an
+// F16 KvPool of the same values against the float32 one, whose output must be the bits of the
+// float32 blocks holding the values rounded to f16.
 bool bench_paged() {
   constexpr int64_t SEQS = 64, POSITIONS = 160, KV_HEADS = 8, GROUP = 4, HEAD_DIM = 64;
   constexpr int64_t LAYERS = 31, BLOCK = 16, ROUNDS_PAGED = 5;
@@ -300,21 +303,35 @@ bool bench_paged() {
   KvPool kv_pool(1, BLOCKS, BLOCK, KV_HEADS, HEAD_DIM);
   for (int64_t b = 0; b < BLOCKS; ++b) {
     auto from = static_cast<std::ptrdiff_t>(b * BLOCK_FLOATS);
-    std::copy_n(heads_k.begin() + from, BLOCK_FLOATS, kv_pool.keys(0, static_cast<int32_t>(b)));
-    std::copy_n(heads_v.begin() + from, BLOCK_FLOATS, kv_pool.values(0, static_cast<int32_t>(b)));
+    std::copy_n(heads_k.begin() + from, BLOCK_FLOATS,
+                static_cast<float*>(kv_pool.keys(0, static_cast<int32_t>(b))));
+    std::copy_n(heads_v.begin() + from, BLOCK_FLOATS,
+                static_cast<float*>(kv_pool.values(0, static_cast<int32_t>(b))));
   }
-  enum class Memory { ROWS, HEADS, POOL };
+  // The same values again in an F16 KvPool, narrowed as KvPool::write narrows them.
+  KvPool half_pool(1, BLOCKS, BLOCK, KV_HEADS, HEAD_DIM, DType::F16);
+  for (int64_t b = 0; b < BLOCKS; ++b) {
+    auto from = static_cast<std::ptrdiff_t>(b * BLOCK_FLOATS);
+    auto block = static_cast<int32_t>(b);
+    f32_to_f16_values(static_cast<uint16_t*>(half_pool.keys(0, block)), heads_k.data() + from,
+                      BLOCK_FLOATS, path);
+    f32_to_f16_values(static_cast<uint16_t*>(half_pool.values(0, block)), heads_v.data() + from,
+                      BLOCK_FLOATS, path);
+  }
+  enum class Memory { ROWS, HEADS, POOL, HALF_POOL };
   auto run = [&](Memory memory, std::vector<float>& out) {
     bool by_head = memory != Memory::ROWS;
-    std::vector<const float*> k_table(static_cast<size_t>(BLOCKS)), v_table(k_table.size());
+    const KvPool& in_pool = memory == Memory::HALF_POOL ? half_pool : kv_pool;
+    bool pooled = memory == Memory::POOL || memory == Memory::HALF_POOL;
+    std::vector<const void*> k_table(static_cast<size_t>(BLOCKS)), v_table(k_table.size());
     for (size_t i = 0; i < k_table.size(); ++i) {
       auto b = static_cast<int32_t>(order[i]);
-      k_table[i] = memory == Memory::POOL ? kv_pool.keys(0, b)
-                   : by_head              ? heads_k.data() + b * BLOCK_FLOATS
-                                          : rows_k.data() + b * BLOCK_FLOATS;
-      v_table[i] = memory == Memory::POOL ? kv_pool.values(0, b)
-                   : by_head              ? heads_v.data() + b * BLOCK_FLOATS
-                                          : rows_v.data() + b * BLOCK_FLOATS;
+      k_table[i] = pooled    ? in_pool.keys(0, b)
+                   : by_head ? heads_k.data() + b * BLOCK_FLOATS
+                             : rows_k.data() + b * BLOCK_FLOATS;
+      v_table[i] = pooled    ? in_pool.values(0, b)
+                   : by_head ? heads_v.data() + b * BLOCK_FLOATS
+                             : rows_v.data() + b * BLOCK_FLOATS;
     }
     std::vector<AttentionSeq> seqs(SEQS);
     double best = 1e30;
@@ -333,7 +350,8 @@ bool bench_paged() {
                             {&v_table[first], BLOCKS_PER_SEQ},
                             BLOCK,
                             by_head ? BLOCK * HEAD_DIM : HEAD_DIM,
-                            by_head ? HEAD_DIM : KV_DIM};
+                            by_head ? HEAD_DIM : KV_DIM,
+                            in_pool.type()};
         }
         attention_paged(seqs, p, path, pool);
       }
@@ -347,6 +365,15 @@ bool bench_paged() {
   double heads = run(Memory::HEADS, out_heads);
   double in_pool = run(Memory::POOL, out_pool);
   bool same = out_rows == out_heads && out_heads == out_pool;
+  std::vector<float> out_half(out_rows.size()), out_rounded(out_rows.size());
+  double in_half = run(Memory::HALF_POOL, out_half);
+  // The float32 vector's values rounded to f16 must give the F16 pool's bits.
+  for (auto* values : {&heads_k, &heads_v}) {
+    for (float& x : *values)
+      x = f16_to_f32(f32_to_f16(x));
+  }
+  run(Memory::HEADS, out_rounded);
+  bool same_half = out_half == out_rounded;
   // A step's new rows (one position of each sequence in every layer) written into blocks
   // touched before, with the caches emptied in between as a step's 1.5 GB of weights would:
   // by hand into the vector, through KvPool::write into the pool. Step i writes row i of each
@@ -354,7 +381,8 @@ bool bench_paged() {
   std::vector<float> new_k(static_cast<size_t>(KV_DIM), 0.25f), new_v(new_k.size(), 0.5f);
   std::vector<float> evict(size_t{64} << 20 >> 2, 1.0f);  // 64 MiB: more than the L3
   volatile float sink = 0;
-  auto time_writes = [&](bool into_pool) {
+  enum class Into { VECTOR, POOL, HALF_POOL };
+  auto time_writes = [&](Into into) {
     double best = 1e30;
     for (int64_t step = 0; step < BLOCKS_PER_SEQ; ++step) {
       float sum = 0;
@@ -366,8 +394,9 @@ bool bench_paged() {
         for (int64_t s = 0; s < SEQS; ++s) {
           int64_t b = order[static_cast<size_t>((l * SEQS + s) * BLOCKS_PER_SEQ + step)];
           int64_t row = step % BLOCK;
-          if (into_pool) {
-            kv_pool.write(0, static_cast<int32_t>(b), row, new_k.data(), new_v.data());
+          if (into != Into::VECTOR) {
+            KvPool& to = into == Into::POOL ? kv_pool : half_pool;
+            to.write(0, static_cast<int32_t>(b), row, new_k.data(), new_v.data(), path);
             continue;
           }
           for (int64_t h = 0; h < KV_HEADS; ++h) {
@@ -382,21 +411,25 @@ bool bench_paged() {
     }
     return best;
   };
-  double write_heads = time_writes(false), write_pool = time_writes(true);
+  double write_heads = time_writes(Into::VECTOR), write_pool = time_writes(Into::POOL);
+  double write_half = time_writes(Into::HALF_POOL);
   double gb = 2.0 * LAYERS * SEQS * POSITIONS * KV_DIM * sizeof(float) * 1e-9;
   std::printf(
       "paged decode attention, %ld sequences x %ld positions x %ld layers (%.2f GB of keys and "
       "values), %s, %dt: rows of every head %6.1f ms (%4.1f GB/s), rows grouped by head "
       "%6.1f ms (%4.1f GB/s): x%.2f; the same in a KvPool (huge pages) %6.1f ms: x%.2f "
-      "again%s\n"
+      "again%s; in an F16 KvPool %6.1f ms (%4.1f GB/s): x%.2f against the float32 pool%s\n"
       "paged KV writes of one step (one row of each sequence in each layer, into blocks "
-      "touched before, caches emptied): %.2f ms in a vector, %.2f ms in a KvPool: x%.2f\n",
+      "touched before, caches emptied): %.2f ms in a vector, %.2f ms in a KvPool: x%.2f, "
+      "%.2f ms in an F16 KvPool\n",
       static_cast<long>(SEQS), static_cast<long>(POSITIONS), static_cast<long>(LAYERS), gb,
       kernel_path_name(path), n_threads, rows * 1e3, gb / rows, heads * 1e3, gb / heads,
       rows / heads, in_pool * 1e3, heads / in_pool,
-      same ? "" : " MISMATCH: the layouts give different bits", write_heads * 1e3, write_pool * 1e3,
-      write_heads / write_pool);
-  return same;
+      same ? "" : " MISMATCH: the layouts give different bits", in_half * 1e3, gb / 2 / in_half,
+      in_pool / in_half,
+      same_half ? "" : " MISMATCH: not the bits of the rounded values in float32",
+      write_heads * 1e3, write_pool * 1e3, write_heads / write_pool, write_half * 1e3);
+  return same && same_half;
 }
 
 int run_all() {

@@ -247,7 +247,7 @@ void print_text(const ModelInfo& info) {
   }
   std::printf("memory          weights %s (memory-mapped)", human_bytes(info.weight_bytes).c_str());
   if (is_decoder(info)) {
-    std::printf(", KV cache %s per 1k tokens (float32)",
+    std::printf(", KV cache %s per 1k tokens (float32; half with kv_type f16)",
                 human_bytes(kv_cache_bytes_per_1k(c)).c_str());
   }
   std::printf("\n");

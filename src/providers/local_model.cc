@@ -174,6 +174,7 @@ Result<std::unique_ptr<LocalModel>> LocalModel::load(const ModelSpec& spec) {
 
   engine::scheduler::RunnerOptions ro;
   ro.kv_bytes = l.kv_memory_mb << 20;
+  ro.kv_type = l.kv_type;
   ro.block_tokens = static_cast<int32_t>(l.block_tokens);
   ro.max_batch_tokens = l.max_batch_tokens;
   ro.max_sequences = static_cast<int32_t>(l.max_sequences);

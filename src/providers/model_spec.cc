@@ -200,6 +200,17 @@ Result<LocalSpec> parse_local(const boost::json::object& o, const ModelSpec& m) 
     }
     l.quantize = type;
   }
+  SOCLE_RETURN_IF_ERROR(json::get_string(o, "kv_type", false, &s));
+  if (s) {
+    constexpr std::pair<const char*, engine::DType> KV_TYPES[] = {{"f32", engine::DType::F32},
+                                                                  {"f16", engine::DType::F16}};
+    if (!parse_enum(*s, KV_TYPES, &l.kv_type)) {
+      return invalid_argument("kv_type '" + *s + "' is not f32 or f16");
+    }
+    if (m.kind != ModelKind::CHAT && m.kind != ModelKind::COMPLETION) {
+      return invalid_argument("kv_type applies to chat and completion models (llama family)");
+    }
+  }
   if (const auto* sampling = o.if_contains("sampling")) {
     Result<engine::sampling::SamplingParams> p = parse_sampling(*sampling);
     if (!p.is_ok()) return invalid_argument("sampling: " + p.status().message());
@@ -291,6 +302,7 @@ Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& model
                                                          "path",
                                                          "chat_template",
                                                          "kv_memory_mb",
+                                                         "kv_type",
                                                          "threads",
                                                          "max_sequences",
                                                          "max_batch_tokens",
@@ -378,12 +390,13 @@ Result<std::vector<ModelSpec>> parse_model_specs(const boost::json::array& model
       m.local = std::move(local).value();
     } else if (providers == nullptr || !providers->is_array() || providers->as_array().empty()) {
       return invalid_argument(where + ": needs at least one [[models.providers]], or a path");
-    } else if (o.contains("chat_template") || o.contains("kv_memory_mb") || o.contains("threads") ||
-               o.contains("max_sequences") || o.contains("max_batch_tokens") ||
-               o.contains("block_tokens") || o.contains("quantize") || o.contains("sampling")) {
+    } else if (o.contains("chat_template") || o.contains("kv_memory_mb") || o.contains("kv_type") ||
+               o.contains("threads") || o.contains("max_sequences") ||
+               o.contains("max_batch_tokens") || o.contains("block_tokens") ||
+               o.contains("quantize") || o.contains("sampling")) {
       return invalid_argument(
           where +
-          ": chat_template, kv_memory_mb, threads, max_sequences, "
+          ": chat_template, kv_memory_mb, kv_type, threads, max_sequences, "
           "max_batch_tokens, block_tokens, quantize and sampling are for models "
           "with a path (socle's engine)");
     }

@@ -59,10 +59,11 @@ struct ProviderSpec {
 //
 //   [[models]]
 //   name = "llama-3.2-1b"
-//   kind = "chat"                   # chat | completion (llama family); embedding | rerank (bert
-//   family) path = "/models/Llama-3.2-1B-Instruct"   # a Hugging Face folder or a GGUF file
+//   kind = "chat"     # chat | completion (llama family); embedding | rerank (bert family)
+//   path = "/models/Llama-3.2-1B-Instruct"   # a Hugging Face folder or a GGUF file
 //   context_length = 8192           # default: the model's max_position_embeddings
 //   kv_memory_mb = 2048             # the KV cache's budget
+//   kv_type = "f16"                 # its values: f32 (default) | f16 (twice the positions)
 //   threads = 4                     # the runner's compute threads
 //   max_sequences = 64              # generating at once
 //   max_batch_tokens = 512          # tokens per forward pass
@@ -78,8 +79,9 @@ struct LocalSpec {
   int64_t max_sequences = 64;
   int64_t max_batch_tokens = 512;
   int64_t block_tokens = 16;
-  std::optional<engine::DType> quantize;      // llama family only
-  engine::sampling::SamplingParams sampling;  // seed and logit_bias never set here
+  engine::DType kv_type = engine::DType::F32;  // F32 or F16; llama family only
+  std::optional<engine::DType> quantize;       // llama family only
+  engine::sampling::SamplingParams sampling;   // seed and logit_bias never set here
 };
 
 // A base-plus-adapter model for every user: a PEFT LoRA adapter applied, per request, to a

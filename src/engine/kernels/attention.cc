@@ -62,30 +62,45 @@ AttentionGroupFn group_fn(KernelPath path) {
 
 }  // namespace
 
-void attention_group_ref(float* out, const float* q, int64_t group, const KvBlocks& kv,
-                         int64_t kv_offset, int64_t stride, int64_t begin, int64_t end,
-                         int64_t head_dim, float scale, float* scores) {
+namespace {
+
+template <typename T>
+void group_ref(float* out, const float* q, int64_t group, const KvBlocks& kv, int64_t kv_offset,
+               int64_t stride, int64_t begin, int64_t end, int64_t head_dim, float scale,
+               float* scores) {
   int64_t n = end - begin;
   for (int64_t g = 0; g < group; ++g) {
     const float* qg = q + g * head_dim;
     float* og = out + g * head_dim;
-    KvRowCursor key(kv.k, kv.block_size, kv_offset, stride, begin);
+    KvRowCursor<T> key(kv.k, kv.block_size, kv_offset, stride, begin);
     for (int64_t j = 0; j < n; ++j, key.next()) {
-      const float* kj = key.row();
+      const T* kj = key.row();
       float dot = 0.0f;
       for (int64_t d = 0; d < head_dim; ++d)
-        dot += qg[d] * kj[d];
+        dot += qg[d] * kv_value(kj, d);
       scores[j] = dot * scale;
     }
     softmax_ref(scores, n);
     std::fill(og, og + head_dim, 0.0f);
-    KvRowCursor value(kv.v, kv.block_size, kv_offset, stride, begin);
+    KvRowCursor<T> value(kv.v, kv.block_size, kv_offset, stride, begin);
     for (int64_t j = 0; j < n; ++j, value.next()) {
-      const float* vj = value.row();
+      const T* vj = value.row();
       float weight = scores[j];
       for (int64_t d = 0; d < head_dim; ++d)
-        og[d] += weight * vj[d];
+        og[d] += weight * kv_value(vj, d);
     }
+  }
+}
+
+}  // namespace
+
+void attention_group_ref(float* out, const float* q, int64_t group, const KvBlocks& kv,
+                         int64_t kv_offset, int64_t stride, int64_t begin, int64_t end,
+                         int64_t head_dim, float scale, float* scores) {
+  if (kv.type == DType::F16) {
+    group_ref<uint16_t>(out, q, group, kv, kv_offset, stride, begin, end, head_dim, scale, scores);
+  } else {
+    group_ref<float>(out, q, group, kv, kv_offset, stride, begin, end, head_dim, scale, scores);
   }
 }
 
@@ -126,6 +141,8 @@ void attention_paged(std::span<const AttentionSeq> seqs, const AttentionParams& 
                     static_cast<int64_t>(seq.kv.k.size()) * seq.kv.block_size >= seq.n_kv,
                 "the blocks cover every key");
     SOCLE_CHECK(seq.kv.k.size() == seq.kv.v.size(), "keys and values in as many blocks");
+    SOCLE_CHECK(seq.kv.type == DType::F32 || seq.kv.type == DType::F16,
+                "blocks hold float32 or f16 values");
     SOCLE_CHECK(seq.kv.row_stride >= p.head_dim && seq.kv.head_stride >= p.head_dim,
                 "a block's rows hold head_dim floats of each head");
     first_item[s + 1] = first_item[s] + seq.n_q * p.n_kv_heads;
@@ -164,8 +181,8 @@ void attention_paged(std::span<const AttentionSeq> seqs, const AttentionParams& 
 void attention(float* out, const float* q, const float* k, const float* v, int64_t n_q,
                int64_t n_kv, const AttentionParams& p, KernelPath path, ThreadPool& pool) {
   // One block holding every key: the paged kernels on contiguous rows.
-  const float* k_block = k;
-  const float* v_block = v;
+  const void* k_block = k;
+  const void* v_block = v;
   AttentionSeq seq;
   seq.out = out;
   seq.q = q;
@@ -176,7 +193,8 @@ void attention(float* out, const float* q, const float* k, const float* v, int64
                     {&v_block, 1},
                     std::max<int64_t>(1, n_kv),
                     p.head_dim,
-                    p.n_kv_heads * p.head_dim};
+                    p.n_kv_heads * p.head_dim,
+                    DType::F32};
   attention_paged({&seq, 1}, p, path, pool);
 }
 

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <span>
 
+#include "engine/format/dtype.h"
 #include "engine/kernels/kernel_path.h"
 #include "engine/kernels/thread_pool.h"
 
@@ -23,22 +24,25 @@ struct AttentionParams {
 };
 
 // One sequence's keys and values in blocks of `block_size` positions: position j is row
-// j % block_size of block j / block_size, and k[i] and v[i] point at block i. Inside a block,
-// key/value head h's row r starts h * head_stride + r * row_stride floats in. Contiguous rows
-// of every head together are one block of at least as many positions as the keys, with
-// head_stride = head_dim and row_stride = n_kv_heads * head_dim; KvPool's blocks keep each
-// head's rows together: head_stride = block_size * head_dim, row_stride = head_dim.
+// j % block_size of block j / block_size, and k[i] and v[i] point at block i, whose values are
+// of `type`: F32 (float) or F16 (uint16_t holding IEEE halves, widened exactly as they are
+// read, so F16 blocks give the same bits as F32 blocks holding the same, rounded, values).
+// Inside a block, key/value head h's row r starts h * head_stride + r * row_stride values in.
+// Contiguous rows of every head together are one block of at least as many positions as the
+// keys, with head_stride = head_dim and row_stride = n_kv_heads * head_dim; KvPool's blocks
+// keep each head's rows together: head_stride = block_size * head_dim, row_stride = head_dim.
 struct KvBlocks {
-  std::span<const float* const> k;
-  std::span<const float* const> v;
+  std::span<const void* const> k;
+  std::span<const void* const> v;
   int64_t block_size = 0;
   int64_t head_stride = 0;
   int64_t row_stride = 0;
+  DType type = DType::F32;
 };
 
 // The `group` query heads that share one key/value head against its keys [begin, end): for
 // each head, scores q.k * scale, softmax, weighted sum of the values. The key/value head's
-// rows start `kv_offset` floats into each block of `kv`, `stride` floats apart.
+// rows start `kv_offset` values into each block of `kv`, `stride` values apart.
 // scores is scratch for group * (end - begin) floats. A group reads each key and value row
 // once for all its heads, and each head's result is the same bits as with group 1.
 // out, q: (group, head_dim)
@@ -51,8 +55,9 @@ using AttentionGroupFn = void (*)(float* out, const float* q, int64_t group, con
 void attention_group_ref(float* out, const float* q, int64_t group, const KvBlocks& kv,
                          int64_t kv_offset, int64_t stride, int64_t begin, int64_t end,
                          int64_t head_dim, float scale, float* scores);
-// The same with the dot products (dot_f32_*), the softmax (softmax_*) and the value sums in
-// AVX2 or AVX-512 lanes over head_dim; the values are still added in key order.
+// The same with the dot products (dot_f32_* or dot_f16_*, which add in the same order), the
+// softmax (softmax_*) and the value sums in AVX2 or AVX-512 lanes over head_dim; the values
+// are still added in key order.
 void attention_group_avx2(float* out, const float* q, int64_t group, const KvBlocks& kv,
                           int64_t kv_offset, int64_t stride, int64_t begin, int64_t end,
                           int64_t head_dim, float scale, float* scores);

@@ -1,7 +1,8 @@
-// AVX-512 twin of attention_group_ref: the q.k products are dot_f32_avx512, the softmax is
-// softmax_avx512, and the weighted sum of values runs in sixteen lanes over head_dim, adding the
-// keys in order, in register tiles of heads by dims over tiles of keys. The function carries its
-// own target attribute, so the rest of the binary stays baseline x86-64.
+// AVX-512 twin of attention_group_ref: the q.k products are dot_f32_avx512 (dot_f16_avx512 for
+// F16 blocks: the same order), the softmax is softmax_avx512, and the weighted sum of values runs
+// in sixteen lanes over head_dim, adding the keys in order, in register tiles of heads by dims over
+// tiles of keys. The function carries its own target attribute, so the rest of the binary stays
+// baseline x86-64.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -12,7 +13,7 @@
 #include "engine/kernels/dot.h"
 #include "engine/kernels/tile_table.h"
 
-#define SOCLE_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#define SOCLE_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
 
 namespace socle::engine {
 namespace {
@@ -31,25 +32,41 @@ constexpr int64_t LANES = 16;  // float32 values per __m512
 // against 395 to 437).
 constexpr int64_t PREFETCH_ROWS_AHEAD = 16;
 constexpr int64_t EARLY_VALUE_BYTES = int64_t{128} * 1024;
-constexpr int64_t CACHE_LINE_FLOATS = 16;
+constexpr int64_t CACHE_LINE_BYTES = 64;
 // The values' register tiles: up to 4 heads by 4 vectors of 16 dims (16 accumulators), over
 // tiles of 32 keys whose rows stay in L1 while every head and dim goes through them.
 constexpr int MAX_HEADS = 4;
 constexpr int MAX_VECTORS = 4;
 constexpr int64_t KEY_TILE = 32;
 
-SOCLE_AVX512 void prefetch_row(const float* row, int64_t head_dim) {
-  for (int64_t d = 0; d < head_dim; d += CACHE_LINE_FLOATS)
+template <typename T>
+SOCLE_AVX512 void prefetch_row(const T* row, int64_t head_dim) {
+  constexpr int64_t PER_LINE = CACHE_LINE_BYTES / static_cast<int64_t>(sizeof(T));
+  for (int64_t d = 0; d < head_dim; d += PER_LINE)
     _mm_prefetch(reinterpret_cast<const char*>(row + d), _MM_HINT_T0);
+}
+
+SOCLE_AVX512 float dot(const float* k, const float* q, int64_t n) {
+  return dot_f32_avx512(k, q, n);
+}
+SOCLE_AVX512 float dot(const uint16_t* k, const float* q, int64_t n) {
+  return dot_f16_avx512(k, q, n);
+}
+
+SOCLE_AVX512 __m512 load16(const float* p) {
+  return _mm512_loadu_ps(p);
+}
+SOCLE_AVX512 __m512 load16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
 // The values' weighted sum, for heads [g0, g0 + G) of the group and dims [d0, d0 + 16 V) of
 // each, over the KEY_TILE keys whose value rows are `rows`: accumulators in registers, loaded
 // from `out` and stored back once per tile, each adding w * v key after key (the same
 // operations in the same order as adding into `out` row by row).
-template <int G, int V>
+template <typename T, int G, int V>
 SOCLE_AVX512 void add_values(float* out, const float* scores, int64_t n, int64_t j0,
-                             const float* const* rows, int64_t count, int64_t g0, int64_t d0,
+                             const T* const* rows, int64_t count, int64_t g0, int64_t d0,
                              int64_t head_dim) {
   __m512 acc[G][V];
 #pragma GCC unroll 4
@@ -62,7 +79,7 @@ SOCLE_AVX512 void add_values(float* out, const float* scores, int64_t n, int64_t
     __m512 value[V];
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v)
-      value[v] = _mm512_loadu_ps(rows[j] + d0 + v * LANES);
+      value[v] = load16(rows[j] + d0 + v * LANES);
 #pragma GCC unroll 4
     for (int g = 0; g < G; ++g) {
       __m512 w = _mm512_set1_ps(scores[(g0 + g) * n + j0 + j]);
@@ -79,30 +96,31 @@ SOCLE_AVX512 void add_values(float* out, const float* scores, int64_t n, int64_t
   }
 }
 
-using AddValuesFn = void (*)(float*, const float*, int64_t, int64_t, const float* const*, int64_t,
+template <typename T>
+using AddValuesFn = void (*)(float*, const float*, int64_t, int64_t, const T* const*, int64_t,
                              int64_t, int64_t, int64_t);
 
-// ADD_VALUES[heads - 1][vectors - 1]
+// ADD_VALUES<T>[heads - 1][vectors - 1]
+template <typename T>
 struct AddValuesTiles {
-  using Fn = AddValuesFn;
+  using Fn = AddValuesFn<T>;
   template <int G, int V>
   static constexpr Fn at() {
-    return add_values<G, V>;
+    return add_values<T, G, V>;
   }
 };
-constexpr auto ADD_VALUES = make_tile_table<AddValuesTiles, MAX_HEADS, MAX_VECTORS>();
+template <typename T>
+constexpr auto ADD_VALUES = make_tile_table<AddValuesTiles<T>, MAX_HEADS, MAX_VECTORS>();
 
-}  // namespace
-
-SOCLE_AVX512 void attention_group_avx512(float* out, const float* q, int64_t group,
-                                         const KvBlocks& kv, int64_t kv_offset, int64_t stride,
-                                         int64_t begin, int64_t end, int64_t head_dim, float scale,
-                                         float* scores) {
+template <typename T>
+SOCLE_AVX512 void group_avx512(float* out, const float* q, int64_t group, const KvBlocks& kv,
+                               int64_t kv_offset, int64_t stride, int64_t begin, int64_t end,
+                               int64_t head_dim, float scale, float* scores) {
   int64_t n = end - begin;
-  KvRowCursor key(kv.k, kv.block_size, kv_offset, stride, begin);
-  KvRowCursor key_ahead(kv.k, kv.block_size, kv_offset, stride, begin + PREFETCH_ROWS_AHEAD);
-  KvRowCursor value_ahead(kv.v, kv.block_size, kv_offset, stride, begin);
-  const bool early = n * head_dim * static_cast<int64_t>(sizeof(float)) <= EARLY_VALUE_BYTES;
+  KvRowCursor<T> key(kv.k, kv.block_size, kv_offset, stride, begin);
+  KvRowCursor<T> key_ahead(kv.k, kv.block_size, kv_offset, stride, begin + PREFETCH_ROWS_AHEAD);
+  KvRowCursor<T> value_ahead(kv.v, kv.block_size, kv_offset, stride, begin);
+  const bool early = n * head_dim * static_cast<int64_t>(sizeof(T)) <= EARLY_VALUE_BYTES;
   const int64_t early_rows = early ? n : std::min(n, PREFETCH_ROWS_AHEAD);
   for (int64_t j = 0; j < n; ++j, key.next(), key_ahead.next()) {
     if (j + PREFETCH_ROWS_AHEAD < n) prefetch_row(key_ahead.row(), head_dim);
@@ -110,9 +128,9 @@ SOCLE_AVX512 void attention_group_avx512(float* out, const float* q, int64_t gro
       prefetch_row(value_ahead.row(), head_dim);
       value_ahead.next();
     }
-    const float* kj = key.row();
+    const T* kj = key.row();
     for (int64_t g = 0; g < group; ++g)
-      scores[g * n + j] = dot_f32_avx512(kj, q + g * head_dim, head_dim) * scale;
+      scores[g * n + j] = dot(kj, q + g * head_dim, head_dim) * scale;
   }
   for (int64_t g = 0; g < group; ++g)
     softmax_avx512(scores + g * n, n);
@@ -120,8 +138,8 @@ SOCLE_AVX512 void attention_group_avx512(float* out, const float* q, int64_t gro
   // them in register tiles (add_values); the dims past the last 16 one by one, as before.
   const int64_t full = head_dim / LANES * LANES;
   std::fill(out, out + group * head_dim, 0.0f);
-  KvRowCursor value(kv.v, kv.block_size, kv_offset, stride, begin);
-  const float* rows[KEY_TILE];
+  KvRowCursor<T> value(kv.v, kv.block_size, kv_offset, stride, begin);
+  const T* rows[KEY_TILE];
   for (int64_t j0 = 0; j0 < n; j0 += KEY_TILE) {
     int64_t count = std::min(KEY_TILE, n - j0);
     for (int64_t j = 0; j < count; ++j, value.next()) {
@@ -135,19 +153,33 @@ SOCLE_AVX512 void attention_group_avx512(float* out, const float* q, int64_t gro
       int64_t heads = std::min<int64_t>(MAX_HEADS, group - g0);
       for (int64_t d0 = 0; d0 < full; d0 += MAX_VECTORS * LANES) {
         int64_t vectors = std::min<int64_t>(MAX_VECTORS, (full - d0) / LANES);
-        ADD_VALUES[static_cast<size_t>(heads - 1)][static_cast<size_t>(vectors - 1)](
+        ADD_VALUES<T>[static_cast<size_t>(heads - 1)][static_cast<size_t>(vectors - 1)](
             out, scores, n, j0, rows, count, g0, d0, head_dim);
       }
     }
     for (int64_t j = 0; j < count && full < head_dim; ++j) {
-      const float* vj = rows[j];
+      const T* vj = rows[j];
       for (int64_t g = 0; g < group; ++g) {
         float* og = out + g * head_dim;
         float weight = scores[g * n + j0 + j];
         for (int64_t d = full; d < head_dim; ++d)
-          og[d] += weight * vj[d];
+          og[d] += weight * kv_value(vj, d);
       }
     }
+  }
+}
+
+}  // namespace
+
+SOCLE_AVX512 void attention_group_avx512(float* out, const float* q, int64_t group,
+                                         const KvBlocks& kv, int64_t kv_offset, int64_t stride,
+                                         int64_t begin, int64_t end, int64_t head_dim, float scale,
+                                         float* scores) {
+  if (kv.type == DType::F16) {
+    group_avx512<uint16_t>(out, q, group, kv, kv_offset, stride, begin, end, head_dim, scale,
+                           scores);
+  } else {
+    group_avx512<float>(out, q, group, kv, kv_offset, stride, begin, end, head_dim, scale, scores);
   }
 }
 

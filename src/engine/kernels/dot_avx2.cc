@@ -48,6 +48,11 @@ SOCLE_AVX2 float f16(uint16_t bits) {
   return _cvtsh_ss(bits);
 }
 
+// Eight halves widened to float32.
+SOCLE_AVX2 __m256 widen(const uint16_t* h) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(h)));
+}
+
 }  // namespace
 
 SOCLE_AVX2 float dot_f32_avx2(const void* w, const float* x, int64_t cols) {
@@ -65,15 +70,18 @@ SOCLE_AVX2 float dot_f32_avx2(const void* w, const float* x, int64_t cols) {
   return sum;
 }
 
+// In dot_f32_avx2's order: an F16 row gives the same bits as an F32 row of its widened values
+// (attention over F16 KV blocks relies on it).
 SOCLE_AVX2 float dot_f16_avx2(const void* w, const float* x, int64_t cols) {
   const auto* p = static_cast<const uint16_t*>(w);
-  __m256 acc = _mm256_setzero_ps();
+  __m256 acc0 = _mm256_setzero_ps();
+  __m256 acc1 = _mm256_setzero_ps();
   int64_t c = 0;
-  for (; c + LANES <= cols; c += LANES) {
-    __m256 wv = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + c)));
-    acc = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x + c), acc);
+  for (; c + 2 * LANES <= cols; c += 2 * LANES) {
+    acc0 = _mm256_fmadd_ps(widen(p + c), _mm256_loadu_ps(x + c), acc0);
+    acc1 = _mm256_fmadd_ps(widen(p + c + LANES), _mm256_loadu_ps(x + c + LANES), acc1);
   }
-  float sum = hsum(acc);
+  float sum = hsum(_mm256_add_ps(acc0, acc1));
   for (; c < cols; ++c)
     sum += x[c] * f16(p[c]);
   return sum;

@@ -79,6 +79,8 @@ SOCLE_AVX512 float dot_f32_avx512(const void* w, const float* x, int64_t cols) {
   return _mm512_reduce_add_ps(acc);
 }
 
+// In dot_f32_avx512's order: an F16 row gives the same bits as an F32 row of its widened values
+// (attention over F16 KV blocks relies on it).
 SOCLE_AVX512 float dot_f16_avx512(const void* w, const float* x, int64_t cols) {
   const auto* p = static_cast<const uint16_t*>(w);
   __m512 acc = _mm512_setzero_ps();

@@ -23,12 +23,8 @@ class KvCache {
   int64_t capacity() const { return capacity_; }
   int64_t kv_dim() const { return pool_.kv_dim(); }
 
-  // Layer `layer`'s keys or values: (n_kv_heads, capacity, head_dim) (KvPool's layout), rows
-  // [0, size) of each head filled.
-  float* keys(int64_t layer) { return pool_.keys(layer, 0); }
-  float* values(int64_t layer) { return pool_.values(layer, 0); }
-
-  // The memory: one block (id 0) of `capacity` positions.
+  // The memory: one block (id 0) of `capacity` positions, float32 (KvPool's layout: layer l's
+  // keys are pool().keys(l, 0), (n_kv_heads, capacity, head_dim), rows [0, size) filled).
   KvPool& pool() { return pool_; }
 
   // Marks `n` more positions as filled, once every layer has written them.

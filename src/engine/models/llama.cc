@@ -226,8 +226,9 @@ KvCache LlamaModel::new_cache(int64_t capacity) const {
   return KvCache(config_.num_layers, capacity, config_.num_kv_heads, config_.head_dim);
 }
 
-KvPool LlamaModel::new_pool(int64_t n_blocks, int64_t block_size) const {
-  return KvPool(config_.num_layers, n_blocks, block_size, config_.num_kv_heads, config_.head_dim);
+KvPool LlamaModel::new_pool(int64_t n_blocks, int64_t block_size, DType type) const {
+  return KvPool(config_.num_layers, n_blocks, block_size, config_.num_kv_heads, config_.head_dim,
+                type);
 }
 
 Status LlamaModel::forward(std::span<const int32_t> tokens, KvCache& cache,
@@ -307,15 +308,16 @@ Status LlamaModel::forward_batch(std::span<const BatchSequence> batch, KvPool& p
     seqs[s].n_kv = b.pos0 + seqs[s].n_q;
     first_block[s + 1] = first_block[s] + static_cast<size_t>((seqs[s].n_kv + bs - 1) / bs);
   }
-  std::vector<const float*> k_blocks(first_block.back());
-  std::vector<const float*> v_blocks(first_block.back());
+  std::vector<const void*> k_blocks(first_block.back());
+  std::vector<const void*> v_blocks(first_block.back());
   for (size_t s = 0; s < batch.size(); ++s) {
     size_t used = first_block[s + 1] - first_block[s];
     seqs[s].kv = KvBlocks{{&k_blocks[first_block[s]], used},
                           {&v_blocks[first_block[s]], used},
                           bs,
                           pool.head_stride(),
-                          c.head_dim};
+                          c.head_dim,
+                          pool.type()};
   }
   auto eps = static_cast<float>(c.norm_eps);
   // Each adapter's rows, and the projections with their adapters' updates added.
@@ -351,7 +353,7 @@ Status LlamaModel::forward_batch(std::span<const BatchSequence> batch, KvPool& p
       for (int64_t r = first_row[s]; r < first_row[s + 1]; ++r) {
         int64_t pos = row_pos[static_cast<size_t>(r)];
         int32_t block = b.blocks[static_cast<size_t>(pos / bs)];
-        pool.write(li, block, pos % bs, &k[size(r, kv_dim)], &v[size(r, kv_dim)]);
+        pool.write(li, block, pos % bs, &k[size(r, kv_dim)], &v[size(r, kv_dim)], path);
       }
       for (size_t i = 0; i < first_block[s + 1] - first_block[s]; ++i) {
         k_blocks[first_block[s] + i] = pool.keys(li, b.blocks[i]);

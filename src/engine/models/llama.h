@@ -80,8 +80,8 @@ class LlamaModel {
   // Runs on forward_batch with the cache as a one-block pool and default_thread_pool().
   Status forward(std::span<const int32_t> tokens, KvCache& cache, std::vector<float>* logits) const;
 
-  // KvPool sized for this model.
-  KvPool new_pool(int64_t n_blocks, int64_t block_size) const;
+  // KvPool sized for this model, its values of `type` (DType::F32 or DType::F16).
+  KvPool new_pool(int64_t n_blocks, int64_t block_size, DType type = DType::F32) const;
 
   // Runs every sequence's new tokens in one pass: the linear layers over all tokens of the
   // batch together (weights read once per step), attention per sequence over its own blocks.

@@ -78,8 +78,11 @@ Result<std::unique_ptr<Runner>> Runner::start(const LlamaModel& model, RunnerOpt
                                 "): every running sequence decodes one token per step",
                             "max_batch_tokens");
   }
-  int64_t per_block =
-      KvPool::bytes_per_block(c.num_layers, options.block_tokens, c.num_kv_heads * c.head_dim);
+  if (options.kv_type != DType::F32 && options.kv_type != DType::F16) {
+    return invalid_argument("kv_type must be f32 or f16", "kv_type");
+  }
+  int64_t per_block = KvPool::bytes_per_block(c.num_layers, options.block_tokens,
+                                              c.num_kv_heads * c.head_dim, options.kv_type);
   int64_t n_blocks = options.kv_bytes / per_block;
   if (n_blocks < 2) {
     return invalid_argument("a KV memory budget of " + std::to_string(options.kv_bytes) +
@@ -96,7 +99,7 @@ Runner::Runner(const LlamaModel& model, RunnerOptions options, int64_t n_blocks)
       options_(options),
       capacity_tokens_(n_blocks * options.block_tokens),
       threads_(options.threads),
-      pool_(model.new_pool(n_blocks, options.block_tokens)),
+      pool_(model.new_pool(n_blocks, options.block_tokens, options.kv_type)),
       blocks_(static_cast<int32_t>(n_blocks), options.block_tokens) {
   pool_.touch_all();  // the budget held from the start (kv_pool.h)
   counters_.block_tokens = options.block_tokens;

@@ -47,6 +47,7 @@ namespace socle::engine::scheduler {
 
 struct RunnerOptions {
   int64_t kv_bytes = int64_t{1} << 30;  // the KV cache's memory budget
+  DType kv_type = DType::F32;           // its values: F32, or F16 (twice the positions)
   int32_t block_tokens = 16;            // positions per KV block
   int64_t max_batch_tokens = 256;       // tokens per forward pass
   int32_t max_sequences = 64;           // running at once

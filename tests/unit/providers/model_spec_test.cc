@@ -26,8 +26,9 @@ void expect_error(const std::string& json_text, const std::string& fragment) {
 }
 
 TEST(LocalModelSpec, ReadsEveryField) {
-  auto r = parse(R"([{"name":"tiny","kind":"chat","path":")" + golden_llama() +
-                 R"(","context_length":512,"kv_memory_mb":64,"threads":2,"max_sequences":8,
+  auto r = parse(
+      R"([{"name":"tiny","kind":"chat","path":")" + golden_llama() +
+      R"(","context_length":512,"kv_memory_mb":64,"kv_type":"f16","threads":2,"max_sequences":8,
                     "max_batch_tokens":128,"block_tokens":32,"quantize":"q4_k",
                     "sampling":{"temperature":0.5,"top_p":0.9,"top_k":40,"min_p":0.05,
                                 "repetition_penalty":1.1}}])");
@@ -38,6 +39,7 @@ TEST(LocalModelSpec, ReadsEveryField) {
   EXPECT_EQ(m.local->path, golden_llama());
   EXPECT_EQ(m.context_length, 512);
   EXPECT_EQ(m.local->kv_memory_mb, 64);
+  EXPECT_EQ(m.local->kv_type, engine::DType::F16);
   EXPECT_EQ(m.local->threads, 2);
   EXPECT_EQ(m.local->max_sequences, 8);
   EXPECT_EQ(m.local->max_batch_tokens, 128);
@@ -72,6 +74,11 @@ TEST(LocalModelSpec, RefusesMistakesByName) {
   expect_error(R"([{"name":"a","path":")" + path + R"(","quantize":"q3_k"}])", "not q8_0");
   expect_error(R"([{"name":"a","kind":"embedding","path":")" + path + R"(","quantize":"q8_0"}])",
                "llama family");
+  expect_error(R"([{"name":"a","path":")" + path + R"(","kv_type":"bf16"}])", "not f32 or f16");
+  expect_error(R"([{"name":"a","kind":"rerank","path":")" + path + R"(","kv_type":"f16"}])",
+               "llama family");
+  expect_error(R"([{"name":"a","providers":[{"url":"http://127.0.0.1:1/v1"}],"kv_type":"f16"}])",
+               "for models with a path");
 }
 
 }  // namespace

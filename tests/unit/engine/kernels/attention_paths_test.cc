@@ -4,7 +4,8 @@
 // query's bits alone, in a batch and with one to three threads. Paged attention: the same
 // bits as contiguous rows whatever the block size and the blocks' order in the pool, each
 // sequence of a batch as alone, and a group of query heads as each head with its own copy
-// of the key/value head.
+// of the key/value head; blocks of f16 values the same bits as float32 blocks holding the
+// same values rounded.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/format/dtype.h"
 #include "engine/kernels/activation.h"
 #include "engine/kernels/attention.h"
 #include "unit/engine/kernels/random.h"
@@ -164,18 +166,27 @@ TEST(AttentionPaths, QueriesAreIndependentOfTheBatchAndTheThreadCount) {
 // A pool of blocks holding a problem's keys and values: the blocks in a shuffled order among
 // twice as many as needed, everything else NaN: a stray read would poison the output.
 // Each block holds its rows as KvPool does (every head's rows together, `by_head`) or as the
-// contiguous arrays do (each row holds every head).
+// contiguous arrays do (each row holds every head). F16 blocks hold each value rounded to f16.
 struct Paged {
-  std::vector<float> k_pool, v_pool;           // (n_pool_blocks, block_size * kv_dim)
-  std::vector<const float*> k_table, v_table;  // the sequence's blocks in position order
+  DType type = DType::F32;
+  std::vector<float> k_pool, v_pool;          // (n_pool_blocks, block_size * kv_dim)
+  std::vector<uint16_t> k_half, v_half;       // the same as f16, for F16 blocks
+  std::vector<const void*> k_table, v_table;  // the sequence's blocks in position order
   int64_t block_size = 0;
   int64_t head_stride = 0;
   int64_t row_stride = 0;
 
-  KvBlocks blocks() const { return {k_table, v_table, block_size, head_stride, row_stride}; }
+  KvBlocks blocks() const { return {k_table, v_table, block_size, head_stride, row_stride, type}; }
 };
 
-Paged page(const Problem& pr, int64_t block_size, uint32_t seed, bool by_head = true) {
+std::vector<uint16_t> to_f16(const std::vector<float>& x) {
+  std::vector<uint16_t> out(x.size());
+  std::transform(x.begin(), x.end(), out.begin(), f32_to_f16);
+  return out;
+}
+
+Paged page(const Problem& pr, int64_t block_size, uint32_t seed, bool by_head = true,
+           DType type = DType::F32) {
   int64_t head_dim = pr.c.head_dim;
   int64_t kv_dim = pr.c.n_kv_heads * head_dim;
   int64_t used = (pr.n_kv + block_size - 1) / block_size;
@@ -191,10 +202,10 @@ Paged page(const Problem& pr, int64_t block_size, uint32_t seed, bool by_head = 
   std::iota(ids.begin(), ids.end(), 0);
   std::mt19937 rng(seed);
   std::shuffle(ids.begin(), ids.end(), rng);
+  std::vector<size_t> offsets;  // of the sequence's blocks, in values
   for (int64_t b = 0; b < used; ++b) {
     size_t at = static_cast<size_t>(ids[static_cast<size_t>(b)] * block_size * kv_dim);
-    out.k_table.push_back(out.k_pool.data() + at);
-    out.v_table.push_back(out.v_pool.data() + at);
+    offsets.push_back(at);
     for (int64_t r = 0; r < block_size && b * block_size + r < pr.n_kv; ++r) {
       for (int64_t h = 0; h < pr.c.n_kv_heads; ++h) {
         auto from = static_cast<std::ptrdiff_t>((b * block_size + r) * kv_dim + h * head_dim);
@@ -202,6 +213,20 @@ Paged page(const Problem& pr, int64_t block_size, uint32_t seed, bool by_head = 
         std::copy_n(pr.k.begin() + from, head_dim, out.k_pool.begin() + to);
         std::copy_n(pr.v.begin() + from, head_dim, out.v_pool.begin() + to);
       }
+    }
+  }
+  out.type = type;
+  if (type == DType::F16) {
+    out.k_half = to_f16(out.k_pool);  // NaN stays NaN
+    out.v_half = to_f16(out.v_pool);
+  }
+  for (size_t at : offsets) {
+    if (type == DType::F16) {
+      out.k_table.push_back(out.k_half.data() + at);
+      out.v_table.push_back(out.v_half.data() + at);
+    } else {
+      out.k_table.push_back(out.k_pool.data() + at);
+      out.v_table.push_back(out.v_pool.data() + at);
     }
   }
   return out;
@@ -233,6 +258,38 @@ TEST(AttentionPaths, PagedEqualsContiguousBitwiseForAnyBlockLayout) {
       for (int64_t block_size : {int64_t{1}, int64_t{3}, int64_t{7}, int64_t{16}, pr.n_kv + 5}) {
         for (bool by_head : {true, false}) {
           Paged paged = page(pr, block_size, seed + 1, by_head);
+          std::vector<float> got(pr.q.size());
+          AttentionSeq s = seq_of(pr, paged, got.data());
+          attention_paged({&s, 1}, pr.p, path, pool);
+          ASSERT_EQ(got, want) << name(c, path) << " block_size=" << block_size
+                               << (by_head ? " rows by head" : " rows of every head");
+        }
+      }
+    }
+  }
+}
+
+// F16 blocks widen each value exactly and add in the float32 order: every path gives the bits
+// it gives on float32 blocks holding the rounded values, whatever the block layout.
+TEST(AttentionPaths, F16BlocksEqualFloatBlocksOfTheRoundedValues) {
+  ThreadPool pool(2);
+  uint32_t seed = 1500;
+  auto widen = [](const std::vector<uint16_t>& h) {
+    std::vector<float> out(h.size());
+    std::transform(h.begin(), h.end(), out.begin(), f16_to_f32);
+    return out;
+  };
+  for (KernelPath path : kernel_paths_supported()) {
+    for (const Case& c : cases()) {
+      Problem pr = make_problem(c, seed += 3);
+      Problem rounded = pr;
+      rounded.k = widen(to_f16(pr.k));
+      rounded.v = widen(to_f16(pr.v));
+      ASSERT_NE(rounded.k, pr.k);  // the rounding is not a no-op
+      auto want = run(rounded, path, pool);
+      for (int64_t block_size : {int64_t{1}, int64_t{7}, int64_t{16}}) {
+        for (bool by_head : {true, false}) {
+          Paged paged = page(pr, block_size, seed + 1, by_head, DType::F16);
           std::vector<float> got(pr.q.size());
           AttentionSeq s = seq_of(pr, paged, got.data());
           attention_paged({&s, 1}, pr.p, path, pool);

@@ -2,10 +2,11 @@
 // llama models: each sequence of a batch gives the same bits as alone, whatever its blocks,
 // its neighbours or the chunks its prompt was split into, and the golden logits within the
 // golden tolerance; shared prefix blocks are only read; bad batches are refused with
-// nothing written.
+// nothing written. Each on a float32 pool and on an f16 one.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <numeric>
 #include <random>
 #include <string>
@@ -19,6 +20,10 @@ namespace {
 
 // The golden README's bound for a float32 implementation, per row of logits.
 constexpr double LOGITS_TOLERANCE = 1e-4;
+// With keys and values stored as f16, each rounded by up to 2^-11 (4.9e-4) of itself: the
+// logits of these models moved by 7.5e-4 at most (every golden case and position, on each
+// kernel path), about 1.5 such roundings; the bound is 4 (2e-3).
+constexpr double F16_KV_LOGITS_TOLERANCE = 2e-3;
 constexpr int GOLDEN_CASES = 4;
 // Odd, so that blocks and chunks never line up with the prompts.
 constexpr int64_t BLOCK_SIZE = 5;
@@ -65,10 +70,19 @@ BatchSequence seq(std::span<const int32_t> tokens, int64_t pos0, std::span<const
   return b;
 }
 
-// `tokens` alone in a fresh pool, in one pass: every row's logits.
+// Block `block` of layer `layer`, keys then values, as bytes.
+void append_block(const KvPool& pool, int64_t layer, int32_t block, std::vector<std::byte>* out) {
+  auto bytes = static_cast<size_t>(BLOCK_SIZE * pool.kv_dim() * KvPool::value_bytes(pool.type()));
+  const auto* k = static_cast<const std::byte*>(pool.keys(layer, block));
+  const auto* v = static_cast<const std::byte*>(pool.values(layer, block));
+  out->insert(out->end(), k, k + bytes);
+  out->insert(out->end(), v, v + bytes);
+}
+
+// `tokens` alone in a fresh pool of `kv_type`, in one pass: every row's logits.
 std::vector<float> alone(const LlamaModel& model, std::span<const int32_t> tokens,
-                         ThreadPool& threads) {
-  KvPool pool = model.new_pool(POOL_BLOCKS, BLOCK_SIZE);
+                         ThreadPool& threads, DType kv_type = DType::F32) {
+  KvPool pool = model.new_pool(POOL_BLOCKS, BLOCK_SIZE, kv_type);
   std::vector<int32_t> table = BlockSource(1).take(blocks_for(static_cast<int64_t>(tokens.size())));
   BatchSequence b = seq(tokens, 0, table, true);
   std::vector<float> logits;
@@ -80,18 +94,35 @@ std::vector<float> rows(const std::vector<float>& logits, int64_t first, int64_t
   return {logits.begin() + first * vocab, logits.begin() + (first + n) * vocab};
 }
 
-class LlamaBatch : public ::testing::TestWithParam<const char*> {};
+// A golden model and the KV pool's type.
+struct BatchCase {
+  const char* model;
+  DType kv_type;
+};
+
+class LlamaBatch : public ::testing::TestWithParam<BatchCase> {
+ protected:
+  Golden load_model() const { return load(GetParam().model); }
+  DType kv_type() const { return GetParam().kv_type; }
+  KvPool new_pool(const Golden& g) const {
+    return g.model.new_pool(POOL_BLOCKS, BLOCK_SIZE, kv_type());
+  }
+  double tolerance() const {
+    return kv_type() == DType::F16 ? F16_KV_LOGITS_TOLERANCE : LOGITS_TOLERANCE;
+  }
+};
 
 // The four golden prompts (1 to 257 tokens) in one pass, two with every row's logits and two
 // with the last row's: each equals its prompt run alone, and transformers' logits.
 TEST_P(LlamaBatch, SequencesOfABatchEqualEachAloneAndTheGoldenLogits) {
-  Golden g = load(GetParam());
+  Golden g = load_model();
   int64_t vocab = g.model.config().vocab_size;
   ThreadPool threads(2);
   std::vector<std::vector<int32_t>> ids;
+  ids.reserve(GOLDEN_CASES);
   for (int i = 0; i < GOLDEN_CASES; ++i)
     ids.push_back(testing::tensor_i32(g.ref, "input_ids." + std::to_string(i)));
-  KvPool pool = g.model.new_pool(POOL_BLOCKS, BLOCK_SIZE);
+  KvPool pool = new_pool(g);
   BlockSource source(7);
   std::vector<std::vector<int32_t>> tables;
   std::vector<BatchSequence> batch;
@@ -105,13 +136,13 @@ TEST_P(LlamaBatch, SequencesOfABatchEqualEachAloneAndTheGoldenLogits) {
   int64_t row = 0;
   for (size_t i = 0; i < ids.size(); ++i) {
     auto n = static_cast<int64_t>(ids[i].size());
-    std::vector<float> own = alone(g.model, ids[i], threads);
+    std::vector<float> own = alone(g.model, ids[i], threads, kv_type());
     std::vector<float> want = testing::tensor_f32(g.ref, "logits." + std::to_string(i));
     int64_t first = batch[i].all_logits ? 0 : n - 1;
     for (int64_t t = first; t < n; ++t, ++row) {
       std::vector<float> got = rows(logits, row, 1, vocab);
       ASSERT_EQ(got, rows(own, t, 1, vocab)) << "case " << i << " position " << t;
-      ASSERT_LT(testing::relative_error(got, rows(want, t, 1, vocab)), LOGITS_TOLERANCE)
+      ASSERT_LT(testing::relative_error(got, rows(want, t, 1, vocab)), tolerance())
           << "case " << i << " position " << t;
     }
   }
@@ -121,7 +152,7 @@ TEST_P(LlamaBatch, SequencesOfABatchEqualEachAloneAndTheGoldenLogits) {
 // The 33-token prompt in chunks of 1, 6, 10 and 16 tokens over four passes, each pass beside
 // another sequence's chunk: the same bits as the whole prompt at once; then a decode step.
 TEST_P(LlamaBatch, APromptInChunksEqualsTheWholePrompt) {
-  Golden g = load(GetParam());
+  Golden g = load_model();
   int64_t vocab = g.model.config().vocab_size;
   ThreadPool threads(2);
   std::vector<int32_t> ids = testing::tensor_i32(g.ref, "input_ids.2");
@@ -129,9 +160,9 @@ TEST_P(LlamaBatch, APromptInChunksEqualsTheWholePrompt) {
   std::vector<int32_t> next = {ids[3]};
   std::vector<int32_t> whole_ids = ids;
   whole_ids.push_back(next[0]);
-  std::vector<float> whole = alone(g.model, whole_ids, threads);
+  std::vector<float> whole = alone(g.model, whole_ids, threads, kv_type());
 
-  KvPool pool = g.model.new_pool(POOL_BLOCKS, BLOCK_SIZE);
+  KvPool pool = new_pool(g);
   BlockSource source(11);
   auto n = static_cast<int64_t>(ids.size());
   std::vector<int32_t> table = source.take(blocks_for(n + 1));
@@ -163,7 +194,7 @@ TEST_P(LlamaBatch, APromptInChunksEqualsTheWholePrompt) {
 // computes only its own suffix, beside a decode step of the owner: both give the bits they
 // give alone, and the shared blocks are left as they were.
 TEST_P(LlamaBatch, SharedPrefixBlocksAreReadOnlyAndChangeNothing) {
-  Golden g = load(GetParam());
+  Golden g = load_model();
   int64_t vocab = g.model.config().vocab_size;
   ThreadPool threads(2);
   std::vector<int32_t> a = testing::tensor_i32(g.ref, "input_ids.2");
@@ -176,7 +207,7 @@ TEST_P(LlamaBatch, SharedPrefixBlocksAreReadOnlyAndChangeNothing) {
   std::vector<int32_t> a_whole = a;
   a_whole.push_back(a_next[0]);
 
-  KvPool pool = g.model.new_pool(POOL_BLOCKS, BLOCK_SIZE);
+  KvPool pool = new_pool(g);
   BlockSource source(13);
   auto n_a = static_cast<int64_t>(a.size());
   auto n_b = static_cast<int64_t>(b.size());
@@ -189,37 +220,37 @@ TEST_P(LlamaBatch, SharedPrefixBlocksAreReadOnlyAndChangeNothing) {
   BatchSequence first = seq(a, 0, a_table, false);
   ASSERT_TRUE(g.model.forward_batch({&first, 1}, pool, threads, &logits).is_ok());
   auto shared_bytes = [&] {
-    std::vector<float> out;
+    std::vector<std::byte> out;
     for (int64_t l = 0; l < pool.n_layers(); ++l) {
-      for (int64_t i = 0; i < SHARED_BLOCKS; ++i) {
-        const KvPool& p = pool;
-        int32_t block = a_table[static_cast<size_t>(i)];
-        size_t floats = static_cast<size_t>(BLOCK_SIZE * p.kv_dim());
-        out.insert(out.end(), p.keys(l, block), p.keys(l, block) + floats);
-        out.insert(out.end(), p.values(l, block), p.values(l, block) + floats);
-      }
+      for (int64_t i = 0; i < SHARED_BLOCKS; ++i)
+        append_block(pool, l, a_table[static_cast<size_t>(i)], &out);
     }
     return out;
   };
-  std::vector<float> before = shared_bytes();
+  std::vector<std::byte> before = shared_bytes();
 
   std::vector<BatchSequence> batch = {
       seq(a_next, n_a, a_table, false),
       seq(std::span<const int32_t>(b).subspan(SHARED), SHARED, b_table, true)};
   ASSERT_TRUE(g.model.forward_batch(batch, pool, threads, &logits).is_ok());
   EXPECT_EQ(shared_bytes(), before);
-  EXPECT_EQ(rows(logits, 0, 1, vocab), rows(alone(g.model, a_whole, threads), n_a, 1, vocab));
+  EXPECT_EQ(rows(logits, 0, 1, vocab),
+            rows(alone(g.model, a_whole, threads, kv_type()), n_a, 1, vocab));
   EXPECT_EQ(rows(logits, 1, n_b - SHARED, vocab),
-            rows(alone(g.model, b, threads), SHARED, n_b - SHARED, vocab));
+            rows(alone(g.model, b, threads, kv_type()), SHARED, n_b - SHARED, vocab));
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, LlamaBatch,
-                         ::testing::Values("llama3", "llama3-bf16", "qwen2", "qwen3"),
-                         [](const auto& param_info) {
-                           std::string name = param_info.param;
-                           std::replace(name.begin(), name.end(), '-', '_');
-                           return name;
-                         });
+INSTANTIATE_TEST_SUITE_P(
+    Golden, LlamaBatch,
+    ::testing::Values(BatchCase{"llama3", DType::F32}, BatchCase{"llama3-bf16", DType::F32},
+                      BatchCase{"qwen2", DType::F32}, BatchCase{"qwen3", DType::F32},
+                      BatchCase{"llama3", DType::F16}, BatchCase{"qwen2", DType::F16},
+                      BatchCase{"qwen3", DType::F16}),
+    [](const auto& param_info) {
+      std::string name = param_info.param.model;
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name + (param_info.param.kv_type == DType::F16 ? "_f16_kv" : "");
+    });
 
 // forward(tokens, KvCache&) runs on forward_batch: the same bits as one sequence of a batch.
 TEST(LlamaBatchCache, ForwardWithACacheEqualsTheBatchedPass) {
@@ -240,18 +271,16 @@ TEST(LlamaBatchErrors, BadBatchesAreRefusedWithNothingWritten) {
   ThreadPool threads(1);
   constexpr int64_t SMALL_POOL = 4;
   KvPool pool = g.model.new_pool(SMALL_POOL, BLOCK_SIZE);
+  pool.touch_all();
   auto pool_bytes = [&] {
-    std::vector<float> out;
-    size_t floats = static_cast<size_t>(BLOCK_SIZE * pool.kv_dim());
+    std::vector<std::byte> out;
     for (int64_t l = 0; l < pool.n_layers(); ++l) {
-      for (int32_t b = 0; b < SMALL_POOL; ++b) {
-        out.insert(out.end(), pool.keys(l, b), pool.keys(l, b) + floats);
-        out.insert(out.end(), pool.values(l, b), pool.values(l, b) + floats);
-      }
+      for (int32_t b = 0; b < SMALL_POOL; ++b)
+        append_block(pool, l, b, &out);
     }
     return out;
   };
-  std::vector<float> zeros = pool_bytes();
+  std::vector<std::byte> zeros = pool_bytes();
   std::vector<int32_t> good = {1, 2, 3};
   std::vector<int32_t> bad_token = {1, 512, 3};
   std::vector<int32_t> seven(7, 1);

@@ -31,12 +31,14 @@ Fixture load() {
   return testing::load_golden_decoder("llama3");
 }
 
-RunnerOptions small_options(int64_t blocks, const LlamaModel& m, int32_t block_tokens = 4) {
+RunnerOptions small_options(int64_t blocks, const LlamaModel& m, DType kv_type = DType::F32) {
   const HfConfig& c = m.config();
+  constexpr int32_t BLOCK_TOKENS = 4;
   RunnerOptions o;
-  o.block_tokens = block_tokens;
-  o.kv_bytes =
-      blocks * KvPool::bytes_per_block(c.num_layers, block_tokens, c.num_kv_heads * c.head_dim);
+  o.block_tokens = BLOCK_TOKENS;
+  o.kv_type = kv_type;
+  o.kv_bytes = blocks * KvPool::bytes_per_block(c.num_layers, BLOCK_TOKENS,
+                                                c.num_kv_heads * c.head_dim, kv_type);
   o.max_batch_tokens = 64;
   o.max_sequences = 64;
   o.threads = 2;
@@ -140,47 +142,49 @@ TEST(Runner, PromptLogprobsMatchTransformersWithoutChangingTheOutput) {
             StatusCode::INVALID_ARGUMENT);
 }
 
+// On a float32 KV pool and on an f16 one.
 TEST(Runner, EachSequenceInABatchEqualsItselfAlone) {
   Fixture f = load();
   auto base = testing::tensor_i32(f.ref, "input_ids.2");
   ASSERT_GE(base.size(), 26u);
   constexpr int N = 24;
   auto reqs = requests(base, N);
-  std::vector<std::vector<sampling::Sample>> want;
-  {
+  for (DType kv_type : {DType::F32, DType::F16}) {
+    SCOPED_TRACE(dtype_name(kv_type));
+    std::vector<std::vector<sampling::Sample>> want;
     // Alone: one at a time, each on a fresh runner (no cache shared with the others).
     for (const auto& r : reqs) {
-      auto runner = Runner::start(f.model, small_options(64, f.model));
+      auto runner = Runner::start(f.model, small_options(64, f.model, kv_type));
       ASSERT_TRUE(runner.is_ok());
       want.push_back(alone(**runner, r));
     }
-  }
-  // Together, with a small token budget (prompts read in chunks over several steps).
-  RunnerOptions o = small_options(256, f.model);
-  o.max_batch_tokens = 32;
-  o.max_sequences = 32;
-  auto runner = Runner::start(f.model, o);
-  ASSERT_TRUE(runner.is_ok());
-  std::vector<std::shared_ptr<Collector>> sinks;
-  for (const auto& r : reqs) {
-    sinks.push_back(std::make_shared<Collector>());
-    ASSERT_TRUE((*runner)->submit(r, sinks.back()).is_ok());
-    // The first request's prompt blocks are published before the others arrive, so that
-    // those sharing its prefix take them from the cache.
-    if (sinks.size() == 1) {
-      ASSERT_TRUE(sinks[0]->wait());
+    // Together, with a small token budget (prompts read in chunks over several steps).
+    RunnerOptions o = small_options(256, f.model, kv_type);
+    o.max_batch_tokens = 32;
+    o.max_sequences = 32;
+    auto runner = Runner::start(f.model, o);
+    ASSERT_TRUE(runner.is_ok());
+    std::vector<std::shared_ptr<Collector>> sinks;
+    for (const auto& r : reqs) {
+      sinks.push_back(std::make_shared<Collector>());
+      ASSERT_TRUE((*runner)->submit(r, sinks.back()).is_ok());
+      // The first request's prompt blocks are published before the others arrive, so that
+      // those sharing its prefix take them from the cache.
+      if (sinks.size() == 1) {
+        ASSERT_TRUE(sinks[0]->wait());
+      }
     }
+    for (int i = 0; i < N; ++i) {
+      ASSERT_TRUE(sinks[static_cast<size_t>(i)]->wait());
+      expect_same(sinks[static_cast<size_t>(i)]->samples(), want[static_cast<size_t>(i)],
+                  "request " + std::to_string(i));
+    }
+    RunnerStats st = idle_stats(**runner, N);
+    EXPECT_GT(st.blocks.hit_tokens, 0) << "requests sharing a prefix took cached blocks";
+    EXPECT_EQ(st.blocks.used, 0) << "every block went back";
+    EXPECT_EQ(st.running, 0);
+    EXPECT_EQ(st.finished, N);
   }
-  for (int i = 0; i < N; ++i) {
-    ASSERT_TRUE(sinks[static_cast<size_t>(i)]->wait());
-    expect_same(sinks[static_cast<size_t>(i)]->samples(), want[static_cast<size_t>(i)],
-                "request " + std::to_string(i));
-  }
-  RunnerStats st = idle_stats(**runner, N);
-  EXPECT_GT(st.blocks.hit_tokens, 0) << "requests sharing a prefix took cached blocks";
-  EXPECT_EQ(st.blocks.used, 0) << "every block went back";
-  EXPECT_EQ(st.running, 0);
-  EXPECT_EQ(st.finished, N);
 }
 
 TEST(Runner, PreemptionWhenBlocksRunShortChangesNoOutput) {
@@ -292,6 +296,16 @@ TEST(Runner, RefusesWhatItCannotRun) {
   o.max_batch_tokens = 4;
   o.max_sequences = 8;
   EXPECT_FALSE(Runner::start(f.model, o).is_ok());
+  o = small_options(8, f.model);
+  o.kv_type = DType::BF16;
+  auto bf16 = Runner::start(f.model, o);
+  ASSERT_FALSE(bf16.is_ok());
+  EXPECT_NE(bf16.status().message().find("f32 or f16"), std::string::npos);
+  // The same budget in f16 holds twice the positions.
+  o.kv_type = DType::F16;
+  auto f16 = Runner::start(f.model, o);
+  ASSERT_TRUE(f16.is_ok());
+  EXPECT_EQ((*f16)->capacity_tokens(), 64);
 }
 
 }  // namespace
