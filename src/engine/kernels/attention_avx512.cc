@@ -6,6 +6,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "engine/kernels/activation.h"
 #include "engine/kernels/attention.h"
@@ -13,7 +14,7 @@
 #include "engine/kernels/dot.h"
 #include "engine/kernels/tile_table.h"
 
-#define SOCLE_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
+#define SOCLE_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx2,fma,f16c")))
 
 namespace socle::engine {
 namespace {
@@ -30,7 +31,7 @@ constexpr int64_t LANES = 16;  // float32 values per __m512
 // of 64, 2 threads): 45 ms per step against 62 to 64 ms with keys and values 8 rows ahead each
 // in their own phase; at 1,024 positions the same within this machine's noise (344 to 452 ms
 // against 395 to 437).
-constexpr int64_t PREFETCH_ROWS_AHEAD = 16;
+constexpr int64_t PREFETCH_F32_ROWS_AHEAD = 16;
 constexpr int64_t EARLY_VALUE_BYTES = int64_t{128} * 1024;
 constexpr int64_t CACHE_LINE_BYTES = 64;
 // The values' register tiles: up to 4 heads by 4 vectors of 16 dims (16 accumulators), over
@@ -38,6 +39,10 @@ constexpr int64_t CACHE_LINE_BYTES = 64;
 constexpr int MAX_HEADS = 4;
 constexpr int MAX_VECTORS = 4;
 constexpr int64_t KEY_TILE = 32;
+// The scores' tiles: 16 keys of one head at a time (16 accumulators), their horizontal sums in
+// one shuffle tree; f16 keys are widened into a buffer of 16 rows of at most 256 dims first.
+constexpr int64_t SCORE_TILE = 16;
+constexpr int64_t MAX_TILED_HEAD_DIM = 256;
 
 template <typename T>
 SOCLE_AVX512 void prefetch_row(const T* row, int64_t head_dim) {
@@ -112,25 +117,131 @@ struct AddValuesTiles {
 template <typename T>
 constexpr auto ADD_VALUES = make_tile_table<AddValuesTiles<T>, MAX_HEADS, MAX_VECTORS>();
 
+// Lane j of the result is the sum of acc[j]'s sixteen lanes: the sixteen horizontal sums in
+// one tree of 45 shuffles and adds (15 adds per row's sum, in an order fixed by j alone),
+// where sixteen _mm512_reduce_add_ps calls would take about 8 instructions per row.
+SOCLE_AVX512 __m512 sum_lanes16(__m512 (&acc)[SCORE_TILE]) {
+  __m512 pairs[SCORE_TILE / 2];  // rows 2i and 2i + 1, eight partial sums each
+#pragma GCC unroll 8
+  for (int64_t i = 0; i < SCORE_TILE / 2; ++i) {
+    pairs[i] = _mm512_add_ps(_mm512_unpacklo_ps(acc[2 * i], acc[2 * i + 1]),
+                             _mm512_unpackhi_ps(acc[2 * i], acc[2 * i + 1]));
+  }
+  __m512 quads[SCORE_TILE / 4];  // rows 4i to 4i + 3, one partial sum per 128-bit chunk
+#pragma GCC unroll 4
+  for (int64_t i = 0; i < SCORE_TILE / 4; ++i) {
+    __m512d a = _mm512_castps_pd(pairs[2 * i]);
+    __m512d b = _mm512_castps_pd(pairs[2 * i + 1]);
+    quads[i] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(a, b)),
+                             _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)));
+  }
+  constexpr int EVEN = _MM_SHUFFLE(2, 0, 2, 0);
+  constexpr int ODD = _MM_SHUFFLE(3, 1, 3, 1);
+  __m512 octs[2];  // rows 8i to 8i + 7: chunk pairs (0 + 1, 2 + 3) of two quads
+#pragma GCC unroll 2
+  for (int64_t i = 0; i < 2; ++i) {
+    octs[i] = _mm512_add_ps(_mm512_shuffle_f32x4(quads[2 * i], quads[2 * i + 1], EVEN),
+                            _mm512_shuffle_f32x4(quads[2 * i], quads[2 * i + 1], ODD));
+  }
+  return _mm512_add_ps(_mm512_shuffle_f32x4(octs[0], octs[1], EVEN),
+                       _mm512_shuffle_f32x4(octs[0], octs[1], ODD));
+}
+
+// The scores of SCORE_TILE keys (float rows `rows`, head_dim each) for each head of the group:
+// scores[g * n + j0 + j] = (q_g . rows[j]) * scale for j < count (rows[j] for j >= count may
+// repeat a row: their lanes are not stored). Each row's products are accumulated over head_dim
+// in sixteen lanes in dim order, as dot_f32_avx512 does, then summed by sum_lanes16.
+SOCLE_AVX512 void score_tile(float* scores, const float* q, int64_t group, int64_t n, int64_t j0,
+                             const float* const* rows, int64_t count, int64_t head_dim,
+                             float scale) {
+  const int64_t full = head_dim / LANES * LANES;
+  const auto tail = static_cast<__mmask16>((1u << (head_dim - full)) - 1u);
+  const auto kept = static_cast<__mmask16>((1u << count) - 1u);
+  for (int64_t g = 0; g < group; ++g) {
+    const float* qg = q + g * head_dim;
+    __m512 acc[SCORE_TILE];
+#pragma GCC unroll 16
+    for (int64_t j = 0; j < SCORE_TILE; ++j)
+      acc[j] = _mm512_setzero_ps();
+    for (int64_t d = 0; d < full; d += LANES) {
+      __m512 qv = _mm512_loadu_ps(qg + d);
+#pragma GCC unroll 16
+      for (int64_t j = 0; j < SCORE_TILE; ++j)
+        acc[j] = _mm512_fmadd_ps(_mm512_loadu_ps(rows[j] + d), qv, acc[j]);
+    }
+    if (full < head_dim) {
+      __m512 qv = _mm512_maskz_loadu_ps(tail, qg + full);
+#pragma GCC unroll 16
+      for (int64_t j = 0; j < SCORE_TILE; ++j)
+        acc[j] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, rows[j] + full), qv, acc[j]);
+    }
+    __m512 s = _mm512_mul_ps(sum_lanes16(acc), _mm512_set1_ps(scale));
+    _mm512_mask_storeu_ps(scores + g * n + j0, kept, s);
+  }
+}
+
+// Rows of T as float rows for score_tile: float rows as they are; f16 rows widened (exactly)
+// into `buffer` (SCORE_TILE rows of head_dim floats).
+SOCLE_AVX512 void widen_rows(const float* const* rows, int64_t /*head_dim*/, float* /*buffer*/,
+                             const float** out) {
+  std::copy_n(rows, SCORE_TILE, out);
+}
+SOCLE_AVX512 void widen_rows(const uint16_t* const* rows, int64_t head_dim, float* buffer,
+                             const float** out) {
+  const int64_t full = head_dim / LANES * LANES;
+  const auto tail = static_cast<__mmask16>((1u << (head_dim - full)) - 1u);
+  for (int64_t j = 0; j < SCORE_TILE; ++j) {
+    float* to = buffer + j * head_dim;
+    int64_t d = 0;
+    for (; d < full; d += LANES)
+      _mm512_storeu_ps(to + d, load16(rows[j] + d));
+    if (d < head_dim) {
+      __m512 v = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, rows[j] + d));
+      _mm512_mask_storeu_ps(to + d, tail, v);
+    }
+    out[j] = to;
+  }
+}
+
 template <typename T>
 SOCLE_AVX512 void group_avx512(float* out, const float* q, int64_t group, const KvBlocks& kv,
                                int64_t kv_offset, int64_t stride, int64_t begin, int64_t end,
                                int64_t head_dim, float scale, float* scores) {
   int64_t n = end - begin;
+  // As many bytes ahead whatever the type: f16 rows are half as long.
+  constexpr int64_t PREFETCH_ROWS_AHEAD = PREFETCH_F32_ROWS_AHEAD * 4 / sizeof(T);
   KvRowCursor<T> key(kv.k, kv.block_size, kv_offset, stride, begin);
   KvRowCursor<T> key_ahead(kv.k, kv.block_size, kv_offset, stride, begin + PREFETCH_ROWS_AHEAD);
   KvRowCursor<T> value_ahead(kv.v, kv.block_size, kv_offset, stride, begin);
   const bool early = n * head_dim * static_cast<int64_t>(sizeof(T)) <= EARLY_VALUE_BYTES;
   const int64_t early_rows = early ? n : std::min(n, PREFETCH_ROWS_AHEAD);
-  for (int64_t j = 0; j < n; ++j, key.next(), key_ahead.next()) {
-    if (j + PREFETCH_ROWS_AHEAD < n) prefetch_row(key_ahead.row(), head_dim);
-    if (j < early_rows) {
-      prefetch_row(value_ahead.row(), head_dim);
-      value_ahead.next();
+  // Scores, SCORE_TILE keys at a time (score_tile); heads longer than a tile's buffer one key
+  // at a time.
+  const bool tiled = head_dim <= MAX_TILED_HEAD_DIM;
+  const T* key_rows[SCORE_TILE];
+  const float* float_rows[SCORE_TILE];
+  alignas(64) float buffer[std::is_same_v<T, float> ? 1 : SCORE_TILE * MAX_TILED_HEAD_DIM];
+  for (int64_t j0 = 0; j0 < n; j0 += SCORE_TILE) {
+    int64_t count = std::min(SCORE_TILE, n - j0);
+    for (int64_t j = j0; j < j0 + count; ++j, key.next(), key_ahead.next()) {
+      if (j + PREFETCH_ROWS_AHEAD < n) prefetch_row(key_ahead.row(), head_dim);
+      if (j < early_rows) {
+        prefetch_row(value_ahead.row(), head_dim);
+        value_ahead.next();
+      }
+      key_rows[j - j0] = key.row();
     }
-    const T* kj = key.row();
-    for (int64_t g = 0; g < group; ++g)
-      scores[g * n + j] = dot(kj, q + g * head_dim, head_dim) * scale;
+    if (!tiled) {
+      for (int64_t j = 0; j < count; ++j) {
+        for (int64_t g = 0; g < group; ++g)
+          scores[g * n + j0 + j] = dot(key_rows[j], q + g * head_dim, head_dim) * scale;
+      }
+      continue;
+    }
+    for (int64_t j = count; j < SCORE_TILE; ++j)
+      key_rows[j] = key_rows[count - 1];
+    widen_rows(key_rows, head_dim, buffer, float_rows);
+    score_tile(scores, q, group, n, j0, float_rows, count, head_dim, scale);
   }
   for (int64_t g = 0; g < group; ++g)
     softmax_avx512(scores + g * n, n);
