@@ -55,9 +55,10 @@ using AttentionGroupFn = void (*)(float* out, const float* q, int64_t group, con
 void attention_group_ref(float* out, const float* q, int64_t group, const KvBlocks& kv,
                          int64_t kv_offset, int64_t stride, int64_t begin, int64_t end,
                          int64_t head_dim, float scale, float* scores);
-// The same with the dot products (dot_f32_* or dot_f16_*, which add in the same order), the
-// softmax (softmax_*) and the value sums in AVX2 or AVX-512 lanes over head_dim; the values
-// are still added in key order.
+// The same with the dot products in AVX2 or AVX-512 lanes (several keys at a time, their
+// horizontal sums in one shuffle tree; F16 keys widened first, so both types add in the same
+// order), the softmax (softmax_*) and the value sums in lanes over head_dim; the values are
+// still added in key order.
 void attention_group_avx2(float* out, const float* q, int64_t group, const KvBlocks& kv,
                           int64_t kv_offset, int64_t stride, int64_t begin, int64_t end,
                           int64_t head_dim, float scale, float* scores);

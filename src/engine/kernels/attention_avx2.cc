@@ -1,10 +1,12 @@
-// AVX2 twin of attention_group_ref: the q.k products are dot_f32_avx2 (dot_f16_avx2 for F16
-// blocks: the same order), the softmax is softmax_avx2, and the weighted sum of values runs in
-// eight lanes over head_dim, adding the keys in order. The function carries its own target
+// AVX2 twin of attention_group_ref: the q.k products eight keys of a head at a time (each key's
+// products in eight lanes in dim order, the eight horizontal sums in one shuffle tree; F16 keys
+// widened first), the softmax is softmax_avx2, and the weighted sum of values runs in eight
+// lanes over head_dim, adding the keys in order. The function carries its own target
 // attribute, so the rest of the binary stays baseline x86-64.
 #include <immintrin.h>
 
 #include <algorithm>
+#include <type_traits>
 
 #include "engine/kernels/activation.h"
 #include "engine/kernels/attention.h"
@@ -23,12 +25,90 @@ constexpr int64_t LANES = 8;  // float32 values per __m256
 // hint every row is a cache miss paid in full.
 constexpr int64_t PREFETCH_ROWS_AHEAD = 8;
 constexpr int64_t CACHE_LINE_BYTES = 64;
+// The scores' tiles: 8 keys of one head at a time (8 accumulators); f16 keys are widened into
+// a buffer of 8 rows of at most 256 dims first; longer heads go one key at a time.
+constexpr int64_t SCORE_TILE = 8;
+constexpr int64_t MAX_TILED_HEAD_DIM = 256;
 
 template <typename T>
 SOCLE_AVX2 void prefetch_row(const T* row, int64_t head_dim) {
   constexpr int64_t PER_LINE = CACHE_LINE_BYTES / static_cast<int64_t>(sizeof(T));
   for (int64_t d = 0; d < head_dim; d += PER_LINE)
     _mm_prefetch(reinterpret_cast<const char*>(row + d), _MM_HINT_T0);
+}
+
+// Lane j of the result is the sum of acc[j]'s eight lanes: the eight horizontal sums in one
+// tree of shuffles and adds, in an order fixed by j alone.
+SOCLE_AVX2 __m256 sum_lanes8(__m256 (&acc)[SCORE_TILE]) {
+  __m256 pairs[SCORE_TILE / 2];  // rows 2i and 2i + 1, four partial sums each
+#pragma GCC unroll 4
+  for (int64_t i = 0; i < SCORE_TILE / 2; ++i) {
+    pairs[i] = _mm256_add_ps(_mm256_unpacklo_ps(acc[2 * i], acc[2 * i + 1]),
+                             _mm256_unpackhi_ps(acc[2 * i], acc[2 * i + 1]));
+  }
+  __m256 quads[2];  // rows 4i to 4i + 3, one partial sum per 128-bit half
+#pragma GCC unroll 2
+  for (int64_t i = 0; i < 2; ++i) {
+    __m256d a = _mm256_castps_pd(pairs[2 * i]);
+    __m256d b = _mm256_castps_pd(pairs[2 * i + 1]);
+    quads[i] = _mm256_add_ps(_mm256_castpd_ps(_mm256_unpacklo_pd(a, b)),
+                             _mm256_castpd_ps(_mm256_unpackhi_pd(a, b)));
+  }
+  return _mm256_add_ps(_mm256_permute2f128_ps(quads[0], quads[1], 0x20),
+                       _mm256_permute2f128_ps(quads[0], quads[1], 0x31));
+}
+
+// The scores of SCORE_TILE keys (float rows `rows`, head_dim each) for each head of the group:
+// scores[g * n + j0 + j] = (q_g . rows[j]) * scale for j < count (rows[j] for j >= count may
+// repeat a row: their lanes are not stored).
+SOCLE_AVX2 void score_tile(float* scores, const float* q, int64_t group, int64_t n, int64_t j0,
+                           const float* const* rows, int64_t count, int64_t head_dim, float scale) {
+  const int64_t full = head_dim / LANES * LANES;
+  // The tail's lanes: all ones below head_dim - full (maskload reads only those).
+  const __m256i tail = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(head_dim - full)),
+                                          _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  for (int64_t g = 0; g < group; ++g) {
+    const float* qg = q + g * head_dim;
+    __m256 acc[SCORE_TILE];
+#pragma GCC unroll 8
+    for (int64_t j = 0; j < SCORE_TILE; ++j)
+      acc[j] = _mm256_setzero_ps();
+    for (int64_t d = 0; d < full; d += LANES) {
+      __m256 qv = _mm256_loadu_ps(qg + d);
+#pragma GCC unroll 8
+      for (int64_t j = 0; j < SCORE_TILE; ++j)
+        acc[j] = _mm256_fmadd_ps(_mm256_loadu_ps(rows[j] + d), qv, acc[j]);
+    }
+    if (full < head_dim) {
+      __m256 qv = _mm256_maskload_ps(qg + full, tail);
+#pragma GCC unroll 8
+      for (int64_t j = 0; j < SCORE_TILE; ++j)
+        acc[j] = _mm256_fmadd_ps(_mm256_maskload_ps(rows[j] + full, tail), qv, acc[j]);
+    }
+    alignas(32) float s[SCORE_TILE];
+    _mm256_store_ps(s, _mm256_mul_ps(sum_lanes8(acc), _mm256_set1_ps(scale)));
+    std::copy_n(s, count, scores + g * n + j0);
+  }
+}
+
+// Rows of T as float rows for score_tile: float rows as they are; f16 rows widened (exactly)
+// into `buffer` (SCORE_TILE rows of head_dim floats).
+SOCLE_AVX2 void widen_rows(const float* const* rows, int64_t /*head_dim*/, float* /*buffer*/,
+                           const float** out) {
+  std::copy_n(rows, SCORE_TILE, out);
+}
+SOCLE_AVX2 void widen_rows(const uint16_t* const* rows, int64_t head_dim, float* buffer,
+                           const float** out) {
+  for (int64_t j = 0; j < SCORE_TILE; ++j) {
+    float* to = buffer + j * head_dim;
+    int64_t d = 0;
+    for (; d + LANES <= head_dim; d += LANES)
+      _mm256_storeu_ps(
+          to + d, _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(rows[j] + d))));
+    for (; d < head_dim; ++d)
+      to[d] = kv_value(rows[j], d);
+    out[j] = to;
+  }
 }
 
 SOCLE_AVX2 float dot(const float* k, const float* q, int64_t n) {
@@ -52,11 +132,29 @@ SOCLE_AVX2 void group_avx2(float* out, const float* q, int64_t group, const KvBl
   int64_t n = end - begin;
   KvRowCursor<T> key(kv.k, kv.block_size, kv_offset, stride, begin);
   KvRowCursor<T> key_ahead(kv.k, kv.block_size, kv_offset, stride, begin + PREFETCH_ROWS_AHEAD);
-  for (int64_t j = 0; j < n; ++j, key.next(), key_ahead.next()) {
-    if (j + PREFETCH_ROWS_AHEAD < n) prefetch_row(key_ahead.row(), head_dim);
-    const T* kj = key.row();
-    for (int64_t g = 0; g < group; ++g)
-      scores[g * n + j] = dot(kj, q + g * head_dim, head_dim) * scale;
+  // Scores, SCORE_TILE keys at a time (score_tile); heads longer than a tile's buffer one key
+  // at a time.
+  const bool tiled = head_dim <= MAX_TILED_HEAD_DIM;
+  const T* key_rows[SCORE_TILE];
+  const float* float_rows[SCORE_TILE];
+  alignas(32) float buffer[std::is_same_v<T, float> ? 1 : SCORE_TILE * MAX_TILED_HEAD_DIM];
+  for (int64_t j0 = 0; j0 < n; j0 += SCORE_TILE) {
+    int64_t count = std::min(SCORE_TILE, n - j0);
+    for (int64_t j = j0; j < j0 + count; ++j, key.next(), key_ahead.next()) {
+      if (j + PREFETCH_ROWS_AHEAD < n) prefetch_row(key_ahead.row(), head_dim);
+      key_rows[j - j0] = key.row();
+    }
+    if (!tiled) {
+      for (int64_t j = 0; j < count; ++j) {
+        for (int64_t g = 0; g < group; ++g)
+          scores[g * n + j0 + j] = dot(key_rows[j], q + g * head_dim, head_dim) * scale;
+      }
+      continue;
+    }
+    for (int64_t j = count; j < SCORE_TILE; ++j)
+      key_rows[j] = key_rows[count - 1];
+    widen_rows(key_rows, head_dim, buffer, float_rows);
+    score_tile(scores, q, group, n, j0, float_rows, count, head_dim, scale);
   }
   KvRowCursor<T> value_ahead(kv.v, kv.block_size, kv_offset, stride, begin);
   for (int64_t j = 0; j < std::min(n, PREFETCH_ROWS_AHEAD); ++j, value_ahead.next())

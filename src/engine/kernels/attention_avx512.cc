@@ -1,5 +1,7 @@
-// AVX-512 twin of attention_group_ref: the q.k products are dot_f32_avx512 (dot_f16_avx512 for
-// F16 blocks: the same order), the softmax is softmax_avx512, and the weighted sum of values runs
+// AVX-512 twin of attention_group_ref: the q.k products 16 keys of a head at a time (score_tile:
+// each key's products in sixteen lanes in dim order, the sixteen horizontal sums in one shuffle
+// tree; F16 keys widened first; heads past 256 dims through dot_f32_avx512 / dot_f16_avx512,
+// which add in the same order), the softmax is softmax_avx512, and the weighted sum of values runs
 // in sixteen lanes over head_dim, adding the keys in order, in register tiles of heads by dims over
 // tiles of keys. The function carries its own target attribute, so the rest of the binary stays
 // baseline x86-64.
@@ -118,7 +120,7 @@ template <typename T>
 constexpr auto ADD_VALUES = make_tile_table<AddValuesTiles<T>, MAX_HEADS, MAX_VECTORS>();
 
 // Lane j of the result is the sum of acc[j]'s sixteen lanes: the sixteen horizontal sums in
-// one tree of 45 shuffles and adds (15 adds per row's sum, in an order fixed by j alone),
+// one tree of 45 shuffles and adds (each row's 15 adds in the same order, whatever its place),
 // where sixteen _mm512_reduce_add_ps calls would take about 8 instructions per row.
 SOCLE_AVX512 __m512 sum_lanes16(__m512 (&acc)[SCORE_TILE]) {
   __m512 pairs[SCORE_TILE / 2];  // rows 2i and 2i + 1, eight partial sums each

@@ -58,7 +58,7 @@ class KvPool {
 
   // Writes the keys and values of one position, row `row` of block `block` in layer `layer`:
   // k and v hold kv_dim floats each, head after head. An F16 pool narrows them on `path`
-  // (f32_to_f16_values: the same bits on every path).
+  // (f32_to_f16_values: the same bits on every path, NaN aside; beyond ±65504, infinities).
   void write(int64_t layer, int32_t block, int64_t row, const float* k, const float* v,
              KernelPath path);
 

@@ -185,6 +185,7 @@ TEST(LlamaGgufQuantised, QuantisingAtLoadEqualsTheConvertedFile) {
     EXPECT_EQ(at_load->embed().type, type);
     int64_t head_dim = at_load->config().head_dim;
     EXPECT_TRUE(same_rows(at_load->embed(), file->embed(), 0)) << dtype_name(type);
+    EXPECT_TRUE(same_rows(at_load->lm_head(), file->lm_head(), 0)) << dtype_name(type);
     for (size_t i = 0; i < at_load->layers().size(); ++i) {
       const LlamaLayer& a = at_load->layers()[i];
       const LlamaLayer& b = file->layers()[i];
