@@ -1,7 +1,8 @@
 // AVX2 twin of attention_group_ref: the q.k products eight keys of a head at a time (each key's
 // products in eight lanes in dim order, the eight horizontal sums in one shuffle tree; F16 keys
 // widened first), the softmax is softmax_avx2, and the weighted sum of values runs in eight
-// lanes over head_dim, adding the keys in order. The function carries its own target
+// lanes over head_dim, adding the keys in order, in register tiles of heads by dims over tiles
+// of keys. The function carries its own target
 // attribute, so the rest of the binary stays baseline x86-64.
 #include <immintrin.h>
 
@@ -12,6 +13,7 @@
 #include "engine/kernels/attention.h"
 #include "engine/kernels/attention_rows.h"
 #include "engine/kernels/dot.h"
+#include "engine/kernels/tile_table.h"
 
 #define SOCLE_AVX2 __attribute__((target("avx2,fma,f16c")))
 
@@ -29,6 +31,11 @@ constexpr int64_t CACHE_LINE_BYTES = 64;
 // a buffer of 8 rows of at most 256 dims first; longer heads go one key at a time.
 constexpr int64_t SCORE_TILE = 8;
 constexpr int64_t MAX_TILED_HEAD_DIM = 256;
+// The values' register tiles: up to 4 heads by 2 vectors of 8 dims (8 accumulators), over
+// tiles of 32 keys whose rows stay in L1 while every head and dim goes through them.
+constexpr int MAX_HEADS = 4;
+constexpr int MAX_VECTORS = 2;
+constexpr int64_t KEY_TILE = 32;
 
 template <typename T>
 SOCLE_AVX2 void prefetch_row(const T* row, int64_t head_dim) {
@@ -125,6 +132,58 @@ SOCLE_AVX2 __m256 load8(const uint16_t* p) {
   return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
 }
 
+// The values' weighted sum, for heads [g0, g0 + G) of the group and dims [d0, d0 + 8 V) of
+// each, over the `count` keys whose value rows are `rows`: accumulators in registers, loaded
+// from `out` and stored back once per tile, each adding w * v key after key (the same
+// operations in the same order as adding into `out` row by row).
+template <typename T, int G, int V>
+SOCLE_AVX2 void add_values(float* out, const float* scores, int64_t n, int64_t j0,
+                           const T* const* rows, int64_t count, int64_t g0, int64_t d0,
+                           int64_t head_dim) {
+  __m256 acc[G][V];
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v)
+      acc[g][v] = _mm256_loadu_ps(out + (g0 + g) * head_dim + d0 + v * LANES);
+  }
+  for (int64_t j = 0; j < count; ++j) {
+    __m256 value[V];
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v)
+      value[v] = load8(rows[j] + d0 + v * LANES);
+#pragma GCC unroll 4
+    for (int g = 0; g < G; ++g) {
+      __m256 w = _mm256_set1_ps(scores[(g0 + g) * n + j0 + j]);
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v)
+        acc[g][v] = _mm256_fmadd_ps(w, value[v], acc[g][v]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int g = 0; g < G; ++g) {
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v)
+      _mm256_storeu_ps(out + (g0 + g) * head_dim + d0 + v * LANES, acc[g][v]);
+  }
+}
+
+template <typename T>
+using AddValuesFn = void (*)(float*, const float*, int64_t, int64_t, const T* const*, int64_t,
+                             int64_t, int64_t, int64_t);
+
+// ADD_VALUES<T>[heads - 1][vectors - 1]
+template <typename T>
+struct AddValuesTiles {
+  using Fn = AddValuesFn<T>;
+  template <int G, int V>
+  static constexpr Fn at() {
+    return add_values<T, G, V>;
+  }
+};
+template <typename T>
+constexpr auto ADD_VALUES = make_tile_table<AddValuesTiles<T>, MAX_HEADS, MAX_VECTORS>();
+
 template <typename T>
 SOCLE_AVX2 void group_avx2(float* out, const float* q, int64_t group, const KvBlocks& kv,
                            int64_t kv_offset, int64_t stride, int64_t begin, int64_t end,
@@ -161,22 +220,34 @@ SOCLE_AVX2 void group_avx2(float* out, const float* q, int64_t group, const KvBl
     prefetch_row(value_ahead.row(), head_dim);
   for (int64_t g = 0; g < group; ++g)
     softmax_avx2(scores + g * n, n);
+  // Values, KEY_TILE keys at a time: their rows stay in L1 while the heads and dims go through
+  // them in register tiles (add_values); the dims past the last 8 one by one.
+  const int64_t full = head_dim / LANES * LANES;
   std::fill(out, out + group * head_dim, 0.0f);
   KvRowCursor<T> value(kv.v, kv.block_size, kv_offset, stride, begin);
-  for (int64_t j = 0; j < n; ++j, value.next(), value_ahead.next()) {
-    if (j + PREFETCH_ROWS_AHEAD < n) prefetch_row(value_ahead.row(), head_dim);
-    const T* vj = value.row();
-    for (int64_t g = 0; g < group; ++g) {
-      float* og = out + g * head_dim;
-      float weight = scores[g * n + j];
-      __m256 w = _mm256_set1_ps(weight);
-      int64_t d = 0;
-      for (; d + LANES <= head_dim; d += LANES) {
-        __m256 acc = _mm256_fmadd_ps(w, load8(vj + d), _mm256_loadu_ps(og + d));
-        _mm256_storeu_ps(og + d, acc);
+  const T* rows[KEY_TILE];
+  for (int64_t j0 = 0; j0 < n; j0 += KEY_TILE) {
+    int64_t count = std::min(KEY_TILE, n - j0);
+    for (int64_t j = 0; j < count; ++j, value.next(), value_ahead.next()) {
+      if (j0 + j + PREFETCH_ROWS_AHEAD < n) prefetch_row(value_ahead.row(), head_dim);
+      rows[j] = value.row();
+    }
+    for (int64_t g0 = 0; g0 < group; g0 += MAX_HEADS) {
+      int64_t heads = std::min<int64_t>(MAX_HEADS, group - g0);
+      for (int64_t d0 = 0; d0 < full; d0 += MAX_VECTORS * LANES) {
+        int64_t vectors = std::min<int64_t>(MAX_VECTORS, (full - d0) / LANES);
+        ADD_VALUES<T>[static_cast<size_t>(heads - 1)][static_cast<size_t>(vectors - 1)](
+            out, scores, n, j0, rows, count, g0, d0, head_dim);
       }
-      for (; d < head_dim; ++d)
-        og[d] += weight * kv_value(vj, d);
+    }
+    for (int64_t j = 0; j < count && full < head_dim; ++j) {
+      const T* vj = rows[j];
+      for (int64_t g = 0; g < group; ++g) {
+        float* og = out + g * head_dim;
+        float weight = scores[g * n + j0 + j];
+        for (int64_t d = full; d < head_dim; ++d)
+          og[d] += weight * kv_value(vj, d);
+      }
     }
   }
 }
