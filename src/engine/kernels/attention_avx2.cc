@@ -2,8 +2,8 @@
 // products in eight lanes in dim order, the eight horizontal sums in one shuffle tree; F16 keys
 // widened first), the softmax is softmax_avx2, and the weighted sum of values runs in eight
 // lanes over head_dim, adding the keys in order, in register tiles of heads by dims over tiles
-// of keys. The function carries its own target
-// attribute, so the rest of the binary stays baseline x86-64.
+// of keys. The function carries its own target attribute, so the rest of the binary stays
+// baseline x86-64.
 #include <immintrin.h>
 
 #include <algorithm>
