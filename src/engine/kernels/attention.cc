@@ -48,22 +48,7 @@ void attention_head_ref(float* out, const float* q, const float* k, const float*
   }
 }
 
-AttentionGroupFn group_fn(KernelPath path) {
-  switch (path) {
-    case KernelPath::SCALAR:
-      return attention_group_ref;
-    case KernelPath::AVX2:
-      return attention_group_avx2;
-    case KernelPath::AVX512:
-      return attention_group_avx512;
-  }
-  return attention_group_ref;
-}
-
-}  // namespace
-
-namespace {
-
+// attention_group_ref over blocks of T: float, or uint16_t holding f16 values.
 template <typename T>
 void group_ref(float* out, const float* q, int64_t group, const KvBlocks& kv, int64_t kv_offset,
                int64_t stride, int64_t begin, int64_t end, int64_t head_dim, float scale,
@@ -90,6 +75,18 @@ void group_ref(float* out, const float* q, int64_t group, const KvBlocks& kv, in
         og[d] += weight * kv_value(vj, d);
     }
   }
+}
+
+AttentionGroupFn group_fn(KernelPath path) {
+  switch (path) {
+    case KernelPath::SCALAR:
+      return attention_group_ref;
+    case KernelPath::AVX2:
+      return attention_group_avx2;
+    case KernelPath::AVX512:
+      return attention_group_avx512;
+  }
+  return attention_group_ref;
 }
 
 }  // namespace
