@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <cmath>
 #include <filesystem>
+#include <string_view>
+
+#include "base/log.h"
 
 namespace socle {
 namespace {
@@ -62,6 +66,8 @@ Status parse_double(const std::string& text, double min, double* out) {
   if (ec != std::errc() || ptr != text.data() + text.size() || text.empty()) {
     return invalid_argument("'" + text + "' is not a number");
   }
+  // from_chars reads "inf" and "nan", which no option means.
+  if (!std::isfinite(v)) return invalid_argument("'" + text + "' is not a finite number");
   if (!(v >= min)) return invalid_argument(text + " is below the minimum " + std::to_string(min));
   *out = v;
   return Status::ok();
@@ -91,6 +97,26 @@ OptionSpec bool_option(const char* key, const char* env, const char* help, bool 
           help,
           [field](const Config& c) { return std::string(c.*field ? "true" : "false"); },
           [field](Config& c, const std::string& v) { return parse_bool(v, &(c.*field)); }};
+}
+
+// log.level: a string, one of the names log::parse_level knows.
+OptionSpec log_level_option(const char* key, const char* env, const char* help,
+                            std::string Config::*field) {
+  return {key,
+          env,
+          nullptr,
+          "string",
+          help,
+          [field](const Config& c) { return c.*field; },
+          [field](Config& c, const std::string& v) {
+            log::Level level = log::Level::INFO;
+            if (!log::parse_level(v, &level)) {
+              return invalid_argument("'" + v +
+                                      "' is not a log level (debug, info, warn, error or off)");
+            }
+            c.*field = v;
+            return Status::ok();
+          }};
 }
 
 const OptionSpec* find_option(std::string_view key) {
@@ -126,28 +152,72 @@ Result<boost::json::value> to_json(const toml::node& node, const std::string& wh
   return invalid_argument(where + ": dates and times are not supported here");
 }
 
-// Flattens a TOML table into dotted keys with their values as text.
-Status flatten(const toml::table& table, const std::string& prefix,
-               std::map<std::string, std::string>* out) {
+// Flattens a TOML table into dotted keys; the values stay TOML nodes owned by `table`, so
+// that their types can be checked against the options'.
+void flatten(const toml::table& table, const std::string& prefix,
+             std::map<std::string, const toml::node*>* out) {
   for (const auto& [k, node] : table) {
     std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
     if (const toml::table* sub = node.as_table()) {
-      SOCLE_RETURN_IF_ERROR(flatten(*sub, key, out));
-    } else if (auto s = node.value<std::string>(); s && node.is_string()) {
-      (*out)[key] = *s;
-    } else if (node.is_integer()) {
-      (*out)[key] = std::to_string(*node.value<int64_t>());
-    } else if (node.is_boolean()) {
-      (*out)[key] = *node.value<bool>() ? "true" : "false";
-    } else if (node.is_floating_point()) {
-      char buf[64];
-      auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, *node.value<double>());
-      (*out)[key] = ec == std::errc() ? std::string(buf, ptr) : "nan";
+      flatten(*sub, key, out);
     } else {
-      return invalid_argument("'" + key + "' must be a string, a number or a boolean");
+      (*out)[key] = &node;
     }
   }
-  return Status::ok();
+}
+
+// What an error message calls a TOML value of this type.
+const char* toml_type_name(toml::node_type type) {
+  switch (type) {
+    case toml::node_type::table:
+      return "a table";
+    case toml::node_type::array:
+      return "an array";
+    case toml::node_type::string:
+      return "a string";
+    case toml::node_type::integer:
+      return "an integer";
+    case toml::node_type::floating_point:
+      return "a floating-point number";
+    case toml::node_type::boolean:
+      return "a boolean";
+    case toml::node_type::date:
+      return "a date";
+    case toml::node_type::time:
+      return "a time";
+    case toml::node_type::date_time:
+      return "a date-time";
+    case toml::node_type::none:
+      break;
+  }
+  return "nothing";
+}
+
+// A file value as the text `o.set` parses, if its TOML type is the one `o` declares: integer
+// options take TOML integers, booleans TOML booleans, strings TOML strings, and numbers TOML
+// integers or floats. Turning any scalar into text first would let `io_threads = "4"` or
+// `metrics.public = 1` through, which the file's types say are something else.
+Result<std::string> toml_value_text(const toml::node& node, const OptionSpec& o,
+                                    const std::string& where) {
+  std::string_view type = o.type;
+  if (type == "string" && node.is_string()) return *node.value<std::string>();
+  if (type == "integer" && node.is_integer()) return std::to_string(*node.value<int64_t>());
+  if (type == "boolean" && node.is_boolean()) {
+    return std::string(*node.value<bool>() ? "true" : "false");
+  }
+  if (type == "number" && node.is_integer()) return std::to_string(*node.value<int64_t>());
+  if (type == "number" && node.is_floating_point()) {
+    char buf[64];
+    auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, *node.value<double>());
+    SOCLE_CHECK(ec == std::errc(), "64 bytes hold any double's shortest form");
+    return std::string(buf, ptr);
+  }
+  std::string expected = type == "integer"   ? "an integer"
+                         : type == "number"  ? "a number (integer or floating-point)"
+                         : type == "boolean" ? "a boolean (true or false)"
+                                             : "a string";
+  return invalid_argument(where + " must be " + expected + ", found " +
+                          toml_type_name(node.type()));
 }
 
 Status apply(Config& config, const OptionSpec& o, const std::string& value,
@@ -177,7 +247,8 @@ const std::vector<OptionSpec>& config_options() {
       int_option("http.max_body_bytes", "SOCLE_HTTP_MAX_BODY_BYTES",
                  "Largest request body; larger bodies get 413.", &Config::http_max_body_bytes, 1),
       int_option("http.max_upload_bytes", "SOCLE_HTTP_MAX_UPLOAD_BYTES",
-                 "Largest body of the multipart routes (audio transcription, OCR); larger get 413.",
+                 "Largest body of the multipart routes (documents, audio transcription, OCR); "
+                 "larger get 413.",
                  &Config::http_max_upload_bytes, 1),
       int_option("files.max_bytes", "SOCLE_FILES_MAX_BYTES",
                  "Largest file accepted by POST /v1/files (fine-tuning data); larger get 413.",
@@ -198,10 +269,11 @@ const std::vector<OptionSpec>& config_options() {
                  "On SIGTERM or SIGINT, how long in-flight requests have to finish.",
                  &Config::shutdown_grace_ms, 0),
       bool_option("metrics.public", "SOCLE_METRICS_PUBLIC",
-                  "Serve /metrics without a key (otherwise an admin key is needed).",
+                  "Serve /metrics and /health/models without a key (otherwise a key with "
+                  "read_metrics is needed).",
                   &Config::metrics_public),
-      string_option("log.level", "SOCLE_LOG_LEVEL", nullptr, "debug, info, warn, error or off.",
-                    &Config::log_level),
+      log_level_option("log.level", "SOCLE_LOG_LEVEL", "debug, info, warn, error or off.",
+                       &Config::log_level),
       int_option("store.poll_ms", "SOCLE_STORE_POLL_MS",
                  "How often the server checks the store for changes made by the CLI or other "
                  "nodes (keys, users); a revocation takes effect within this delay.",
@@ -298,15 +370,17 @@ Result<Config> load_config(const ConfigSources& sources) {
       config.models = std::move(m.as_array());
       table.erase("models");
     }
-    std::map<std::string, std::string> values;
-    SOCLE_RETURN_IF_ERROR(flatten(table, "", &values));
-    for (const auto& [key, value] : values) {
+    std::map<std::string, const toml::node*> values;
+    flatten(table, "", &values);
+    for (const auto& [key, node] : values) {
       const OptionSpec* o = find_option(key);
       if (o == nullptr) {
         return invalid_argument(path + ": unknown option '" + key +
                                 "' (docs/configuration.md lists them)");
       }
-      SOCLE_RETURN_IF_ERROR(apply(config, *o, value, path + ": " + key));
+      std::string where = path + ": " + key;
+      SOCLE_ASSIGN_OR_RETURN(std::string text, toml_value_text(*node, *o, where));
+      SOCLE_RETURN_IF_ERROR(apply(config, *o, text, where));
     }
   }
 

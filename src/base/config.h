@@ -81,7 +81,10 @@ struct ConfigSources {
   std::map<std::string, std::string> flags;  // TOML key -> value, from the command line
 };
 
-// Applies the sources in order of precedence; any bad value is an error naming its source.
+// Applies the sources in order of precedence; any bad value is an INVALID_ARGUMENT naming the
+// key and its source. A file value must have the option's TOML type (an integer option takes a
+// TOML integer, a number option an integer or a float, a boolean a boolean, a string a string);
+// environment variables and flags are text, parsed by the option's type.
 Result<Config> load_config(const ConfigSources& sources);
 
 // The SOCLE_* variables of this process.

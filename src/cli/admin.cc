@@ -199,7 +199,8 @@ void add_admin_command(CLI::App& app, int* exit_code) {
   CLI::App* admin = app.add_subcommand("admin", "Manage users and API keys in a data directory");
   admin->require_subcommand(1);
   admin->add_option("--data", f->data, "data directory (default ./data, or SOCLE_DATA)");
-  admin->add_option("--config", f->config, "TOML file (default: ./socle.toml if present)");
+  admin->add_option("--config", f->config,
+                    "TOML file (default: $SOCLE_CONFIG, else ./socle.toml if present)");
 
   auto bind = [f, exit_code](CLI::App* cmd, Action action) {
     cmd->callback([f, exit_code, action] { *exit_code = run_admin(*f, action); });

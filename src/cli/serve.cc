@@ -97,9 +97,8 @@ int run_serve(const ServeFlags& flags) {
   const Config& config = *loaded;
 
   log::Level level = log::Level::INFO;
-  if (!log::parse_level(config.log_level, &level)) {
-    return fail(EXIT_USAGE, invalid_argument("log.level '" + config.log_level + "' is unknown"));
-  }
+  bool known_level = log::parse_level(config.log_level, &level);
+  SOCLE_CHECK(known_level, "load_config accepts only the levels log::parse_level knows");
   log::set_level(level);
 
   std::string host;
@@ -113,11 +112,16 @@ int run_serve(const ServeFlags& flags) {
   tenancy::AuditLog& audit = *opened->audit;
 
   std::optional<std::string> supplied_key;
-  if (auto it = sources.env.find("SOCLE_ADMIN_KEY"); it != sources.env.end())
+  if (auto it = sources.env.find(std::string(tenancy::ADMIN_KEY_VARIABLE)); it != sources.env.end())
     supplied_key = it->second;
   Result<tenancy::BootstrapResult> boot =
       tenancy::bootstrap_admin(store, audit, config.data_dir, supplied_key);
-  if (!boot.is_ok()) return fail(EXIT_FAILURE_RUNTIME, boot.status());
+  if (!boot.is_ok()) {
+    // A malformed SOCLE_ADMIN_KEY is a configuration error like any other (exit 2); a store
+    // that cannot be written is not.
+    bool bad_variable = boot.status().param() == tenancy::ADMIN_KEY_VARIABLE;
+    return fail(bad_variable ? EXIT_USAGE : EXIT_FAILURE_RUNTIME, boot.status());
+  }
   if (boot->created && !boot->key_path.empty()) {
     log::info("first start: admin user created", {{"admin_key_file", boot->key_path}});
     std::printf("socle: first start. The admin API key is in %s (readable by its owner only).\n",
@@ -148,7 +152,8 @@ int run_serve(const ServeFlags& flags) {
 void add_serve_command(CLI::App& app, int* exit_code) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* cmd = app.add_subcommand("serve", "Serve the API (defaults: 127.0.0.1:8080, ./data)");
-  cmd->add_option("--config", flags->config, "TOML file (default: ./socle.toml if present)");
+  cmd->add_option("--config", flags->config,
+                  "TOML file (default: $SOCLE_CONFIG, else ./socle.toml if present)");
   cmd->add_option("--listen", flags->listen, "HOST:PORT to listen on");
   cmd->add_option("--data", flags->data, "data directory");
   cmd->add_option("--port-file", flags->port_file, "write the bound port to this file");

@@ -46,7 +46,15 @@ Result<BootstrapResult> bootstrap_admin(store::Store& store, AuditLog& audit,
   store::Actor sys = store::Actor::system();
   SOCLE_ASSIGN_OR_RETURN(std::vector<store::User> users, store.users().list(sys));
   if (!users.empty()) return BootstrapResult{};
-  if (supplied_key) SOCLE_RETURN_IF_ERROR(check_supplied_key(*supplied_key));
+  if (supplied_key) {
+    // The key came from the environment, so say which variable to fix; the message never
+    // repeats the value, which may be close to a real secret.
+    Status s = check_supplied_key(*supplied_key);
+    if (!s.is_ok()) {
+      return invalid_argument(std::string(ADMIN_KEY_VARIABLE) + ": " + s.message(),
+                              std::string(ADMIN_KEY_VARIABLE));
+    }
+  }
 
   std::string secret = supplied_key ? *supplied_key : generate_key_secret();
   BootstrapResult result;

@@ -159,5 +159,21 @@ TEST_F(TenancyTest, BootstrapRefusesAWeakSuppliedKey) {
   EXPECT_EQ(store_->users().list(sys_)->size(), 0u);
 }
 
+// A bad SOCLE_ADMIN_KEY is a configuration error: it names the variable (the CLI exits 2 on
+// that param) and never repeats the value.
+TEST_F(TenancyTest, BootstrapNamesTheVariableOfABadSuppliedKey) {
+  for (const char* bad : {"sk-short", "sk-0123456789012345678901 3"}) {
+    auto r = bootstrap_admin(*store_, *audit_, dir_.string(), std::string(bad));
+    ASSERT_FALSE(r.is_ok()) << bad;
+    EXPECT_EQ(r.status().code(), StatusCode::INVALID_ARGUMENT);
+    EXPECT_EQ(r.status().param(), ADMIN_KEY_VARIABLE);
+    const std::string& m = r.status().message();
+    EXPECT_NE(m.find("SOCLE_ADMIN_KEY"), std::string::npos) << m;
+    EXPECT_EQ(m.find(bad), std::string::npos) << m;
+  }
+  EXPECT_EQ(store_->users().list(sys_)->size(), 0u);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "admin-key"));
+}
+
 }  // namespace
 }  // namespace socle::tenancy
