@@ -250,6 +250,132 @@ ALTER TABLE fine_tuning_jobs ADD COLUMN shared_groups TEXT NOT NULL DEFAULT '[]'
 -- The files holding a succeeded job's step metrics: a JSON array of file ids.
 ALTER TABLE fine_tuning_jobs ADD COLUMN result_files TEXT NOT NULL DEFAULT '[]';
 )sql"},
+      // Ids are never given twice: without AUTOINCREMENT, SQLite gives a new row the largest
+      // id plus one, so the row made after the newest one was deleted took its id, and with
+      // it whatever still named that id (usage records, audit entries, a fine-tuned model's
+      // owner or groups, a collection's folder). Each table is rebuilt as SQLite's ALTER
+      // TABLE documentation describes, foreign keys off, its rows copied with their ids.
+      {9, "ids_never_reused", R"sql(
+CREATE TABLE organisations_v9 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+);
+INSERT INTO organisations_v9 SELECT * FROM organisations;
+DROP TABLE organisations;
+ALTER TABLE organisations_v9 RENAME TO organisations;
+
+CREATE TABLE roles_v9 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  name TEXT NOT NULL UNIQUE,
+  permissions TEXT NOT NULL DEFAULT '[]',  -- JSON array of permission names
+  created_at INTEGER NOT NULL
+);
+INSERT INTO roles_v9 SELECT * FROM roles;
+DROP TABLE roles;
+ALTER TABLE roles_v9 RENAME TO roles;
+
+CREATE TABLE users_v9 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  org_id INTEGER NOT NULL REFERENCES organisations(id),
+  role_id INTEGER NOT NULL REFERENCES roles(id),
+  name TEXT NOT NULL UNIQUE,
+  email TEXT NOT NULL DEFAULT '',
+  disabled INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL
+);
+INSERT INTO users_v9 SELECT * FROM users;
+DROP TABLE users;
+ALTER TABLE users_v9 RENAME TO users;
+CREATE INDEX users_org ON users(org_id);
+
+CREATE TABLE api_keys_v9 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  hash BLOB NOT NULL UNIQUE,  -- SHA-256 of the secret
+  prefix TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER
+);
+INSERT INTO api_keys_v9 SELECT * FROM api_keys;
+DROP TABLE api_keys;
+ALTER TABLE api_keys_v9 RENAME TO api_keys;
+CREATE INDEX api_keys_user ON api_keys(user_id);
+
+CREATE TABLE groups_v9 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  org_id INTEGER NOT NULL REFERENCES organisations(id),
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  created_at INTEGER NOT NULL,
+  UNIQUE (org_id, name)
+);
+INSERT INTO groups_v9 SELECT * FROM groups;
+DROP TABLE groups;
+ALTER TABLE groups_v9 RENAME TO groups;
+
+CREATE TABLE limit_rules_v9 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  scope TEXT NOT NULL CHECK (scope IN ('role', 'user', 'organisation')),
+  scope_id INTEGER NOT NULL,
+  model TEXT NOT NULL,
+  requests_per_minute INTEGER,
+  requests_per_day INTEGER,
+  tokens_per_minute INTEGER,
+  tokens_per_day INTEGER,
+  concurrent_requests INTEGER,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (scope, scope_id, model)
+);
+INSERT INTO limit_rules_v9 SELECT * FROM limit_rules;
+DROP TABLE limit_rules;
+ALTER TABLE limit_rules_v9 RENAME TO limit_rules;
+
+CREATE TABLE collections_v9 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  owner_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  org_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL DEFAULT '',
+  visibility TEXT NOT NULL CHECK (visibility IN ('private', 'public')),
+  embedding_model TEXT NOT NULL DEFAULT '',  -- '' : lexical only
+  chunk_size INTEGER NOT NULL,
+  chunk_overlap INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+INSERT INTO collections_v9 SELECT * FROM collections;
+DROP TABLE collections;
+ALTER TABLE collections_v9 RENAME TO collections;
+CREATE INDEX collections_owner ON collections(owner_id);
+
+CREATE TABLE documents_v9 (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+  owner_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  bytes INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  status TEXT NOT NULL CHECK (status IN ('queued', 'parsing', 'embedding', 'ready', 'failed')),
+  error TEXT NOT NULL DEFAULT '',
+  page_count INTEGER NOT NULL DEFAULT 0,
+  pages_without_text TEXT NOT NULL DEFAULT '[]',
+  chunk_count INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+INSERT INTO documents_v9 SELECT * FROM documents;
+DROP TABLE documents;
+ALTER TABLE documents_v9 RENAME TO documents;
+CREATE INDEX documents_collection ON documents(collection_id, id);
+CREATE INDEX documents_status ON documents(status, id);
+)sql",
+       true},
   };
   return list;
 }
@@ -261,7 +387,44 @@ Result<int64_t> applied_version(Db& db) {
   return row ? s.column_int(0) : 0;
 }
 
-Status migrate(Db& db, int64_t now) {
+namespace {
+
+// PRAGMA foreign_key_check's first finding, if any.
+Status check_foreign_keys(Db& db) {
+  SOCLE_ASSIGN_OR_RETURN(Stmt s, db.prepare("PRAGMA foreign_key_check"));
+  SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
+  if (!row) return Status::ok();
+  return {StatusCode::FAILED_PRECONDITION, "a row of table '" + s.column_text(0) +
+                                               "' names a missing row of '" + s.column_text(2) +
+                                               "'"};
+}
+
+// One migration in its own transaction, recorded in schema_migrations.
+Status apply(Db& db, const Migration& m, int64_t now) {
+  // BEGIN IMMEDIATE: two processes starting at once must not both apply a migration.
+  SOCLE_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE"));
+  Result<int64_t> again = applied_version(db);
+  if (again.is_ok() && *again >= m.version) return db.exec("COMMIT");
+  Status s = again.status_or_ok();
+  if (s.is_ok()) s = db.exec(m.sql);
+  if (s.is_ok() && m.rebuilds_tables) s = check_foreign_keys(db);
+  if (s.is_ok()) {
+    auto ins =
+        db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+    s = ins.is_ok() ? ins->bind(1, m.version).bind(2, std::string_view(m.name)).bind(3, now).run()
+                    : ins.status();
+  }
+  if (!s.is_ok()) {
+    (void)db.exec("ROLLBACK");
+    return {s.code(),
+            "migration " + std::to_string(m.version) + " (" + m.name + ") failed: " + s.message()};
+  }
+  return db.exec("COMMIT");
+}
+
+}  // namespace
+
+Status migrate(Db& db, int64_t now, int64_t up_to) {
   SOCLE_RETURN_IF_ERROR(
       db.exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
               " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"));
@@ -273,27 +436,16 @@ Status migrate(Db& db, int64_t now) {
                 std::to_string(latest) + "; run a newer socle on this data directory"};
   }
   for (const Migration& m : migrations()) {
-    if (m.version <= have) continue;
-    // BEGIN IMMEDIATE: two processes starting at once must not both apply a migration.
-    SOCLE_RETURN_IF_ERROR(db.exec("BEGIN IMMEDIATE"));
-    SOCLE_ASSIGN_OR_RETURN(int64_t again, applied_version(db));
-    if (again >= m.version) {
-      SOCLE_RETURN_IF_ERROR(db.exec("COMMIT"));
-      continue;
+    if (m.version <= have || m.version > up_to) continue;
+    // Outside the transaction, where SQLite honours it: a table rebuilt must not cascade
+    // the deletion of its old copy, nor check references while the copies are made.
+    if (m.rebuilds_tables) SOCLE_RETURN_IF_ERROR(db.exec("PRAGMA foreign_keys=OFF"));
+    Status s = apply(db, m, now);
+    if (m.rebuilds_tables) {
+      Status on = db.exec("PRAGMA foreign_keys=ON");
+      if (s.is_ok()) s = on;
     }
-    Status s = db.exec(m.sql);
-    if (s.is_ok()) {
-      auto ins =
-          db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
-      s = ins.is_ok() ? ins->bind(1, m.version).bind(2, std::string_view(m.name)).bind(3, now).run()
-                      : ins.status();
-    }
-    if (!s.is_ok()) {
-      (void)db.exec("ROLLBACK");
-      return {s.code(), "migration " + std::to_string(m.version) + " (" + m.name +
-                            ") failed: " + s.message()};
-    }
-    SOCLE_RETURN_IF_ERROR(db.exec("COMMIT"));
+    SOCLE_RETURN_IF_ERROR(s);
   }
   return Status::ok();
 }

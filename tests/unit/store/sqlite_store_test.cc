@@ -12,6 +12,7 @@
 #include "base/clock.h"
 #include "base/hash.h"
 #include "store/sqlite/db.h"
+#include "store/sqlite/migrations.h"
 #include "store/store.h"
 #include "store_fixture.h"
 
@@ -38,6 +39,84 @@ TEST_F(StoreTest, ANewerSchemaIsRefused) {
   auto s = open_sqlite_store(path_, clock_);
   ASSERT_FALSE(s.is_ok());
   EXPECT_NE(s.status().message().find("version 999"), std::string::npos);
+}
+
+// The count of a query's first column on `db`.
+int64_t count(sqlite::Db& db, const std::string& sql) {
+  auto s = db.prepare(sql);
+  EXPECT_TRUE(s.is_ok()) << s.status().message();
+  if (!s.is_ok() || !*s->step()) return -1;
+  return s->column_int(0);
+}
+
+// A store made before migration 9 gave a deleted newest row's id to the next row; after the
+// upgrade its rows, ids and references are intact and no id is ever given twice.
+TEST_F(StoreTest, UpgradedTablesNeverGiveAnIdTwice) {
+  std::string old_path = (dir_ / "old.db").string();
+  {
+    auto db = sqlite::Db::open(old_path);
+    ASSERT_TRUE(db.is_ok());
+    ASSERT_TRUE(sqlite::migrate(*db, 0, 8).is_ok());
+    ASSERT_EQ(*sqlite::applied_version(*db), 8);
+    ASSERT_TRUE(
+        db->exec("INSERT INTO organisations VALUES (1, 'o', 0);"
+                 "INSERT INTO roles VALUES (1, 'r', '[]', 0);"
+                 "INSERT INTO users VALUES (1, 1, 1, 'u1', '', 0, 0), (2, 1, 1, 'u2', '', 0, 0),"
+                 " (3, 1, 1, 'u3', '', 0, 0);"
+                 "INSERT INTO api_keys VALUES (1, 2, 'k', x'00', 'sk-abcd', 0, NULL, NULL);"
+                 "INSERT INTO collections VALUES (1, 2, 1, 'c', '', 'private', '', 100, 10, 0, 0);"
+                 "INSERT INTO documents (id, collection_id, owner_id, name, content_type, bytes,"
+                 " sha256, status, created_at, updated_at)"
+                 " VALUES (1, 1, 2, 'd', 'text/plain', 1, '', 'ready', 0, 0);"
+                 "DELETE FROM users WHERE id = 3;")
+            .is_ok());
+    // Before: the deleted user's id 3 would go to the next user.
+    ASSERT_EQ(count(*db, "SELECT COALESCE(MAX(id), 0) + 1 FROM users"), 3);
+  }
+  auto db = sqlite::Db::open(old_path);
+  ASSERT_TRUE(db.is_ok());
+  Status upgraded = sqlite::migrate(*db, 0);
+  ASSERT_TRUE(upgraded.is_ok()) << upgraded.message();
+  EXPECT_EQ(*sqlite::applied_version(*db), sqlite::migrations().back().version);
+  EXPECT_EQ(count(*db, "SELECT COUNT(*) FROM users"), 2);
+  EXPECT_EQ(count(*db, "SELECT user_id FROM api_keys WHERE id = 1"), 2);
+  EXPECT_EQ(count(*db, "SELECT owner_id FROM collections WHERE id = 1"), 2);
+  EXPECT_EQ(count(*db, "SELECT collection_id FROM documents WHERE id = 1"), 1);
+  EXPECT_EQ(count(*db,
+                  "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN"
+                  " ('users_org', 'api_keys_user', 'collections_owner',"
+                  " 'documents_collection', 'documents_status')"),
+            5);
+  // Foreign keys are on again and their cascades reach the rebuilt tables.
+  EXPECT_FALSE(db->exec("INSERT INTO users VALUES (NULL, 99, 1, 'x', '', 0, 0)").is_ok());
+  ASSERT_TRUE(db->exec("DELETE FROM users WHERE id = 2").is_ok());
+  EXPECT_EQ(count(*db, "SELECT COUNT(*) FROM api_keys"), 0);
+  EXPECT_EQ(count(*db, "SELECT COUNT(*) FROM collections"), 0);
+  EXPECT_EQ(count(*db, "SELECT COUNT(*) FROM documents"), 0);
+  // The newest user (2) was deleted: the next one still gets a new id.
+  ASSERT_TRUE(db->exec("INSERT INTO users (org_id, role_id, name, created_at)"
+                       " VALUES (1, 1, 'u4', 0)")
+                  .is_ok());
+  EXPECT_EQ(count(*db, "SELECT MAX(id) FROM users"), 3);
+  ASSERT_TRUE(db->exec("DELETE FROM users WHERE id = 3; INSERT INTO users (org_id, role_id, name,"
+                       " created_at) VALUES (1, 1, 'u5', 0)")
+                  .is_ok());
+  EXPECT_EQ(count(*db, "SELECT MAX(id) FROM users"), 4);
+}
+
+// Through the store: a user, organisation, group, collection or key deleted last does not
+// hand its id to the next one.
+TEST_F(StoreTest, DeletedIdsAreNotGivenAgain) {
+  ASSERT_TRUE(store_->users().remove(sys_, bob_.id).is_ok());
+  auto carol = store_->users().create(sys_, {org_.id, role_.id, "carol", ""});
+  ASSERT_TRUE(carol.is_ok());
+  EXPECT_GT(carol->id, bob_.id);
+  auto o = store_->orgs().create(sys_, "other");
+  ASSERT_TRUE(o.is_ok());
+  ASSERT_TRUE(store_->orgs().remove(sys_, o->id).is_ok());
+  auto o2 = store_->orgs().create(sys_, "other2");
+  ASSERT_TRUE(o2.is_ok());
+  EXPECT_GT(o2->id, o->id);
 }
 
 TEST_F(StoreTest, UniqueNamesAndForeignKeys) {
