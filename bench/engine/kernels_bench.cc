@@ -249,20 +249,30 @@ bool bench_stream(const std::string& only) {
 }
 
 // Decode attention over a paged KV cache, as a serving step of many sequences runs it: 64
-// sequences of 160 positions, 8 key/value heads of 64 (4 query heads each), 31 layers, in
-// blocks of 16 positions shuffled in a pool of 1.3 GB (more than the L3: each step reads its
-// keys and values from DRAM), on every thread, on the fastest path. KvPool's blocks (each
-// head's rows together) against rows of every head (its layout before 3149260), whose outputs
-// must be the same bits; KvPool's blocks in a KvPool (on huge pages, kv_pool.h) against the
-// same in a std::vector (4 KiB pages where transparent huge pages are not `always`); and an
-// F16 KvPool of the same values against the float32 one, whose output must be the bits of the
-// float32 blocks holding the values rounded to f16.
+// sequences of 160 positions (BENCH_POSITIONS=P: 10,240 / P sequences of P positions), 8 key/value
+// heads of 64 (4 query heads each), 31 layers, in blocks of 16 positions shuffled in a pool of 1.3
+// GB (more than the L3: each step reads its keys and values from DRAM), on every thread, on the
+// fastest path. KvPool's blocks (each head's rows together) against rows of every head (its layout
+// before 3149260), whose outputs must be the same bits; KvPool's blocks in a KvPool (on huge pages,
+// kv_pool.h) against the same in a std::vector (4 KiB pages where transparent huge pages are not
+// `always`); and an F16 KvPool of the same values against the float32 one, whose output must be the
+// bits of the float32 blocks holding the values rounded to f16.
 bool bench_paged() {
-  constexpr int64_t SEQS = 64, POSITIONS = 160, KV_HEADS = 8, GROUP = 4, HEAD_DIM = 64;
-  constexpr int64_t LAYERS = 31, BLOCK = 16, ROUNDS_PAGED = 5;
+  constexpr int64_t KV_HEADS = 8, GROUP = 4, HEAD_DIM = 64;
+  constexpr int64_t LAYERS = 31, BLOCK = 16, ROUNDS_PAGED = 5, ALL_POSITIONS = 64 * 160;
   constexpr int64_t KV_DIM = KV_HEADS * HEAD_DIM, Q_DIM = KV_HEADS * GROUP * HEAD_DIM;
-  constexpr int64_t BLOCKS_PER_SEQ = (POSITIONS + BLOCK - 1) / BLOCK;
-  constexpr int64_t BLOCKS = LAYERS * SEQS * BLOCKS_PER_SEQ;
+  // BENCH_POSITIONS sets each sequence's context; the pool keeps its 10,240 positions a layer.
+  const char* positions_env = std::getenv("BENCH_POSITIONS");
+  const int64_t POSITIONS = positions_env ? std::atoll(positions_env) : 160;
+  if (POSITIONS < BLOCK || POSITIONS > ALL_POSITIONS || POSITIONS % BLOCK != 0) {
+    std::fprintf(stderr, "BENCH_POSITIONS must be a multiple of %ld from %ld to %ld\n",
+                 static_cast<long>(BLOCK), static_cast<long>(BLOCK),
+                 static_cast<long>(ALL_POSITIONS));
+    return false;
+  }
+  const int64_t SEQS = ALL_POSITIONS / POSITIONS;
+  const int64_t BLOCKS_PER_SEQ = POSITIONS / BLOCK;
+  const int64_t BLOCKS = LAYERS * SEQS * BLOCKS_PER_SEQ;
   constexpr int64_t BLOCK_FLOATS = BLOCK * KV_DIM;
   int n_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   ThreadPool pool(n_threads);
@@ -333,7 +343,7 @@ bool bench_paged() {
                    : by_head ? heads_v.data() + b * BLOCK_FLOATS
                              : rows_v.data() + b * BLOCK_FLOATS;
     }
-    std::vector<AttentionSeq> seqs(SEQS);
+    std::vector<AttentionSeq> seqs(static_cast<size_t>(SEQS));
     double best = 1e30;
     for (int round = 0; round < ROUNDS_PAGED; ++round) {
       double start = now_seconds();
