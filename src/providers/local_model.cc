@@ -9,6 +9,7 @@
 #include "base/json.h"
 #include "engine/format/gguf.h"
 #include "engine/models/pooling.h"
+#include "engine/tokenizer/token_texts.h"
 
 namespace socle::providers {
 namespace {
@@ -56,6 +57,14 @@ Result<std::optional<std::string>> gguf_chat_template(const std::string& path) {
 }
 
 }  // namespace
+
+std::shared_ptr<const engine::sampling::TokenTexts> LocalModel::token_texts() const {
+  std::call_once(token_texts_once_, [&] {
+    token_texts_ = std::make_shared<const engine::sampling::TokenTexts>(
+        engine::tokenizer::token_texts(*tokenizer_));
+  });
+  return token_texts_;
+}
 
 int64_t LocalModel::vocab_size() const {
   if (llama_) return llama_->config().vocab_size;

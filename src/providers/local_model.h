@@ -55,6 +55,9 @@ class LocalModel {
   const std::vector<int32_t>& stop_token_ids() const { return stop_ids_; }
   // The decoder's weights (shared, read-only, with the runner): what fine-tuning trains on.
   const engine::LlamaModel* decoder() const { return llama_ ? &*llama_ : nullptr; }
+  // The bytes each token adds mid-text, for output constrained to JSON: computed on first
+  // use (one decode per vocabulary entry), then shared.
+  std::shared_ptr<const engine::sampling::TokenTexts> token_texts() const;
   engine::scheduler::Runner* runner() { return runner_.get(); }
   const engine::scheduler::Runner* runner() const { return runner_.get(); }
 
@@ -93,6 +96,8 @@ class LocalModel {
   std::string eos_token_;
   std::vector<int32_t> stop_ids_;
   std::unique_ptr<engine::scheduler::Runner> runner_;
+  mutable std::once_flag token_texts_once_;
+  mutable std::shared_ptr<const engine::sampling::TokenTexts> token_texts_;
 
   std::optional<engine::BertModel> bert_;
   engine::EmbeddingSettings embedding_;

@@ -157,7 +157,8 @@ std::vector<TokenLogprob> top_log_softmax(std::span<const float> logits, int32_t
   return top_of(logits, LogSoftmax(logits), n);
 }
 
-Sampler::Sampler(SamplingParams params, std::span<const int32_t> prompt)
+Sampler::Sampler(SamplingParams params, std::span<const int32_t> prompt,
+                 std::unique_ptr<JsonConstraint> json)
     : params_(std::move(params)),
       seed_([&] {
         if (params_.seed) return *params_.seed;
@@ -166,7 +167,8 @@ Sampler::Sampler(SamplingParams params, std::span<const int32_t> prompt)
         std::memcpy(&s, bytes.data(), sizeof s);
         return s;
       }()),
-      rng_(seed_) {
+      rng_(seed_),
+      json_(std::move(json)) {
   if (params_.repetition_penalty != 1.0) {
     prompt_tokens_.assign(prompt.begin(), prompt.end());
     std::sort(prompt_tokens_.begin(), prompt_tokens_.end());
@@ -255,6 +257,10 @@ int32_t Sampler::draw(const std::vector<float>& z) {
     cumulative += c[i].first;
     if (u < cumulative) return c[i].second;
   }
+  // Rounding left u at the end: the last token with a probability (never a masked one).
+  for (size_t i = kept; i-- > 0;) {
+    if (c[i].first > 0) return c[i].second;
+  }
   return c[kept - 1].second;
 }
 
@@ -262,7 +268,15 @@ Sample Sampler::sample(std::span<const float> logits) {
   SOCLE_CHECK(!logits.empty(), "a vocabulary has tokens");
   z_.assign(logits.begin(), logits.end());
   apply_penalties(z_);
+  if (json_) {
+    allowed_.resize(z_.size());
+    json_->allowed(allowed_);
+    for (size_t i = 0; i < z_.size(); ++i) {
+      if (allowed_[i] == 0) z_[i] = -std::numeric_limits<float>::infinity();
+    }
+  }
   int32_t token = draw(z_);
+  if (json_) json_->accept(token);
   ++generated_[token];
   LogSoftmax ls(logits);
   Sample s{token, ls.at(logits[static_cast<size_t>(token)]), {}};

@@ -15,6 +15,8 @@
 //      whose probabilities reach top_p, min_p those at least min_p × the largest; the kept
 //      probabilities are renormalised and one token is drawn.
 // Ties in probability are ordered by id, so the kept set is always the same.
+// With a JsonConstraint, the tokens it does not allow are masked out (their logits set to
+// -inf) after step 3, so that no bias or penalty brings them back.
 //
 // Log-probabilities (the chosen token's and the top ones) are those of the model's own
 // distribution, the log-softmax of the raw logits, before any of the steps above (as vLLM
@@ -23,6 +25,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -31,6 +34,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "engine/sampling/json_constraint.h"
 #include "engine/sampling/rng.h"
 
 namespace socle::engine::sampling {
@@ -69,8 +73,10 @@ struct Sample {
 class Sampler {
  public:
   // `params` must pass validate(); `prompt` is the sequence's prompt (for the repetition
-  // penalty). Without a seed, one is drawn from the operating system.
-  Sampler(SamplingParams params, std::span<const int32_t> prompt);
+  // penalty). Without a seed, one is drawn from the operating system. `json`, if given,
+  // constrains the tokens drawn (json_constraint.h).
+  Sampler(SamplingParams params, std::span<const int32_t> prompt,
+          std::unique_ptr<JsonConstraint> json = nullptr);
 
   // Chooses the next token from `logits` (one per vocabulary entry) and records it as
   // generated. The same seed, history and logits give the same token.
@@ -91,6 +97,8 @@ class Sampler {
   std::vector<std::pair<double, int32_t>> scratch_;  // (scaled logit, token), reused
   std::vector<float> z_;  // the logits with penalties, reused (a fresh 128 KiB copy per token
                           // went through mmap and page faults)
+  std::unique_ptr<JsonConstraint> json_;
+  std::vector<uint8_t> allowed_;  // json_'s mask, reused
 };
 
 // log-softmax of `logits` at `token`, and the `n` largest (ties by lowest id): max and sum in

@@ -32,7 +32,10 @@ struct Runner::Sequence {
         prompt_tokens(static_cast<int64_t>(tokens.size())),
         max_tokens(r.max_tokens),
         stop_ids(std::move(r.stop_token_ids)),
-        sampler(std::move(r.sampling), tokens),
+        sampler(std::move(r.sampling), tokens,
+                r.json_object
+                    ? std::make_unique<sampling::JsonConstraint>(std::move(r.json_object), stop_ids)
+                    : nullptr),
         sink(std::move(s)),
         lora(std::move(r.lora)),
         salt(salt_),
@@ -120,6 +123,12 @@ Runner::~Runner() {
 Result<uint64_t> Runner::submit(SequenceRequest request, std::shared_ptr<SequenceSink> sink) {
   int64_t vocab = model_.config().vocab_size;
   if (request.prompt.empty()) return invalid_argument("the prompt has no tokens", "prompt");
+  if (request.json_object && request.stop_token_ids.empty()) {
+    return invalid_argument(
+        "a JSON object needs a stop token to end the sequence once it is closed, and this "
+        "request has none",
+        "response_format");
+  }
   for (int32_t t : request.prompt) {
     if (t < 0 || t >= vocab) {
       return invalid_argument("the prompt holds token " + std::to_string(t) +

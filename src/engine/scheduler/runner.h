@@ -95,6 +95,10 @@ struct SequenceRequest {
   // Its prompt shares prefix-cache blocks only with sequences of the same adapter content
   // (lora_identity), never with the base model's or another adapter's.
   std::shared_ptr<const LoraAdapter> lora;
+  // Non-null: the output is constrained to one JSON object (response_format json_object):
+  // each token's bytes as these texts give them, then a stop token once the object is closed
+  // (sampling::JsonConstraint; stop_token_ids are its end tokens).
+  std::shared_ptr<const sampling::TokenTexts> json_object;
 };
 
 struct RunnerStats {
