@@ -5,6 +5,7 @@
 
 #include "api/auth.h"
 #include "api/params.h"
+#include "api/user_erasure.h"
 #include "api/views.h"
 #include "base/json.h"
 #include "tenancy/audit.h"
@@ -37,6 +38,36 @@ Status check_role_grant(Services& s, const tenancy::Principal& p, Id role_id) {
   }
   return Status::ok();
 }
+
+}  // namespace
+
+boost::json::array changed_personal_fields(const store::UserUpdate& update) {
+  boost::json::array changed;
+  if (update.name) changed.emplace_back("name");
+  if (update.email) changed.emplace_back("email");
+  return changed;
+}
+
+Status check_may_manage(Services& s, const tenancy::Principal& p, Id user_id) {
+  store::Actor a = manager(p);
+  SOCLE_ASSIGN_OR_RETURN(store::User user, s.store.users().get(a, user_id));
+  if (!a.all_tenants && user.org_id != a.org_id)
+    return not_found("no user " + std::to_string(user_id));
+  if (p.has(tenancy::PERM_ADMIN)) return Status::ok();
+  SOCLE_ASSIGN_OR_RETURN(store::Role role,
+                         s.store.roles().get(store::Actor::system(), user.role_id));
+  for (const auto& perm : role.permissions) {
+    if (perm == tenancy::PERM_ADMIN || !p.has(perm)) {
+      return Status{StatusCode::PERMISSION_DENIED,
+                    "user " + std::to_string(user_id) + " has the role '" + role.name +
+                        "', which carries '" + perm +
+                        "' that you do not have: only an administrator can manage this user"};
+    }
+  }
+  return Status::ok();
+}
+
+namespace {
 
 Result<Id> role_by_name(Services& s, const std::string& name) {
   SOCLE_ASSIGN_OR_RETURN(store::Role role,
@@ -119,11 +150,9 @@ Result<http::Response> create_user(Services& s, const http::Request& req,
         return Status::ok();
       },
       [&] {
-        return tenancy::audit_event("user.create", "user", user.id,
-                                    {{"name", user.name},
-                                     {"organisation_id", user.org_id},
-                                     {"role_id", user.role_id},
-                                     {"via", "api"}});
+        return tenancy::audit_event(
+            "user.create", "user", user.id,
+            {{"organisation_id", user.org_id}, {"role_id", user.role_id}, {"via", "api"}});
       }));
   boost::json::object o = user_json(user);
   o["group_ids"] = boost::json::array();
@@ -150,10 +179,10 @@ Result<http::Response> patch_user(Services& s, const http::Request& req,
     return Status{StatusCode::FAILED_PRECONDITION,
                   "you cannot disable yourself or change your own role"};
   }
-  // Only a user manager of the user's organisation may change it, even its own profile.
+  // Only a user manager of the user's organisation may change it, even its own profile, and
+  // only if it holds every permission of the user's role.
+  SOCLE_RETURN_IF_ERROR(check_may_manage(s, p, id));
   SOCLE_ASSIGN_OR_RETURN(store::User before, s.store.users().get(a, id));
-  if (!a.all_tenants && before.org_id != a.org_id)
-    return not_found("no user " + std::to_string(id));
   store::User user;
   SOCLE_RETURN_IF_ERROR(apply_audited(
       s, a,
@@ -163,8 +192,7 @@ Result<http::Response> patch_user(Services& s, const http::Request& req,
       },
       [&] {
         boost::json::object details{{"via", "api"}};
-        if (u.name) details["name"] = *u.name;
-        if (u.email) details["email"] = *u.email;
+        if (u.name || u.email) details["changed"] = changed_personal_fields(u);
         if (u.org_id) details["organisation_id"] = *u.org_id;
         if (u.role_id) details["role_id"] = *u.role_id;
         if (u.disabled) details["disabled"] = *u.disabled;
@@ -176,6 +204,28 @@ Result<http::Response> patch_user(Services& s, const http::Request& req,
       }));
   SOCLE_ASSIGN_OR_RETURN(boost::json::object o, user_with_groups(s, a, id));
   return json_response(200, o);
+}
+
+// Erases what the user owns (user_erasure.h), then its row: keys, memberships and limit rules
+// go with it; its usage records and audit entries stay.
+Result<http::Response> delete_user(Services& s, const http::Request& req,
+                                   const tenancy::Principal& p) {
+  SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "user"));
+  SOCLE_RETURN_IF_ERROR(check_may_manage(s, p, id));
+  store::Actor a = manager(p);
+  SOCLE_ASSIGN_OR_RETURN(store::User user, s.store.users().get(a, id));
+  SOCLE_ASSIGN_OR_RETURN(ErasedData erased, erase_user_data(s, user));
+  SOCLE_RETURN_IF_ERROR(apply_audited(
+      s, a, [&] { return s.store.users().remove(a, id); },
+      [&] {
+        return tenancy::audit_event("user.delete", "user", id,
+                                    {{"via", "api"},
+                                     {"fine_tuning_jobs", erased.fine_tuning_jobs},
+                                     {"collections", erased.collections},
+                                     {"documents", erased.documents},
+                                     {"files", erased.files}});
+      }));
+  return json_response(200, deleted_json(id, "user"));
 }
 
 // --- groups ----------------------------------------------------------------------------
@@ -301,8 +351,8 @@ void register_admin_user_routes(http::Router& router, Services& s) {
                return patch_user(s, req, p);
              }));
   router.add("DELETE", "/v1/admin/users/{id}",
-             admin_delete_route(s, perm, "user", "user", [&s](const store::Actor& a, Id id) {
-               return s.store.users().remove(a, id);
+             with_key(s, perm, [&s](http::Request& req, const tenancy::Principal& p) {
+               return delete_user(s, req, p);
              }));
 
   router.add(

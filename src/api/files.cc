@@ -163,18 +163,23 @@ Result<http::Response> file_content(Services& s, const http::Request& req,
 Result<http::Response> delete_file(Services& s, const http::Request& req,
                                    const tenancy::Principal& p) {
   SOCLE_ASSIGN_OR_RETURN(store::Id id, parse_file_id(req.param("id")));
-  std::lock_guard lock(blob_mutex());
-  SOCLE_ASSIGN_OR_RETURN(store::StoredFile f, s.store.files().get(self(p), id));
-  SOCLE_ASSIGN_OR_RETURN(int64_t others, s.store.files().remove(self(p), id));
-  if (others == 0) {
-    std::error_code ec;
-    std::filesystem::remove(blob_path(s, f.sha256), ec);
-  }
+  SOCLE_RETURN_IF_ERROR(delete_stored_file(s, self(p), id));
   return json_response(
       200, boost::json::object{{"id", public_id(id)}, {"object", "file"}, {"deleted", true}});
 }
 
 }  // namespace
+
+Status delete_stored_file(Services& s, const store::Actor& actor, store::Id id) {
+  std::lock_guard lock(blob_mutex());
+  SOCLE_ASSIGN_OR_RETURN(store::StoredFile f, s.store.files().get(actor, id));
+  SOCLE_ASSIGN_OR_RETURN(int64_t others, s.store.files().remove(actor, id));
+  if (others == 0) {
+    std::error_code ec;
+    std::filesystem::remove(blob_path(s, f.sha256), ec);
+  }
+  return Status::ok();
+}
 
 Result<store::StoredFile> store_file_bytes(Services& s, const store::Actor& actor,
                                            const std::string& filename, const std::string& purpose,

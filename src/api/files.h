@@ -20,6 +20,9 @@ Result<store::StoredFile> store_file_bytes(Services& s, const store::Actor& acto
                                            const std::string& filename, const std::string& purpose,
                                            std::string_view data);
 
+// Deletes `actor`'s file `id` and, when no other file names the same bytes, the bytes.
+Status delete_stored_file(Services& s, const store::Actor& actor, store::Id id);
+
 // "file-<id>".
 std::string file_public_id(store::Id id);
 

@@ -655,7 +655,7 @@ Result<http::Response> share_model(Services& s, const http::Request& req,
 }
 
 // DELETE /v1/models/{model} for a fine-tuned model: its owner stops serving it and deletes
-// its adapter; the job stays, with its provenance.json, for the record.
+// its adapter and checkpoints; the job stays, with its provenance.json, for the record.
 Result<http::Response> delete_model(Services& s, const http::Request& req,
                                     const tenancy::Principal& p) {
   const std::string name(req.param("model"));
@@ -680,6 +680,8 @@ Result<http::Response> delete_model(Services& s, const http::Request& req,
   std::filesystem::remove(changed.result_dir + "/adapter/adapter_model.safetensors", ec);
   std::filesystem::remove(changed.result_dir + "/adapter/adapter_config.json", ec);
   std::filesystem::remove(changed.result_dir + "/adapter/adapter.gguf", ec);
+  // The checkpoints hold the adapter's weights too.
+  std::filesystem::remove_all(changed.result_dir + "/checkpoints", ec);
   return json_response(200,
                        boost::json::object{{"id", name}, {"object", "model"}, {"deleted", true}});
 }

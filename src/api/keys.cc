@@ -1,5 +1,6 @@
 // API keys: a user's own under /v1/me/keys, and any user's under /v1/admin/users/{id}/keys
-// for user managers (their organisation's users) and administrators. Creating shows the
+// for user managers (their organisation's users whose role carries no permission the manager
+// lacks: check_may_manage) and administrators. Creating shows the
 // secret once; revoking takes effect on this node at once.
 #include <boost/json/array.hpp>
 
@@ -33,6 +34,12 @@ Result<http::Response> create_key(Services& s, const http::Request& req, const s
   if (name->empty() || name->size() > MAX_KEY_NAME_CHARS) {
     return invalid_argument(
         "'name' must be 1 to " + std::to_string(MAX_KEY_NAME_CHARS) + " characters", "name");
+  }
+  for (char c : *name) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      return invalid_argument("'name' must not hold control characters (tabs, line breaks...)",
+                              "name");
+    }
   }
   if (expires_at && *expires_at <= s.clock.unix_seconds()) {
     return invalid_argument("'expires_at' must be a Unix time in the future", "expires_at");
@@ -111,6 +118,7 @@ void register_key_routes(http::Router& router, Services& s) {
       with_key(s, perm,
                [&s](http::Request& req, const tenancy::Principal& p) -> Result<http::Response> {
                  SOCLE_ASSIGN_OR_RETURN(store::Id user, path_id(req.param("user_id"), "user"));
+                 SOCLE_RETURN_IF_ERROR(check_may_manage(s, p, user));
                  return list_keys(s, manager(p), user);
                }));
   router.add(
@@ -118,6 +126,7 @@ void register_key_routes(http::Router& router, Services& s) {
       with_key(s, perm,
                [&s](http::Request& req, const tenancy::Principal& p) -> Result<http::Response> {
                  SOCLE_ASSIGN_OR_RETURN(store::Id user, path_id(req.param("user_id"), "user"));
+                 SOCLE_RETURN_IF_ERROR(check_may_manage(s, p, user));
                  return create_key(s, req, manager(p), user);
                }));
   router.add(
@@ -126,6 +135,7 @@ void register_key_routes(http::Router& router, Services& s) {
                [&s](http::Request& req, const tenancy::Principal& p) -> Result<http::Response> {
                  SOCLE_ASSIGN_OR_RETURN(store::Id user, path_id(req.param("user_id"), "user"));
                  SOCLE_ASSIGN_OR_RETURN(store::Id id, path_id(req.param("key_id"), "API key"));
+                 SOCLE_RETURN_IF_ERROR(check_may_manage(s, p, user));
                  return revoke_key(s, manager(p), id, user);
                }));
 }

@@ -44,8 +44,7 @@ Result<http::Response> patch_me(Services& s, const http::Request& req,
   SOCLE_RETURN_IF_ERROR(s.store.transaction([&]() -> Status {
     SOCLE_RETURN_IF_ERROR(s.store.users().update(actor, p.user_id, u).status_or_ok());
     boost::json::object details{{"via", "api"}, {"self", true}};
-    if (u.name) details["name"] = *u.name;
-    if (u.email) details["email"] = *u.email;
+    if (u.name || u.email) details["changed"] = changed_personal_fields(u);
     return s.audit
         .append(actor, tenancy::audit_event("user.update", "user", p.user_id, std::move(details)))
         .status_or_ok();

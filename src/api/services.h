@@ -2,6 +2,7 @@
 // metrics and the audit log. Built once by `socle serve` and handed to each register_*_routes().
 #pragma once
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <cstddef>
 #include <functional>
@@ -71,6 +72,17 @@ http::Handler admin_delete_route(Services& s, std::string_view permission, const
 
 // Checks a user's name and email as the API accepts them (also for PATCH /v1/me).
 Status check_user_fields(const store::UserUpdate& update);
+
+// The names of the personal fields (name, email) an update sets, for its audit entry: the
+// audit log, kept after a user is deleted, holds ids and never these values.
+boost::json::array changed_personal_fields(const store::UserUpdate& update);
+
+// Whether `p` may act on user `user_id` as a user manager (its keys, its profile, deleting
+// it): administrators on anyone; other managers on a user of their organisation whose role
+// carries no permission they lack, so that a manager cannot take over an administrator's
+// account (a key made for it, its email changed). NOT_FOUND for a user the manager cannot
+// see, PERMISSION_DENIED naming the permission otherwise.
+Status check_may_manage(Services& s, const tenancy::Principal& p, store::Id user_id);
 
 // Registers every route of the API.
 void register_routes(http::Router& router, Services& services);

@@ -185,6 +185,9 @@ class DocumentStore {
   // Documents in these states, oldest first (ingestion resumes them after a restart).
   virtual Result<std::vector<Document>> with_status(const Actor& actor,
                                                     const std::vector<DocumentStatus>& states) = 0;
+  // Actor::system() only: the documents `user_id` uploaded, in any collection, by id (the
+  // erasure of a deleted user's data).
+  virtual Result<std::vector<Document>> owned_by(const Actor& actor, Id user_id) = 0;
 };
 
 // Files are their owner's alone: every call sees only the actor's own files (or all, for

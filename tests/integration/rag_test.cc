@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -372,6 +373,89 @@ TEST_F(RagTest, SharingWithAGroupGrantsExactlyWhatItSays) {
   HttpReply pub = request(alice_key_, "POST", "/v1/collections",
                           R"({"name":"publique","visibility":"public"})");
   EXPECT_EQ(pub.status, 403) << pub.body;
+}
+
+// The files under data/files (fine-tuning uploads, by content hash).
+std::set<std::string> stored_blobs(const std::string& data) {
+  std::set<std::string> names;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(data + "/files", ec))
+    names.insert(e.path().filename().string());
+  return names;
+}
+
+// Deleting a user erases what it owns beyond its rows: its collections' folders and indexes,
+// the documents it put in someone else's collection (which then no longer answer searches),
+// and its uploaded files' bytes.
+TEST_F(RagTest, DeletingAUserErasesItsDataEverywhere) {
+  const std::string data = dir_->path() + "/data";
+  int64_t tuner = parse(call(admin_, "POST", "/v1/admin/roles",
+                             R"({"name":"tuner","permissions":["fine_tune"]})", 201))["id"]
+                      .as_int64();
+  object me = parse(call(admin_, "GET", "/v1/me", "", 200));
+  std::string dora_key;
+  int64_t dora = make_user("dora", me["organisation"].as_object()["id"].as_int64(), &dora_key);
+  call(admin_, "PATCH", "/v1/admin/users/" + std::to_string(dora),
+       R"({"role_id":)" + std::to_string(tuner) + "}", 200);
+  call(admin_, "PUT",
+       "/v1/admin/groups/" + std::to_string(group_) + "/members/" + std::to_string(dora), "", 200);
+  // dora's own collection, and a document of hers in bob's collection shared for writing.
+  int64_t own =
+      parse(call(dora_key, "POST", "/v1/collections", R"({"name":"dora"})", 201))["id"].as_int64();
+  int64_t own_doc = upload(dora_key, own, "a.txt", "text/plain", "Le hérisson dort l'hiver.");
+  int64_t bobs = parse(call(bob_key_, "POST", "/v1/collections",
+                            R"({"name":"partagée","shares":[{"group_id":)" +
+                                std::to_string(group_) + R"(,"access":"write"}]})",
+                            201))["id"]
+                     .as_int64();
+  int64_t in_bobs = upload(dora_key, bobs, "b.txt", "text/plain", "Le blaireau creuse un terrier.");
+  int64_t bobs_own = upload(bob_key_, bobs, "c.txt", "text/plain", "Le renard chasse la nuit.");
+  wait_ready(dora_key, own_doc);
+  wait_ready(dora_key, in_bobs);
+  wait_ready(bob_key_, bobs_own);
+  ASSERT_EQ(search(bob_key_, search_body("blaireau", "lexical", bobs)).size(), 1u);
+  std::set<std::string> before = stored_blobs(data);
+  std::string examples;  // fine-tuning data needs at least 10 examples
+  for (int i = 0; i < 10; ++i) {
+    examples += R"({"messages":[{"role":"user","content":"hérisson )" + std::to_string(i) +
+                R"("},{"role":"assistant","content":"dort"}]})" + std::string("\n");
+  }
+  HttpReply file = request(dora_key, "POST", "/v1/files",
+                           multipart("XyZ", {{"purpose", "fine-tune", ""}}, "train.jsonl",
+                                     "application/jsonl", examples),
+                           "multipart/form-data; boundary=XyZ");
+  ASSERT_EQ(file.status, 200) << file.body;
+  ASSERT_EQ(stored_blobs(data).size(), before.size() + 1);
+  const std::string own_dir = data + "/collections/" + std::to_string(own);
+  ASSERT_TRUE(std::filesystem::exists(own_dir));
+  const std::string in_bobs_file =
+      data + "/collections/" + std::to_string(bobs) + "/files/" + std::to_string(in_bobs);
+  ASSERT_TRUE(std::filesystem::exists(in_bobs_file));
+
+  call(admin_, "DELETE", "/v1/admin/users/" + std::to_string(dora), "", 200);
+  EXPECT_EQ(request(dora_key, "GET", "/v1/me").status, 401);
+  EXPECT_FALSE(std::filesystem::exists(own_dir));
+  EXPECT_FALSE(std::filesystem::exists(in_bobs_file));
+  EXPECT_EQ(stored_blobs(data), before);
+  EXPECT_EQ(request(bob_key_, "GET", "/v1/documents/" + std::to_string(in_bobs)).status, 404);
+  EXPECT_TRUE(search(bob_key_, search_body("blaireau", "lexical", bobs)).empty());
+  EXPECT_EQ(search(bob_key_, search_body("renard", "lexical", bobs)).size(), 1u) << "bob's stays";
+  // The audit entry says what went, and names no one.
+  object audit = parse(call(admin_, "GET", "/v1/admin/audit?action=user.delete", "", 200));
+  bool found = false;
+  for (const auto& e : audit["data"].as_array()) {
+    const object& o = e.as_object();
+    if (o.at("target_id").as_string() != std::to_string(dora)) continue;
+    found = true;
+    const object& d = o.at("details").as_object();
+    EXPECT_EQ(d.at("collections"), 1) << boost::json::serialize(o);
+    EXPECT_EQ(d.at("documents"), 1) << boost::json::serialize(o);
+    EXPECT_EQ(d.at("files"), 1) << boost::json::serialize(o);
+  }
+  EXPECT_TRUE(found) << boost::json::serialize(audit);
+  // The next user does not get dora's id back.
+  std::string next_key;
+  EXPECT_GT(make_user("emile", me["organisation"].as_object()["id"].as_int64(), &next_key), dora);
 }
 
 TEST_F(RagTest, BadUploadsAreRefusedClearly) {

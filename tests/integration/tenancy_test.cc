@@ -217,6 +217,37 @@ TEST_F(TenancyApiTest, ManagersCannotGrantMoreThanTheyHold) {
   EXPECT_EQ(r.status, 403) << r.body;
 }
 
+// A user manager acts only on users whose role it could have given: not on an administrator,
+// whose account it could otherwise take over (a key made for it, its email changed).
+TEST_F(TenancyApiTest, ManagersCannotTakeOverAnAdministrator) {
+  std::string admin_id =
+      std::to_string(parse(call(admin_, "GET", "/v1/me", "", 200))["id"].as_int64());
+  std::string keys = "/v1/admin/users/" + admin_id + "/keys";
+  object admin_keys = parse(call(admin_, "GET", "/v1/me/keys", "", 200));
+  std::string key_id =
+      std::to_string(admin_keys["data"].as_array().at(0).as_object().at("id").as_int64());
+  struct Attempt {
+    std::string method, path, body;
+  };
+  for (const Attempt& a : std::vector<Attempt>{
+           {"POST", keys, R"({"name":"stolen"})"},
+           {"GET", keys, ""},
+           {"DELETE", keys + "/" + key_id, ""},
+           {"PATCH", "/v1/admin/users/" + admin_id, R"({"email":"mine@example.fr"})"},
+           {"DELETE", "/v1/admin/users/" + admin_id, ""},
+       }) {
+    HttpReply r = request(manager_key_, a.method, a.path, a.body);
+    EXPECT_EQ(r.status, 403) << a.method << " " << a.path << ": " << r.body;
+    EXPECT_NE(r.body.find("'admin'"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(request(admin_, "GET", "/v1/me").status, 200) << "the administrator's key still works";
+  EXPECT_EQ(parse(call(admin_, "GET", "/v1/me/keys", "", 200))["data"].as_array().size(),
+            admin_keys["data"].as_array().size());
+  // A user whose role the manager holds is still the manager's to manage.
+  std::string user_keys = "/v1/admin/users/" + std::to_string(user_) + "/keys";
+  EXPECT_EQ(request(manager_key_, "GET", user_keys).status, 200);
+}
+
 TEST_F(TenancyApiTest, ADisabledUsersKeysStopAtOnce) {
   int64_t id = make_user("temp", default_org_, 0);
   std::string key = make_key(id);

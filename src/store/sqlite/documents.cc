@@ -298,4 +298,19 @@ Result<std::vector<Document>> SqliteDocumentStore::with_status(
   return out;
 }
 
+Result<std::vector<Document>> SqliteDocumentStore::owned_by(const Actor& actor, Id user_id) {
+  SOCLE_RETURN_IF_ERROR(need_system(actor));
+  std::lock_guard lock(c_.mu);
+  SOCLE_ASSIGN_OR_RETURN(Stmt s, c_.db.prepare(std::string("SELECT ") + DOCUMENT_COLUMNS +
+                                               " FROM documents WHERE owner_id = ? ORDER BY id"));
+  s.bind(1, user_id);
+  std::vector<Document> out;
+  while (true) {
+    SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) break;
+    out.push_back(read_document(s));
+  }
+  return out;
+}
+
 }  // namespace socle::store::sqlite

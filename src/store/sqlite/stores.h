@@ -151,6 +151,7 @@ class SqliteDocumentStore final : public DocumentStore {
   Result<std::vector<Chunk>> chunks_by_id(const Actor& actor, const std::vector<Id>& ids) override;
   Result<std::vector<Document>> with_status(const Actor& actor,
                                             const std::vector<DocumentStatus>& states) override;
+  Result<std::vector<Document>> owned_by(const Actor& actor, Id user_id) override;
 
  private:
   Connection& c_;
