@@ -255,6 +255,7 @@ http::Handler admin_get_route(
   return with_actor(s, permission,
                     [what, get = std::move(get)](http::Request& req,
                                                  const store::Actor& a) -> Result<http::Response> {
+                      SOCLE_RETURN_IF_ERROR(check_param_names(req.query, {}));
                       SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), what));
                       SOCLE_ASSIGN_OR_RETURN(boost::json::object o, get(a, id));
                       return json_response(200, o);
@@ -280,12 +281,13 @@ http::Handler admin_delete_route(Services& s, std::string_view permission, const
 
 void register_admin_routes(http::Router& router, Services& s) {
   const std::string_view admin = tenancy::PERM_ADMIN;
-  router.add(
-      "GET", "/v1/admin/organisations",
-      with_actor(s, admin, [&s](http::Request&, const store::Actor& a) -> Result<http::Response> {
-        SOCLE_ASSIGN_OR_RETURN(auto orgs, s.store.orgs().list(a));
-        return list_response(orgs, organisation_json);
-      }));
+  router.add("GET", "/v1/admin/organisations",
+             with_actor(s, admin,
+                        [&s](http::Request& req, const store::Actor& a) -> Result<http::Response> {
+                          SOCLE_RETURN_IF_ERROR(check_param_names(req.query, {}));
+                          SOCLE_ASSIGN_OR_RETURN(auto orgs, s.store.orgs().list(a));
+                          return list_response(orgs, organisation_json);
+                        }));
   router.add("POST", "/v1/admin/organisations",
              with_actor(s, admin, [&s](http::Request& req, const store::Actor& a) {
                return create_org(s, req, a);
@@ -308,7 +310,8 @@ void register_admin_routes(http::Router& router, Services& s) {
   const std::string_view managers = tenancy::PERM_MANAGE_USERS;
   router.add("GET", "/v1/admin/roles",
              with_actor(s, managers,
-                        [&s](http::Request&, const store::Actor& a) -> Result<http::Response> {
+                        [&s](http::Request& req, const store::Actor& a) -> Result<http::Response> {
+                          SOCLE_RETURN_IF_ERROR(check_param_names(req.query, {}));
                           SOCLE_ASSIGN_OR_RETURN(auto roles, s.store.roles().list(a));
                           return list_response(roles, role_json);
                         }));
@@ -337,6 +340,10 @@ void register_admin_routes(http::Router& router, Services& s) {
           s, admin, [&s](http::Request& req, const store::Actor& a) -> Result<http::Response> {
             SOCLE_RETURN_IF_ERROR(check_param_names(req.query, {"scope", "scope_id", "model"}));
             SOCLE_ASSIGN_OR_RETURN(auto scope, param(req, "scope"));
+            if (scope && *scope != "role" && *scope != "user" && *scope != "organisation") {
+              return invalid_argument(
+                  "'scope' must be role, user or organisation, not '" + *scope + "'", "scope");
+            }
             SOCLE_ASSIGN_OR_RETURN(auto scope_id,
                                    optional_int_param(req, "scope_id", 1, INT64_MAX));
             SOCLE_ASSIGN_OR_RETURN(auto model, param(req, "model"));

@@ -27,7 +27,12 @@ store::Actor manager(const tenancy::Principal& p) {
 // The role `role_id` if `p` may give it: administrators give any role; user managers only
 // roles whose permissions they hold themselves.
 Status check_role_grant(Services& s, const tenancy::Principal& p, Id role_id) {
-  SOCLE_ASSIGN_OR_RETURN(store::Role role, s.store.roles().get(manager(p), role_id));
+  Result<store::Role> found = s.store.roles().get(manager(p), role_id);
+  if (found.status_or_ok().code() == StatusCode::NOT_FOUND) {
+    return invalid_argument(
+        "no role " + std::to_string(role_id) + "; GET /v1/admin/roles lists them", "role_id");
+  }
+  SOCLE_ASSIGN_OR_RETURN(store::Role role, std::move(found));
   if (p.has(tenancy::PERM_ADMIN)) return Status::ok();
   for (const auto& perm : role.permissions) {
     if (perm == tenancy::PERM_ADMIN || !p.has(perm)) {

@@ -96,8 +96,14 @@ Result<http::Response> upload(Services& s, const http::Request& req, const tenan
           part.name);
     }
   }
+  SOCLE_RETURN_IF_ERROR(check_form_fields_unique(form));
   const http::MultipartPart* file = form.find("file");
   const http::MultipartPart* col = form.find("collection");
+  if (col != nullptr && form.find("collection_id") != nullptr) {
+    return invalid_argument(
+        "give the form field 'collection' or its other name 'collection_id', not both",
+        "collection_id");
+  }
   if (col == nullptr) col = form.find("collection_id");
   if (file == nullptr || file->filename.empty()) {
     return invalid_argument("the form field 'file' (a file) is required", "file");

@@ -88,6 +88,7 @@ Result<http::Response> upload(Services& s, const http::Request& req, const tenan
           "unknown form field '" + part.name + "'; the fields are file and purpose", part.name);
     }
   }
+  SOCLE_RETURN_IF_ERROR(check_form_fields_unique(form));
   const http::MultipartPart* file = form.find("file");
   const http::MultipartPart* purpose = form.find("purpose");
   if (file == nullptr || file->filename.empty()) {
@@ -128,7 +129,13 @@ Result<http::Response> list_files(Services& s, const http::Request& req,
   }
   store::Id after_id = 0;
   if (after) {
-    SOCLE_ASSIGN_OR_RETURN(after_id, parse_file_id(*after));
+    // A bad cursor is a bad request, not a missing file (as /v1/fine_tuning/jobs answers).
+    Result<store::Id> id = parse_file_id(*after);
+    if (!id.is_ok()) {
+      return invalid_argument("'after' must be the id of a file (file-12), not '" + *after + "'",
+                              "after");
+    }
+    after_id = *id;
   }
   int64_t n = limit.value_or(DEFAULT_LIST_LIMIT);
   bool descending = !order || *order == "desc";  // OpenAI lists newest first by default

@@ -25,21 +25,33 @@ Result<double> number(const boost::json::value& v, const std::string& name) {
 
 Result<int64_t> integer(const boost::json::value& v, const std::string& name, int64_t min,
                         int64_t max) {
+  auto out_of_range = [&](const std::string& value) {
+    return bad(name, "is " + value + "; it must be an integer between " + std::to_string(min) +
+                         " and " + std::to_string(max));
+  };
   int64_t x = 0;
   if (v.is_int64()) {
     x = v.get_int64();
-  } else if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(max)) {
+  } else if (v.is_uint64()) {
+    // Above INT64_MAX, so above every max: said as a range, for it is an integer.
+    if (v.get_uint64() > static_cast<uint64_t>(max)) {
+      return out_of_range(std::to_string(v.get_uint64()));
+    }
     x = static_cast<int64_t>(v.get_uint64());
-  } else if (v.is_double() && std::floor(v.get_double()) == v.get_double() &&
-             std::abs(v.get_double()) < 1e15) {
-    x = static_cast<int64_t>(v.get_double());  // 3.0 is an integer; JSON has one number type
+  } else if (v.is_double() && std::floor(v.get_double()) == v.get_double()) {
+    // 3.0 is an integer; JSON has one number type. Beyond 1e15 a double is not exact.
+    double d = v.get_double();
+    if (std::abs(d) >= 1e15) {
+      if (d < static_cast<double>(min) || d > static_cast<double>(max)) {
+        return out_of_range(json::dump(v));
+      }
+      return bad(name, "must be written as an integer (digits, no exponent)");
+    }
+    x = static_cast<int64_t>(d);
   } else {
     return bad(name, "must be an integer");
   }
-  if (x < min || x > max) {
-    return bad(name, "is " + std::to_string(x) + "; it must be between " + std::to_string(min) +
-                         " and " + std::to_string(max));
-  }
+  if (x < min || x > max) return out_of_range(std::to_string(x));
   return x;
 }
 
@@ -136,6 +148,10 @@ Status read_prompt(const boost::json::object& body, GenerationRequest* r) {
     r->prompt_tokens.push_back(std::move(ids));
     return Status::ok();
   }
+  if (a.size() > MAX_PROMPTS) {
+    return bad("prompt", "has " + std::to_string(a.size()) + " prompts; at most " +
+                             std::to_string(MAX_PROMPTS) + " are accepted in one request");
+  }
   for (size_t i = 0; i < a.size(); ++i) {
     std::string name = "prompt[" + std::to_string(i) + "]";
     if (a[i].is_string()) {
@@ -229,6 +245,33 @@ Status read_sampling(const boost::json::object& body, GenerationEndpoint endpoin
   return validate(s, std::numeric_limits<int32_t>::max());
 }
 
+// Fields that would change the answer but that the engine cannot honour yet are refused
+// unless they hold the value that changes nothing: best_of 1 (with n 1), an empty suffix,
+// min_tokens 0, ignore_eos false.
+Status check_unhonoured(const boost::json::object& body, int32_t n) {
+  auto refuse = [](const char* field, const char* neutral) {
+    return bad(field,
+               std::string("is not supported by this model yet (only ") + neutral + "); remove it");
+  };
+  auto equals = [](const boost::json::value& v, double want) {
+    Result<double> x = number(v, "");
+    return x.is_ok() && *x == want;
+  };
+  if (const auto* v = present(body, "best_of"); v != nullptr && !(equals(*v, 1) && n == 1)) {
+    return refuse("best_of", "1, with n 1");
+  }
+  if (const auto* v = present(body, "suffix")) {
+    if (!(v->is_string() && v->get_string().empty())) return refuse("suffix", "\"\"");
+  }
+  if (const auto* v = present(body, "min_tokens"); v != nullptr && !equals(*v, 0)) {
+    return refuse("min_tokens", "0");
+  }
+  if (const auto* v = present(body, "ignore_eos")) {
+    if (!(v->is_bool() && !v->get_bool())) return refuse("ignore_eos", "false");
+  }
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<GenerationRequest> parse_generation_request(const boost::json::object& body,
@@ -246,9 +289,15 @@ Result<GenerationRequest> parse_generation_request(const boost::json::object& bo
   }
   if (const auto* v = present(body, "response_format")) {
     const auto* type = v->is_object() ? v->get_object().if_contains("type") : nullptr;
-    if (type == nullptr || !type->is_string() || type->get_string() != "text") {
+    std::string name = type != nullptr && type->is_string() ? std::string(type->get_string()) : "";
+    if (name == "json_object") {
+      r.json_object = true;
+    } else if (name == "json_schema") {
       return bad("response_format",
-                 "is not supported by this model yet (only {\"type\": \"text\"})");
+                 "json_schema is not supported by this model yet; {\"type\": \"json_object\"} "
+                 "constrains the output to a JSON object without a schema");
+    } else if (name != "text") {
+      return bad("response_format", "must be {\"type\": \"text\"} or {\"type\": \"json_object\"}");
     }
   }
   if (endpoint == GenerationEndpoint::CHAT) {
@@ -272,6 +321,14 @@ Result<GenerationRequest> parse_generation_request(const boost::json::object& bo
     SOCLE_ASSIGN_OR_RETURN(int64_t n, integer(*v, "n", 1, MAX_CHOICES));
     r.n = static_cast<int32_t>(n);
   }
+  size_t prompts = r.prompts.size() + r.prompt_tokens.size();
+  if (prompts * static_cast<size_t>(r.n) > MAX_TOTAL_CHOICES) {
+    return bad("n", "is " + std::to_string(r.n) + " with " + std::to_string(prompts) +
+                        " prompts, " + std::to_string(prompts * static_cast<size_t>(r.n)) +
+                        " choices; at most " + std::to_string(MAX_TOTAL_CHOICES) +
+                        " are accepted in one request: lower n or send fewer prompts");
+  }
+  SOCLE_RETURN_IF_ERROR(check_unhonoured(body, r.n));
   if (const auto* v = present(body, "stream")) {
     SOCLE_ASSIGN_OR_RETURN(r.stream, boolean(*v, "stream"));
   }

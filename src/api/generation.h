@@ -5,8 +5,10 @@
 // vocabulary, the prompt against its context) come later, at the model.
 //
 // Fields that would change the answer but that socle's engine cannot honour yet (tools,
-// tool_choice, functions, function_call, a response_format other than text) are refused
-// with 400 rather than ignored. Other unknown fields are ignored, as OpenAI-compatible
+// tool_choice, functions, function_call, a response_format json_schema; best_of,
+// suffix, min_tokens and ignore_eos unless at the value that changes nothing: best_of 1
+// with n 1, suffix "", min_tokens 0, ignore_eos false) are refused with 400 rather than
+// ignored. Other unknown fields are ignored, as OpenAI-compatible
 // servers do, so that clients sending `user`, `metadata` or `store` keep working.
 #pragma once
 
@@ -32,6 +34,11 @@ inline constexpr size_t MAX_STOP_STRINGS = 16;
 inline constexpr size_t MAX_STOP_TOKEN_IDS = 64;
 // The most choices a request may ask for.
 inline constexpr int32_t MAX_CHOICES = 16;
+// The most prompts a completions request may give (OpenAI's bound on an array of inputs),
+// and the most choices it may ask for in all (prompts times n): each choice is a sequence
+// the engine runs, so one request cannot queue unbounded work.
+inline constexpr size_t MAX_PROMPTS = 2048;
+inline constexpr size_t MAX_TOTAL_CHOICES = 2048;
 // OpenAI's limit on the completions endpoint's integer `logprobs`.
 inline constexpr int32_t MAX_COMPLETION_LOGPROBS = 5;
 
@@ -46,8 +53,9 @@ struct GenerationRequest {
   bool include_usage = false;  // stream_options.include_usage
   std::vector<std::string> stop;
   std::vector<int32_t> stop_token_ids;
-  bool logprobs = false;  // report the chosen tokens' log-probabilities
-  bool echo = false;      // completions: the prompt is part of the text
+  bool logprobs = false;     // report the chosen tokens' log-probabilities
+  bool echo = false;         // completions: the prompt is part of the text
+  bool json_object = false;  // response_format {"type": "json_object"}
   engine::sampling::SamplingParams sampling;
 };
 

@@ -3,6 +3,8 @@
 // socle reads only "model" (to route), "stream", and the token bounds it reserves against
 // the caller's limits; every other field passes through as is. Each request is admitted
 // against the limits before it is relayed and settled with the upstream's token counts.
+#include <limits>
+
 #include "api/adapter_access.h"
 #include "api/auth.h"
 #include "api/embedder.h"
@@ -18,6 +20,9 @@ namespace socle::api {
 namespace {
 
 using providers::ModelKind;
+
+// The most choices (n) a relayed request reserves tokens for: OpenAI's limit on n.
+constexpr int64_t MAX_RESERVED_CHOICES = 128;
 
 struct InferenceRoute {
   const char* path;     // under /v1
@@ -51,10 +56,15 @@ bool route_takes(const InferenceRoute& route, ModelKind kind) {
   return std::find(route.kinds.begin(), route.kinds.end(), kind) != route.kinds.end();
 }
 
+// "a " or "an " before a model kind (embedding, ocr: "an").
+const char* article(const std::string& kind) {
+  return kind.front() == 'e' || kind.front() == 'o' ? "an " : "a ";
+}
+
 Status wrong_kind(const InferenceRoute& route, const std::string& name, const std::string& kind) {
-  const char* article = kind.front() == 'e' || kind.front() == 'o' ? "an " : "a ";
-  return invalid_argument("the model '" + name + "' is " + article + kind + " model; " +
-                              route.purpose + " needs a " + kinds_text(route.kinds) + " model",
+  std::string wanted = kinds_text(route.kinds);
+  return invalid_argument("the model '" + name + "' is " + article(kind) + kind + " model; " +
+                              route.purpose + " needs " + article(wanted) + wanted + " model",
                           "model");
 }
 
@@ -105,7 +115,12 @@ int64_t reservation(const Services& s, const providers::ModelSpec& spec,
   if (!max && spec.context_length > 0) max = std::max<int64_t>(0, spec.context_length - prompt);
   if (!max) max = s.config.limits_default_max_tokens;
   int64_t n = int_field("n").value_or(1);
-  return prompt + std::min<int64_t>(n, 128) * *max;
+  // Saturating: max_tokens may be as large as JSON allows, and a wrapped sum would reserve
+  // nothing. INT64_MAX exceeds every tokens limit, so such a request is refused as too large.
+  constexpr int64_t MOST = std::numeric_limits<int64_t>::max();
+  int64_t choices = std::min<int64_t>(n, MAX_RESERVED_CHOICES);  // >= 1
+  if (*max > (MOST - prompt) / choices) return MOST;
+  return prompt + choices * *max;
 }
 
 // Admits the request against the caller's limits and relays it. `decorate` adds to the relay
@@ -217,7 +232,7 @@ void chat_with_documents(Services& s, const InferenceRoute& route, const std::st
     return;
   }
   const boost::json::value* search = body.if_contains("search");
-  if (!search->is_object()) {
+  if (search == nullptr || !search->is_object()) {
     refuse(invalid_argument("'search' must be an object: {\"collections\": [ids], \"k\", "
                             "\"method\"}",
                             "search"),
@@ -293,15 +308,29 @@ void relay_json(Services& s, const InferenceRoute& route, http::Request& req,
   if (refuse(body.status_or_ok(), out)) return;
   std::optional<std::string> name;
   if (refuse(json::get_string(*body, "model", true, &name), out)) return;
+  // null means not set, as for every other field: dropped, so that no upstream sees it.
+  for (const char* field : {"stream", "search"}) {
+    if (const auto* v = body->if_contains(field); v != nullptr && v->is_null()) body->erase(field);
+  }
   if (const auto* stream = body->if_contains("stream"); stream && !stream->is_bool()) {
     refuse(invalid_argument("'stream' must be true or false", "stream"), out);
+    return;
+  }
+  std::string_view path(route.path);
+  bool search = body->contains("search");
+  if (search && path != "/chat/completions") {
+    // socle's own field: an upstream would ignore it, and so would the local engine.
+    refuse(invalid_argument("'search' (chat with documents) is accepted only by "
+                            "/v1/chat/completions, not by " +
+                                std::string(route.purpose) + "; remove it",
+                            "search"),
+           out);
     return;
   }
   Result<ModelChoice> choice = find_model(s, route, p, *name);
   if (refuse(choice.status_or_ok(), out)) return;
   providers::Model* model = choice->model;
-  std::string_view path(route.path);
-  if (path == "/chat/completions" && body->contains("search")) {
+  if (search) {
     chat_with_documents(s, route, req.request_id, p, *choice, std::move(body).value(),
                         std::move(out));
     return;

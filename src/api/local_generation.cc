@@ -412,6 +412,18 @@ void serve_local_generation(Services& s, GenerationEndpoint kind, const std::str
       return;
     }
   }
+  std::shared_ptr<const sampling::TokenTexts> json_texts;
+  if (r.json_object) {
+    if (local.stop_token_ids().empty() && r.stop_token_ids.empty()) {
+      refuse(invalid_argument("response_format json_object needs a token that ends the output "
+                              "once the object is closed; this model has no end-of-sequence "
+                              "token: give one in stop_token_ids",
+                              "response_format"),
+             out);
+      return;
+    }
+    json_texts = local.token_texts();
+  }
   // Every prompt fits with the tokens asked for; those not given fill the context.
   std::vector<int64_t> max_tokens;
   int64_t prompt_tokens = 0;
@@ -518,6 +530,7 @@ void serve_local_generation(Services& s, GenerationEndpoint kind, const std::str
     sr.stop_token_ids = stop_ids;
     sr.user = std::to_string(p.user_id);
     if (adapter) sr.lora = adapter->adapter;
+    sr.json_object = json_texts;
     std::string echo;
     if (r.echo && prompt_index < r.prompts.size()) {
       // A text prompt comes back as it was sent, without the special tokens encoding added.

@@ -11,6 +11,7 @@
 
 #include "api/adapter_access.h"
 #include "api/auth.h"
+#include "api/params.h"
 #include "tenancy/permissions.h"
 
 namespace socle::api {
@@ -125,10 +126,13 @@ Result<http::Response> health_models(Services& s) {
 }  // namespace
 
 void register_model_routes(http::Router& router, Services& s) {
-  router.add("GET", "/v1/models",
-             with_key(s, "", [&s](http::Request&, const tenancy::Principal& p) {
-               return list_models(s, p);
-             }));
+  router.add(
+      "GET", "/v1/models",
+      with_key(s, "",
+               [&s](http::Request& req, const tenancy::Principal& p) -> Result<http::Response> {
+                 SOCLE_RETURN_IF_ERROR(check_param_names(req.query, {}));
+                 return list_models(s, p);
+               }));
   auto health = [&s](http::Request&) { return health_models(s); };
   if (s.config.metrics_public) {
     router.add("GET", "/health/models", without_key(health));

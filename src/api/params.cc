@@ -1,16 +1,38 @@
 #include "api/params.h"
 
+#include <algorithm>
 #include <charconv>
+#include <vector>
 
 namespace socle::api {
 
-Status check_param_names(std::string_view query, std::initializer_list<std::string_view> known) {
+namespace {
+
+// The name of each `name=value` pair of `query`, in order (empty names skipped).
+std::vector<std::string_view> query_names(std::string_view query) {
+  std::vector<std::string_view> names;
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     std::string_view name = pair.substr(0, pair.find('='));
-    if (name.empty()) continue;
+    if (!name.empty()) names.push_back(name);
+  }
+  return names;
+}
+
+Status repeated_param(std::string_view name) {
+  return invalid_argument(
+      "the query parameter '" + std::string(name) + "' is given more than once; give it once",
+      std::string(name));
+}
+
+}  // namespace
+
+Status check_param_names(std::string_view query, std::initializer_list<std::string_view> known) {
+  std::vector<std::string_view> names = query_names(query);
+  for (size_t i = 0; i < names.size(); ++i) {
+    std::string_view name = names[i];
     bool found = false;
     std::string list;
     for (std::string_view k : known) {
@@ -23,11 +45,30 @@ Status check_param_names(std::string_view query, std::initializer_list<std::stri
                                   "'; the parameters are " + (list.empty() ? "none" : list),
                               std::string(name));
     }
+    auto earlier_end = names.begin() + static_cast<std::ptrdiff_t>(i);
+    if (std::find(names.begin(), earlier_end, name) != earlier_end) return repeated_param(name);
+  }
+  return Status::ok();
+}
+
+Status check_form_fields_unique(const http::MultipartForm& form) {
+  for (size_t i = 0; i < form.parts.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (form.parts[j].name == form.parts[i].name) {
+        return invalid_argument(
+            "the form field '" + form.parts[i].name + "' is given more than once; send it once",
+            form.parts[i].name);
+      }
+    }
   }
   return Status::ok();
 }
 
 Result<std::optional<std::string>> param(const http::Request& req, const char* name) {
+  std::vector<std::string_view> names = query_names(req.query);
+  if (std::count(names.begin(), names.end(), std::string_view(name)) > 1) {
+    return repeated_param(name);
+  }
   std::optional<std::string> v = req.query_param(name);
   if (v) return v;
   std::string needle = std::string(name) + "=";

@@ -11,14 +11,21 @@
 
 #include "base/status.h"
 #include "http/message.h"
+#include "http/multipart.h"
 #include "store/records.h"
 
 namespace socle::api {
 
-// 400 naming the first parameter of `query` that is not in `known`.
+// 400 naming the first parameter of `query` that is not in `known`, or that is given more
+// than once (`?limit=1&limit=2` has no one meaning).
 Status check_param_names(std::string_view query, std::initializer_list<std::string_view> known);
 
-// The decoded value of parameter `name`, nullopt if absent; 400 if it is badly encoded.
+// 400 naming the first field of `form` that comes more than once: a form field has one value,
+// and keeping one of two would silently drop what the caller sent.
+Status check_form_fields_unique(const http::MultipartForm& form);
+
+// The decoded value of parameter `name`, nullopt if absent; 400 if it is badly encoded or
+// given more than once.
 Result<std::optional<std::string>> param(const http::Request& req, const char* name);
 
 // `text` as an integer in [min, max]; 400 naming `name` otherwise.

@@ -12,6 +12,13 @@ Result<boost::json::value> parse(std::string_view text) {
   boost::json::stream_parser p({}, opts);
   boost::system::error_code ec;
   size_t used = p.write_some(text.data(), text.size(), ec);
+  // write_some stops after one whole value and the white space after it.
+  if (!ec && used < text.size()) {
+    std::string at = std::to_string(used);
+    return invalid_argument(
+        "the body is not valid JSON: there is data after the JSON value at byte " + at +
+        "; send one JSON value");
+  }
   if (!ec) p.finish(ec);
   if (ec) {
     return invalid_argument("the body is not valid JSON: " + ec.message() + " at byte " +

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 
 #include "base/check.h"
 
@@ -24,6 +25,16 @@ constexpr size_t HASH_MIX = 0x9e3779b97f4a7c15ULL;
 
 constexpr std::string_view WHOSE_USER = "your";
 constexpr std::string_view WHOSE_ORG = "your organisation's";
+
+// a + b, held at the int64 bounds: a reservation may be as large as int64 allows (a huge
+// max_tokens), and a counter that wrapped would admit what it should refuse.
+int64_t add_saturating(int64_t a, int64_t b) {
+  constexpr int64_t MOST = std::numeric_limits<int64_t>::max();
+  constexpr int64_t LEAST = std::numeric_limits<int64_t>::min();
+  if (b > 0 && a > MOST - b) return MOST;
+  if (b < 0 && a < LEAST - b) return LEAST;
+  return a + b;
+}
 
 int64_t floor_div(int64_t a, int64_t b) {
   int64_t q = a / b;
@@ -322,7 +333,7 @@ Verdict Limiter::admit(const AdmissionRequest& req) {
       const std::optional<int64_t>& limit = applied[i].values->*c.limit;
       if (!limit) continue;
       int64_t asked = c.tokens ? tokens : 1;
-      if (used_of(*applied[i].counter, c) + asked <= *limit) continue;
+      if (asked <= *limit - used_of(*applied[i].counter, c)) continue;
       int64_t retry_ms = c.concurrency ? CONCURRENCY_RETRY_MS
                                        : until_end_ms(window_of(*applied[i].counter, c).index,
                                                       c.window_ms, now_ms);
@@ -348,8 +359,8 @@ Verdict Limiter::admit(const AdmissionRequest& req) {
     LimitCounter& c = *applied[i].counter;
     ++c.minute.requests;
     ++c.day.requests;
-    c.minute.tokens += tokens;
-    c.day.tokens += tokens;
+    c.minute.tokens = add_saturating(c.minute.tokens, tokens);
+    c.day.tokens = add_saturating(c.day.tokens, tokens);
     // Counted even without a concurrency limit: it keeps the counter from being swept while
     // the ticket points to it, and a limit added later then sees the requests in flight.
     ++c.concurrent;
@@ -398,9 +409,11 @@ void Limiter::release(Admission& ticket, std::optional<int64_t> actual_tokens) {
     // saw it, and the request's tokens are not charged to the new one.
     int64_t delta = *actual_tokens - ticket.reserved_;
     if (c->minute.index == ticket.minute_) {
-      c->minute.tokens = std::max<int64_t>(0, c->minute.tokens + delta);
+      c->minute.tokens = std::max<int64_t>(0, add_saturating(c->minute.tokens, delta));
     }
-    if (c->day.index == ticket.day_) c->day.tokens = std::max<int64_t>(0, c->day.tokens + delta);
+    if (c->day.index == ticket.day_) {
+      c->day.tokens = std::max<int64_t>(0, add_saturating(c->day.tokens, delta));
+    }
   }
 }
 

@@ -390,6 +390,50 @@ describe('socle serving its own models', () => {
     assert.deepEqual(usage, plain.usage);
   });
 
+  test('response_format json_object: each output is a JSON object that ends the generation, streamed or not', async () => {
+    const client = server.client();
+    const messages = [{ role: 'user', content: 'Réponds en JSON : la commune et son code postal.' }];
+    const seeds = [1, 2, 3, 4, 5, 6, 7, 8];
+    const outputs = await Promise.all(seeds.map((seed) => client.chat.completions.create({
+      model: 'llama3', messages, response_format: { type: 'json_object' }, temperature: 1, seed, max_tokens: 160,
+    })));
+    let ended = 0;
+    for (const out of outputs) {
+      const choice = out.choices[0];
+      const text = choice.message.content;
+      assert.match(text, /^\s*\{/, 'an object from the first token on');
+      if (choice.finish_reason === 'stop') {
+        const value = JSON.parse(text);
+        assert.ok(value !== null && typeof value === 'object' && !Array.isArray(value), text);
+        assert.equal(text, text.trimEnd(), 'nothing after the object');
+        ended++;
+      } else {
+        assert.equal(choice.finish_reason, 'length');
+        assert.equal(out.usage.completion_tokens, 160);
+      }
+    }
+    assert.ok(ended >= 1, `some objects closed within 160 tokens: ${JSON.stringify(outputs.map((o) => o.choices[0].message.content))}`);
+    // Without the constraint the same seeds write anything.
+    const free = await client.chat.completions.create({ model: 'llama3', messages, temperature: 1, seed: 1, max_tokens: 40 });
+    assert.notEqual(free.choices[0].message.content, outputs[0].choices[0].message.content);
+    // Streamed, the same seed gives the same text.
+    const stream = await client.chat.completions.create({
+      model: 'llama3', messages, response_format: { type: 'json_object' }, temperature: 1, seed: 1, max_tokens: 160, stream: true,
+    });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    assert.equal(text, outputs[0].choices[0].message.content);
+    // A schema is refused, not ignored.
+    await assert.rejects(client.chat.completions.create({
+      model: 'llama3', messages, response_format: { type: 'json_schema', json_schema: { name: 'x', schema: { type: 'object' } } },
+    }), (err) => {
+      assert.ok(err instanceof OpenAI.BadRequestError, String(err));
+      assert.equal(err.error.param, 'response_format');
+      assert.match(err.error.message, /json_schema is not supported/);
+      return true;
+    });
+  });
+
   test('completions: echo gives the prompt back as sent; stop strings cut the text, streamed or not', async () => {
     const client = server.client();
     const prompt = 'Bonjour, je voudrais savoir';

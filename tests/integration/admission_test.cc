@@ -245,6 +245,29 @@ TEST_F(AdmissionTest, TokenLimitsHoldWithStreaming) {
   EXPECT_NE(too_big.body.find("max_tokens"), std::string::npos) << too_big.body;
 }
 
+TEST_F(AdmissionTest, AHugeMaxTokensIsTooLargeNotFree) {
+  // prompt + n * max_tokens must not wrap around int64 into a reservation of nothing.
+  store::LimitValues v;
+  v.tokens_per_minute = 1000;
+  limit(store::LimitScope::USER, alice_, "chat", v);
+  start();
+  auto body = [](const std::string& max_tokens, int n) {
+    return R"({"model":"chat","messages":[{"role":"user","content":"Bonjour"}],"max_tokens":)" +
+           max_tokens + R"(,"n":)" + std::to_string(n) + "}";
+  };
+  for (const auto& [max_tokens, n] :
+       std::vector<std::pair<std::string, int>>{{"5000", 1},
+                                                {"9223372036854775807", 1},
+                                                {"4611686018427387904", 2},
+                                                {"9223372036854775807", 128},
+                                                {"18446744073709551615", 1}}) {
+    HttpReply r = chat(alice_key_, body(max_tokens, n));
+    EXPECT_EQ(r.status, 429) << max_tokens << " x " << n << ": " << r.body;
+    EXPECT_NE(r.body.find("request_too_large"), std::string::npos) << r.body;
+  }
+  EXPECT_EQ(chat(alice_key_, body("16", 1)).status, 200) << "nothing was reserved";
+}
+
 TEST_F(AdmissionTest, ZeroMeansNoAccessAndOrganisationCeilingsApply) {
   store::LimitValues none;
   none.requests_per_day = 0;

@@ -130,8 +130,9 @@ TEST_F(AuditApiTest, FiltersAndPages) {
 }
 
 TEST_F(AuditApiTest, BadFiltersGet400InOpenAiShape) {
-  for (std::string q : {"?limit=0", "?limit=1001", "?limit=ten", "?since=yesterday", "?after=-1",
-                        "?actor=x", "?until=5&since=9", "?colour=red", "?action="}) {
+  for (std::string q :
+       {"?limit=0", "?limit=1001", "?limit=ten", "?since=yesterday", "?after=-1", "?actor=x",
+        "?until=5&since=9", "?colour=red", "?action=", "?limit=1&limit=abc", "?limit=2&limit=3"}) {
     HttpReply r = get(q);
     EXPECT_EQ(r.status, 400) << q << " " << r.body;
     auto v = boost::json::parse(r.body);

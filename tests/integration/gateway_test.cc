@@ -286,6 +286,43 @@ TEST_F(GatewayTest, BadRequestsAreRefusedBeforeAnyUpstream) {
   EXPECT_EQ(r.status, 400);
 }
 
+TEST_F(GatewayTest, InputValidationNamesTheFieldAndSaysWhatToFix) {
+  auto error = [](const HttpReply& r) { return parse(r.body).as_object()["error"].as_object(); };
+  // search is chat with documents: refused where it would be ignored, before any upstream.
+  int64_t before = requests(*a_) + requests(*b_);
+  HttpReply r = gw_->post("/v1/completions",
+                          R"({"model":"chat","prompt":"hi","search":{"collections":[1]}})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(error(r)["param"], "search") << r.body;
+  EXPECT_NE(r.body.find("only by /v1/chat/completions"), std::string::npos) << r.body;
+  r = gw_->post("/v1/embeddings", R"({"model":"embed","input":"x","search":{}})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(error(r)["param"], "search") << r.body;
+  EXPECT_EQ(requests(*a_) + requests(*b_), before) << "refused before any upstream";
+
+  // null is not set, for stream and search as for every other field.
+  r = gw_->post("/v1/chat/completions", gw_->chat("chat", false, R"(,"stream":null)"));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(parse(r.body).as_object()["object"], "chat.completion") << r.body;
+  r = gw_->post("/v1/chat/completions", gw_->chat("chat", false, R"(,"search":null)"));
+  EXPECT_EQ(r.status, 200) << r.body;
+
+  // Data after the JSON value is said as such, not as incomplete JSON.
+  r = gw_->post("/v1/chat/completions", gw_->chat("chat") + " xyz");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("data after the JSON value"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("incomplete"), std::string::npos) << r.body;
+
+  // The article of the kind the route needs.
+  r = gw_->post("/v1/embeddings", R"({"model":"chat","input":"x"})");
+  EXPECT_NE(r.body.find("needs an embedding model"), std::string::npos) << r.body;
+
+  // An unknown query parameter is an error, here too.
+  r = gw_->get("/v1/models?foo=1");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(error(r)["param"], "foo") << r.body;
+}
+
 TEST_F(GatewayTest, EmbeddingsAndCompletions) {
   HttpReply r = gw_->post("/v1/embeddings", "{\"model\":\"embed\",\"input\":[\"abc\",\"de\"]}");
   ASSERT_EQ(r.status, 200) << r.body;

@@ -468,6 +468,27 @@ TEST_F(RagTest, BadUploadsAreRefusedClearly) {
   r = upload_reply(alice_key_, collection_, "a.txt", "text/plain", "texte", "not json");
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("metadata"), std::string::npos);
+  // A repeated field, or both names of the collection: refused, never one silently dropped.
+  auto file_part = [](const std::string& name) {
+    return "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + name +
+           "\"\r\nContent-Type: text/plain\r\n\r\ntexte\r\n";
+  };
+  auto field_part = [](const std::string& name, const std::string& value) {
+    return "--XyZ\r\nContent-Disposition: form-data; name=\"" + name + "\"\r\n\r\n" + value +
+           "\r\n";
+  };
+  std::string col = std::to_string(collection_);
+  for (const auto& [body, param] : std::vector<std::pair<std::string, std::string>>{
+           {field_part("collection", col) + file_part("a.txt") + file_part("b.txt"), "file"},
+           {field_part("collection", col) + field_part("collection", col) + file_part("a.txt"),
+            "collection"},
+           {field_part("collection", col) + field_part("collection_id", col) + file_part("a.txt"),
+            "collection_id"}}) {
+    r = request(alice_key_, "POST", "/v1/documents", body + "--XyZ--\r\n",
+                "multipart/form-data; boundary=XyZ");
+    EXPECT_EQ(r.status, 400) << param << ": " << r.body;
+    EXPECT_EQ(parse(r.body)["error"].as_object()["param"], param.c_str()) << r.body;
+  }
   // A scanned-looking PDF (no text layer at all) fails with the reason, never "ready".
   // One page with no content stream: what a scan without OCR looks like to a text extractor.
   std::string scan =

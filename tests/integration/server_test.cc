@@ -272,6 +272,42 @@ TEST_F(ServerTest, CliChangesReachTheRunningServerWithinASecond) {
   EXPECT_EQ(wait_for(401), 401);
 }
 
+TEST_F(ServerTest, FilesRefuseRepeatedFieldsAndBadCursors) {
+  std::string example =
+      R"({"messages":[{"role":"user","content":"Bonjour"},{"role":"assistant","content":"Salut"}]})";
+  std::string jsonl;
+  for (int i = 0; i < 10; ++i)
+    jsonl += example + "\n";
+  auto part = [](const std::string& name, const std::string& filename, const std::string& data) {
+    std::string disposition = "form-data; name=\"" + name + "\"";
+    if (!filename.empty()) disposition += "; filename=\"" + filename + "\"";
+    return "--B0\r\nContent-Disposition: " + disposition + "\r\n\r\n" + data + "\r\n";
+  };
+  auto h = bearer(admin_key_);
+  h["Content-Type"] = "multipart/form-data; boundary=B0";
+  std::string purpose = part("purpose", "", "fine-tune");
+  std::string one = part("file", "a.jsonl", jsonl);
+  std::string two = part("file", "b.jsonl", jsonl);
+  ASSERT_EQ(http_request(port(), "POST", "/v1/files", h, purpose + one + "--B0--\r\n").status, 200)
+      << "one file is stored";
+  // Two files, or two purposes: one would be dropped without a word.
+  auto e = expect_openai_error(
+      http_request(port(), "POST", "/v1/files", h, purpose + one + two + "--B0--\r\n"), 400);
+  EXPECT_EQ(e["param"], "file");
+  EXPECT_NE(std::string(e["message"].as_string()).find("more than once"), std::string::npos);
+  e = expect_openai_error(
+      http_request(port(), "POST", "/v1/files", h, purpose + purpose + one + "--B0--\r\n"), 400);
+  EXPECT_EQ(e["param"], "purpose");
+
+  // A cursor that is no file id is a bad parameter, not a missing file.
+  e = expect_openai_error(
+      http_request(port(), "GET", "/v1/files?after=garbage", bearer(admin_key_)), 400);
+  EXPECT_EQ(e["param"], "after");
+  e = expect_openai_error(
+      http_request(port(), "GET", "/v1/files?limit=1&limit=2", bearer(admin_key_)), 400);
+  EXPECT_EQ(e["param"], "limit");
+}
+
 TEST_F(ServerTest, MetricsNeedAnAdminKeyAndCountRequests) {
   expect_openai_error(http_request(port(), "GET", "/metrics"), 401);
   http_request(port(), "GET", "/health");

@@ -340,5 +340,57 @@ TEST_F(TenancyApiTest, BadInputIsRefusedWithAClearMessage) {
   EXPECT_EQ(r.status, 400) << "a user cannot disable itself through /v1/me";
 }
 
+TEST_F(TenancyApiTest, ReferencesToNothingAreBadFieldsNotClashes) {
+  auto param_of = [](const HttpReply& r) {
+    return boost::json::serialize(parse(r.body)["error"].as_object()["param"]);
+  };
+  // A user in an organisation that does not exist: 400 naming the field, and no SQL.
+  for (const char* org : {"999", "-5"}) {
+    HttpReply r = request(admin_, "POST", "/v1/admin/users",
+                          std::string(R"({"name":"u1","organisation_id":)") + org + "}");
+    EXPECT_EQ(r.status, 400) << org << ": " << r.body;
+    EXPECT_EQ(param_of(r), "\"organisation_id\"") << r.body;
+    EXPECT_EQ(r.body.find("FOREIGN KEY"), std::string::npos) << r.body;
+    EXPECT_EQ(r.body.find("INSERT"), std::string::npos) << r.body;
+  }
+  HttpReply r = request(admin_, "PATCH", "/v1/admin/users/" + std::to_string(stranger_),
+                        R"({"organisation_id":999})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(param_of(r), "\"organisation_id\"") << r.body;
+  EXPECT_EQ(r.body.find("UPDATE"), std::string::npos) << r.body;
+  // A role that does not exist, on create and on change.
+  r = request(admin_, "POST", "/v1/admin/users", R"({"name":"u2","role_id":999})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(param_of(r), "\"role_id\"") << r.body;
+  r = request(admin_, "PATCH", "/v1/admin/users/" + std::to_string(stranger_),
+              R"({"role_id":999})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(param_of(r), "\"role_id\"") << r.body;
+  // A key name with control characters.
+  r = request(admin_, "POST", "/v1/me/keys", R"({"name":"a\u0000\u001b[31mb"})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(param_of(r), "\"name\"") << r.body;
+  // A taken name is still a clash, said without SQL.
+  r = request(admin_, "POST", "/v1/admin/users", R"({"name":"user"})");
+  EXPECT_EQ(r.status, 409) << r.body;
+  EXPECT_EQ(param_of(r), "\"name\"") << r.body;
+  EXPECT_EQ(r.body.find("INSERT"), std::string::npos) << r.body;
+  // A limit on a user that does not exist.
+  r = request(admin_, "POST", "/v1/admin/limits",
+              R"({"scope":"user","scope_id":999,"model":"*","requests_per_minute":1})");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(param_of(r), "\"scope_id\"") << r.body;
+  // Query parameters: a scope that is none, and unknown names, are errors, not empty lists.
+  r = request(admin_, "GET", "/v1/admin/limits?scope=bogus");
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_EQ(param_of(r), "\"scope\"") << r.body;
+  EXPECT_NE(r.body.find("organisation"), std::string::npos) << "lists the scopes: " << r.body;
+  for (const char* path : {"/v1/admin/organisations?foo=1", "/v1/admin/roles?foo=1",
+                           "/v1/admin/limits?model=a&model=b"}) {
+    r = request(admin_, "GET", path);
+    EXPECT_EQ(r.status, 400) << path << ": " << r.body;
+  }
+}
+
 }  // namespace
 }  // namespace socle::testing

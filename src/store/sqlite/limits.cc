@@ -92,7 +92,11 @@ Result<LimitRule> SqliteLimitStore::put(const Actor& actor, LimitScope scope, Id
     subject.bind(1, scope_id);
     SOCLE_ASSIGN_OR_RETURN(bool exists, subject.step());
     if (!exists) {
-      return not_found("no " + std::string(scope_name(scope)) + " " + std::to_string(scope_id));
+      // A field of the request names what does not exist: a bad request, not a missing path.
+      return invalid_argument("'scope_id' names no " + std::string(scope_name(scope)) + ": no " +
+                                  std::string(scope_name(scope)) + " " + std::to_string(scope_id) +
+                                  " exists",
+                              "scope_id");
     }
     SOCLE_ASSIGN_OR_RETURN(
         Stmt st,

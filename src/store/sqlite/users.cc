@@ -28,6 +28,33 @@ Status need_manager_of(const Actor& actor, Id org_id, const char* what) {
           std::string("only an administrator or a user manager of its organisation can ") + what};
 }
 
+// INVALID_ARGUMENT naming `field` unless `table` has the row `id`. Checked before a write:
+// SQLite reports a missing organisation or role and a taken name alike, as a constraint
+// failure.
+Status need_row(Connection& c, const char* table, Id id, const char* what, const char* field) {
+  SOCLE_ASSIGN_OR_RETURN(Stmt s,
+                         c.db.prepare(std::string("SELECT 1 FROM ") + table + " WHERE id = ?"));
+  s.bind(1, id);
+  SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
+  if (row) return Status::ok();
+  return invalid_argument(std::string("no ") + what + " " + std::to_string(id) +
+                              "; GET /v1/admin/" + table + " lists them",
+                          field);
+}
+
+Status need_org_and_role(Connection& c, std::optional<Id> org_id, std::optional<Id> role_id) {
+  if (org_id)
+    SOCLE_RETURN_IF_ERROR(need_row(c, "organisations", *org_id, "organisation", "organisation_id"));
+  if (role_id) SOCLE_RETURN_IF_ERROR(need_row(c, "roles", *role_id, "role", "role_id"));
+  return Status::ok();
+}
+
+// The users table's one uniqueness constraint is the name.
+Status name_taken(const std::string& name) {
+  return Status{StatusCode::ALREADY_EXISTS,
+                "a user named '" + name + "' already exists; choose another name", "name"};
+}
+
 }  // namespace
 
 Result<Id> visible_user_org(Connection& c, const Actor& actor, Id user_id) {
@@ -45,6 +72,7 @@ Result<User> SqliteUserStore::create(const Actor& actor, const NewUser& u) {
   if (u.name.empty()) return invalid_argument("a user needs a name", "name");
   User user{0, u.org_id, u.role_id, u.name, u.email, false, c_.clock.unix_seconds()};
   Status s = write_in_savepoint(c_, [&]() -> Status {
+    SOCLE_RETURN_IF_ERROR(need_org_and_role(c_, u.org_id, u.role_id));
     SOCLE_ASSIGN_OR_RETURN(
         Stmt st, c_.db.prepare("INSERT INTO users (org_id, role_id, name, email, created_at) "
                                "VALUES (?, ?, ?, ?, ?)"));
@@ -57,13 +85,7 @@ Result<User> SqliteUserStore::create(const Actor& actor, const NewUser& u) {
     user.id = c_.db.last_insert_id();
     return Status::ok();
   });
-  if (s.code() == StatusCode::ALREADY_EXISTS) {
-    // Unique name, or a foreign key to an organisation or role that does not exist.
-    return Status{StatusCode::ALREADY_EXISTS, "cannot create user '" + u.name +
-                                                  "': the name is taken or its organisation "
-                                                  "or role does not exist (" +
-                                                  s.message() + ")"};
-  }
+  if (s.code() == StatusCode::ALREADY_EXISTS) return name_taken(u.name);
   SOCLE_RETURN_IF_ERROR(s);
   return user;
 }
@@ -122,6 +144,7 @@ Result<User> SqliteUserStore::update(const Actor& actor, Id id, const UserUpdate
           need_manager_of(actor, *u.org_id, "move users to another organisation"));
       user.org_id = *u.org_id;
     }
+    SOCLE_RETURN_IF_ERROR(need_org_and_role(c_, u.org_id, u.role_id));
     if (u.role_id) user.role_id = *u.role_id;
     if (u.name) user.name = *u.name;
     if (u.email) user.email = *u.email;
@@ -137,12 +160,7 @@ Result<User> SqliteUserStore::update(const Actor& actor, Id id, const UserUpdate
         .bind(6, id)
         .run();
   });
-  if (s.code() == StatusCode::ALREADY_EXISTS) {
-    return Status{StatusCode::ALREADY_EXISTS, "cannot change user " + std::to_string(id) +
-                                                  ": the name is taken or its organisation or "
-                                                  "role does not exist (" +
-                                                  s.message() + ")"};
-  }
+  if (s.code() == StatusCode::ALREADY_EXISTS) return name_taken(user.name);
   SOCLE_RETURN_IF_ERROR(s);
   return user;
 }

@@ -79,6 +79,18 @@ TEST(GenerationRequest, ReadsCompletionPrompts) {
   EXPECT_EQ(texts->prompts.size(), size_t{2});
 }
 
+TEST(GenerationRequest, ResponseFormatTextOrJsonObject) {
+  auto text = parse(chat(R"("response_format": {"type": "text"})"));
+  ASSERT_TRUE(text.is_ok()) << text.status().to_string();
+  EXPECT_FALSE(text->json_object);
+  auto json = parse(chat(R"("response_format": {"type": "json_object"})"));
+  ASSERT_TRUE(json.is_ok()) << json.status().to_string();
+  EXPECT_TRUE(json->json_object);
+  auto schema = parse(chat(R"("response_format": {"type": "json_schema", "json_schema": {}})"));
+  ASSERT_FALSE(schema.is_ok());
+  EXPECT_NE(schema.status().message().find("json_schema is not supported"), std::string::npos);
+}
+
 TEST(GenerationRequest, RefusesEachBadFieldByName) {
   EXPECT_EQ(refused_param(R"({"messages": []})"), "model");
   EXPECT_EQ(refused_param(R"({"model": "m", "messages": []})"), "messages");
@@ -90,8 +102,10 @@ TEST(GenerationRequest, RefusesEachBadFieldByName) {
               [{"type": "image_url", "image_url": {"url": "x"}}]}]})"),
             "messages[0].content[0].type");
   EXPECT_EQ(refused_param(chat(R"("tools": [{"type": "function"}])")), "tools");
-  EXPECT_EQ(refused_param(chat(R"("response_format": {"type": "json_object"})")),
+  EXPECT_EQ(refused_param(chat(R"("response_format": {"type": "json_schema"})")),
             "response_format");
+  EXPECT_EQ(refused_param(chat(R"("response_format": {"type": "xml"})")), "response_format");
+  EXPECT_EQ(refused_param(chat(R"("response_format": "json_object")")), "response_format");
   EXPECT_EQ(refused_param(chat(R"("temperature": 3)")), "temperature");
   EXPECT_EQ(refused_param(chat(R"("temperature": "hot")")), "temperature");
   EXPECT_EQ(refused_param(chat(R"("top_p": 0)")), "top_p");
@@ -117,6 +131,59 @@ TEST(GenerationRequest, RefusesEachBadFieldByName) {
   EXPECT_EQ(refused_param(R"({"model": "m", "prompt": "a", "logprobs": 6})",
                           GenerationEndpoint::COMPLETIONS),
             "logprobs");
+}
+
+TEST(GenerationRequest, RefusesFieldsItWouldIgnoreUnlessNeutral) {
+  const auto completions = GenerationEndpoint::COMPLETIONS;
+  EXPECT_EQ(refused_param(R"({"model": "m", "prompt": "a", "best_of": 3})", completions),
+            "best_of");
+  EXPECT_EQ(refused_param(R"({"model": "m", "prompt": "a", "best_of": 1, "n": 2})", completions),
+            "best_of");
+  EXPECT_EQ(refused_param(R"({"model": "m", "prompt": "a", "suffix": "end"})", completions),
+            "suffix");
+  EXPECT_EQ(refused_param(chat(R"("min_tokens": 5)")), "min_tokens");
+  EXPECT_EQ(refused_param(chat(R"("ignore_eos": true)")), "ignore_eos");
+  // The values that change nothing are accepted, as is null (not set).
+  EXPECT_EQ(refused_param(R"({"model": "m", "prompt": "a", "best_of": 1, "suffix": "",
+                              "min_tokens": 0, "ignore_eos": false})",
+                          completions),
+            "");
+  EXPECT_EQ(refused_param(chat(R"("best_of": null, "suffix": null, "min_tokens": null)")), "");
+  auto r = parse(chat(R"("min_tokens": 5)"));
+  EXPECT_NE(r.status().message().find("is not supported by this model yet"), std::string::npos)
+      << r.status().message();
+}
+
+TEST(GenerationRequest, BoundsPromptsAndChoicesInAll) {
+  auto prompts = [](size_t count, int n) {
+    std::string list;
+    for (size_t i = 0; i < count; ++i)
+      list += std::string(i ? "," : "") + "\"p\"";
+    return R"({"model": "m", "n": )" + std::to_string(n) + R"(, "prompt": [)" + list + "]}";
+  };
+  const auto completions = GenerationEndpoint::COMPLETIONS;
+  EXPECT_EQ(refused_param(prompts(MAX_PROMPTS, 1), completions), "");
+  EXPECT_EQ(refused_param(prompts(MAX_PROMPTS + 1, 1), completions), "prompt");
+  EXPECT_EQ(refused_param(prompts(MAX_TOTAL_CHOICES / MAX_CHOICES, MAX_CHOICES), completions), "");
+  EXPECT_EQ(refused_param(prompts(300, 16), completions), "n");
+  auto r = parse(prompts(300, 16), completions);
+  EXPECT_NE(r.status().message().find("4800 choices"), std::string::npos) << r.status().message();
+}
+
+TEST(GenerationRequest, AnIntegerOutOfRangeSaysItsRange) {
+  for (const char* seed : {"18446744073709551615", "1e30"}) {
+    auto r = parse(chat(std::string(R"("seed": )") + seed));
+    ASSERT_FALSE(r.is_ok()) << seed;
+    EXPECT_EQ(r.status().param(), "seed");
+    EXPECT_NE(r.status().message().find("between -9223372036854775808 and 9223372036854775807"),
+              std::string::npos)
+        << r.status().message();
+  }
+  auto r = parse(chat(R"("n": 18446744073709551615)"));
+  EXPECT_NE(r.status().message().find("between 1 and 16"), std::string::npos)
+      << r.status().message();
+  EXPECT_EQ(refused_param(chat(R"("seed": 9223372036854775807)")), "");
+  EXPECT_EQ(refused_param(chat(R"("seed": -9223372036854775808)")), "");
 }
 
 }  // namespace

@@ -35,7 +35,12 @@ TEST(Json, ParseErrorsSayWhere) {
   ASSERT_FALSE(r.is_ok());
   EXPECT_NE(r.status().message().find("at byte 12"), std::string::npos) << r.status().message();
   EXPECT_FALSE(json::parse("").is_ok());
-  EXPECT_FALSE(json::parse("{} trailing").is_ok());
+  Result<boost::json::value> trailing = json::parse("{} trailing");
+  ASSERT_FALSE(trailing.is_ok());
+  EXPECT_NE(trailing.status().message().find("data after the JSON value at byte 3"),
+            std::string::npos)
+      << trailing.status().message();
+  EXPECT_TRUE(json::parse("{}  \n").is_ok()) << "white space after the value is no data";
   EXPECT_FALSE(json::parse_object("[]").is_ok());
   EXPECT_TRUE(json::parse_object("{\"a\":1}").is_ok());
 }

@@ -122,8 +122,9 @@ TEST_F(StoreTest, DeletedIdsAreNotGivenAgain) {
 TEST_F(StoreTest, UniqueNamesAndForeignKeys) {
   EXPECT_EQ(store_->users().create(sys_, {org_.id, role_.id, "alice", ""}).status().code(),
             StatusCode::ALREADY_EXISTS);
+  // A missing organisation is a bad field, not a taken name (SQLite says both the same way).
   EXPECT_EQ(store_->users().create(sys_, {999, role_.id, "carol", ""}).status().code(),
-            StatusCode::ALREADY_EXISTS);
+            StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(store_->orgs().create(sys_, "ministry").status().code(), StatusCode::ALREADY_EXISTS);
 }
 

@@ -72,6 +72,39 @@ TEST_F(TenancyStoreTest, ManagersCreateAndChangeUsersOfTheirOrganisationOnly) {
   EXPECT_EQ(store_->users().update(self, bob_.id, profile).status().code(), StatusCode::NOT_FOUND);
 }
 
+TEST_F(TenancyStoreTest, AMissingOrganisationOrRoleIsABadFieldNotATakenName) {
+  // SQLite reports a foreign key and a unique name alike; the store tells them apart, names
+  // the field, and shows no SQL.
+  auto no_org = store_->users().create(sys_, {999, role_.id, "u1", ""});
+  EXPECT_EQ(no_org.status().code(), StatusCode::INVALID_ARGUMENT) << no_org.status().message();
+  EXPECT_EQ(no_org.status().param(), "organisation_id");
+  EXPECT_NE(no_org.status().message().find("no organisation 999"), std::string::npos)
+      << no_org.status().message();
+  auto no_role = store_->users().create(sys_, {org_.id, 999, "u1", ""});
+  EXPECT_EQ(no_role.status().code(), StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(no_role.status().param(), "role_id");
+  auto taken = store_->users().create(sys_, {org_.id, role_.id, "carol", ""});
+  EXPECT_EQ(taken.status().code(), StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(taken.status().param(), "name");
+  for (const Status& s : {no_org.status(), no_role.status(), taken.status()}) {
+    EXPECT_EQ(s.message().find("INSERT"), std::string::npos) << s.message();
+    EXPECT_EQ(s.message().find("constraint"), std::string::npos) << s.message();
+  }
+
+  UserUpdate move;
+  move.org_id = -5;
+  auto moved = store_->users().update(sys_, carol_.id, move);
+  EXPECT_EQ(moved.status().code(), StatusCode::INVALID_ARGUMENT) << moved.status().message();
+  EXPECT_EQ(moved.status().param(), "organisation_id");
+  UserUpdate rename;
+  rename.name = "alice";
+  auto renamed = store_->users().update(sys_, carol_.id, rename);
+  EXPECT_EQ(renamed.status().code(), StatusCode::ALREADY_EXISTS);
+  EXPECT_EQ(renamed.status().param(), "name");
+  EXPECT_EQ(renamed.status().message().find("UPDATE"), std::string::npos)
+      << renamed.status().message();
+}
+
 TEST_F(TenancyStoreTest, DeletingAUserTakesItsKeysMembershipsAndLimits) {
   ApiKey k = key_for(bob_, "sk-bob");
   Group g = *store_->groups().create(sys_, org_.id, "team", "");
@@ -170,8 +203,10 @@ TEST_F(TenancyStoreTest, LimitRulesAreUpsertedPerScopeAndModel) {
   EXPECT_EQ(again->id, r->id) << "the same (scope, subject, model) is replaced";
   EXPECT_FALSE(again->values.requests_per_minute.has_value());
   EXPECT_EQ(again->updated_at, r->created_at + 5);
-  EXPECT_EQ(store_->limits().put(sys_, LimitScope::USER, 9999, "*", w).status().code(),
-            StatusCode::NOT_FOUND);
+  Status missing = store_->limits().put(sys_, LimitScope::USER, 9999, "*", w).status();
+  EXPECT_EQ(missing.code(), StatusCode::INVALID_ARGUMENT) << "a bad field, not a missing path";
+  EXPECT_EQ(missing.param(), "scope_id");
+  EXPECT_NE(missing.message().find("no user 9999"), std::string::npos) << missing.message();
   LimitValues bad;
   bad.tokens_per_minute = -1;
   EXPECT_EQ(store_->limits().put(sys_, LimitScope::USER, bob_.id, "*", bad).status().code(),

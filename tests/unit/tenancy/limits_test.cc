@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <map>
 #include <thread>
 
@@ -310,6 +311,29 @@ TEST_F(LimiterTest, AReservationLargerThanTheLimitItselfSaysSo) {
   EXPECT_NE(r.message.find("your organisation's limit of tokens per minute"), std::string::npos)
       << r.message;
   EXPECT_TRUE(admit(ALICE, "m", 1000).admitted) << "exactly the limit fits an empty window";
+}
+
+TEST_F(LimiterTest, TheLargestReservationSaturatesTheCountersInsteadOfWrapping) {
+  // A reservation of INT64_MAX (a huge max_tokens) is counted against a requests limit that
+  // has no token limit beside it: the token counters stay at the int64 bound, never wrap
+  // (UBSan stops the test on a signed overflow) and never go negative.
+  constexpr int64_t MOST = std::numeric_limits<int64_t>::max();
+  set_rules({rule(LimitScope::USER, ALICE, "*", rpm(3))});
+  Verdict first = admit(ALICE, "m", MOST);
+  Verdict second = admit(ALICE, "m", MOST);
+  ASSERT_TRUE(first.admitted && second.admitted);
+  first.ticket.settle(MOST);
+  second.ticket.settle(5);
+  EXPECT_TRUE(admit(ALICE, "m", MOST).admitted);
+
+  // Beside a tokens limit, the same reservation is refused as too large by itself.
+  LimitValues v;
+  v.tokens_per_minute = 1000;
+  set_rules({rule(LimitScope::USER, BOB, "*", v)});
+  ASSERT_TRUE(admit(BOB, "m", 10).admitted);
+  Verdict huge = admit(BOB, "m", MOST);
+  EXPECT_FALSE(huge.admitted);
+  EXPECT_EQ(huge.refusal, Refusal::RESERVATION_TOO_LARGE) << huge.message;
 }
 
 TEST_F(LimiterTest, SettleAfterTheMinuteRolledOverChargesOnlyTheDay) {
