@@ -84,6 +84,16 @@ Chunk read_chunk(const Stmt& s) {
   return c;
 }
 
+// Every row `s` gives, read by `read`, appended to `out`.
+template <typename T>
+Status read_all(Stmt& s, T (*read)(const Stmt&), std::vector<T>& out) {
+  while (true) {
+    SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
+    if (!row) return Status::ok();
+    out.push_back(read(s));
+  }
+}
+
 // The document row whatever the actor (callers check access on its collection).
 Result<Document> read_document_row(Connection& c, Id id) {
   SOCLE_ASSIGN_OR_RETURN(Stmt s, c.db.prepare(std::string("SELECT ") + DOCUMENT_COLUMNS +
@@ -166,11 +176,7 @@ Result<std::vector<Document>> SqliteDocumentStore::list(const Actor& actor, Id c
                                                "? ORDER BY id LIMIT ?"));
   s.bind(1, collection_id).bind(2, after_id).bind(3, limit);
   std::vector<Document> out;
-  while (true) {
-    SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
-    if (!row) break;
-    out.push_back(read_document(s));
-  }
+  SOCLE_RETURN_IF_ERROR(read_all(s, read_document, out));
   return out;
 }
 
@@ -247,11 +253,7 @@ Result<std::vector<Chunk>> SqliteDocumentStore::chunks(const Actor& actor, Id do
                                                " FROM chunks WHERE document_id = ? ORDER BY seq"));
   s.bind(1, document_id);
   std::vector<Chunk> out;
-  while (true) {
-    SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
-    if (!row) break;
-    out.push_back(read_chunk(s));
-  }
+  SOCLE_RETURN_IF_ERROR(read_all(s, read_chunk, out));
   return out;
 }
 
@@ -287,11 +289,7 @@ Result<std::vector<Document>> SqliteDocumentStore::with_status(
     SOCLE_ASSIGN_OR_RETURN(Stmt s, c_.db.prepare(std::string("SELECT ") + DOCUMENT_COLUMNS +
                                                  " FROM documents WHERE status = ? ORDER BY id"));
     s.bind(1, status_name(st));
-    while (true) {
-      SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
-      if (!row) break;
-      out.push_back(read_document(s));
-    }
+    SOCLE_RETURN_IF_ERROR(read_all(s, read_document, out));
   }
   std::sort(out.begin(), out.end(),
             [](const Document& a, const Document& b) { return a.id < b.id; });
@@ -305,11 +303,7 @@ Result<std::vector<Document>> SqliteDocumentStore::owned_by(const Actor& actor, 
                                                " FROM documents WHERE owner_id = ? ORDER BY id"));
   s.bind(1, user_id);
   std::vector<Document> out;
-  while (true) {
-    SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
-    if (!row) break;
-    out.push_back(read_document(s));
-  }
+  SOCLE_RETURN_IF_ERROR(read_all(s, read_document, out));
   return out;
 }
 

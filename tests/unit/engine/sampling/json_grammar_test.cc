@@ -97,9 +97,9 @@ class Generator {
     }
   }
   void string(std::string& out) {
-    static constexpr const char* PIECES[] = {"a",       "Z",       " ",       "é",    "€",   "😀",   "\\\"",
-                                   "\\\\",    "\\/",     "\\n",     "\\t",  "\\b", "\\f", "\\r",
-                                   "\\u00e9", "\\u0041", "\\u00FF", "\x7f", "中",  "1"};
+    static constexpr const char* PIECES[] = {
+        "a",   "Z",   " ",   "é",   "€",       "😀",       "\\\"",    "\\\\", "\\/", "\\n",
+        "\\t", "\\b", "\\f", "\\r", "\\u00e9", "\\u0041", "\\u00FF", "\x7f", "中",  "1"};
     out += '"';
     int n = pick(6);
     for (int i = 0; i < n; ++i)
