@@ -356,8 +356,8 @@ bool bench_paged() {
           seq.n_q = 1;
           seq.q_pos0 = POSITIONS - 1;
           seq.n_kv = POSITIONS;
-          seq.kv = KvBlocks{{&k_table[first], BLOCKS_PER_SEQ},
-                            {&v_table[first], BLOCKS_PER_SEQ},
+          seq.kv = KvBlocks{{&k_table[first], static_cast<size_t>(BLOCKS_PER_SEQ)},
+                            {&v_table[first], static_cast<size_t>(BLOCKS_PER_SEQ)},
                             BLOCK,
                             by_head ? BLOCK * HEAD_DIM : HEAD_DIM,
                             by_head ? HEAD_DIM : KV_DIM,

@@ -40,7 +40,9 @@ TEST_P(TokenTextsTest, JoinedTheyAreTheStreamedText) {
   }
   // Special tokens never get a text.
   for (size_t id = 0; id < texts.size(); ++id) {
-    if (tok->is_special(static_cast<int32_t>(id))) EXPECT_TRUE(texts[id].empty()) << id;
+    if (tok->is_special(static_cast<int32_t>(id))) {
+      EXPECT_TRUE(texts[id].empty()) << id;
+    }
   }
 }
 
