@@ -26,6 +26,7 @@
 #include <iterator>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <variant>
 
@@ -77,6 +78,8 @@ constexpr auto USE_NOTHROW = asio::as_tuple(asio::use_awaitable);
 constexpr size_t READ_CHUNK_BYTES = size_t{16} * 1024;
 // Room for a request's line and headers, so that writing them does not reallocate.
 constexpr size_t REQUEST_HEAD_RESERVE = 256;
+// Interim (1xx) answers skipped before the final one; more is a misbehaving upstream.
+constexpr int MAX_INTERIM_RESPONSES = 8;
 
 using TcpStream = beast::tcp_stream;
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
@@ -271,19 +274,33 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
       co_return failure("sending the request", wec);
     }
 
-    bhttp::response_parser<bhttp::buffer_body> parser;
-    parser.body_limit(boost::none);
-    conn.tcp().expires_after(ms(std::min(req_.first_byte_timeout_ms, remaining_ms())));
-    auto [hec, hn] = co_await bhttp::async_read_header(stream, conn.buffer, parser, USE_NOTHROW);
-    if (hec) {
-      *retry = reused && !cancelled_ && hec != beast::error::timeout;
-      if (hec == beast::error::timeout) {
-        co_return Status(StatusCode::DEADLINE_EXCEEDED,
-                         req_.endpoint.authority() + " sent no response within " +
-                             std::to_string(req_.first_byte_timeout_ms) + " ms");
+    // Interim answers (100 Continue, 103 Early Hints) come before the final one and are
+    // skipped: passed on, the final answer would stay unread and answer the next request.
+    std::optional<bhttp::response_parser<bhttp::buffer_body>> interim;
+    for (int heads = 0;; ++heads) {
+      interim.emplace();
+      interim->body_limit(boost::none);
+      conn.tcp().expires_after(ms(std::min(req_.first_byte_timeout_ms, remaining_ms())));
+      auto [hec, hn] =
+          co_await bhttp::async_read_header(stream, conn.buffer, *interim, USE_NOTHROW);
+      if (hec) {
+        *retry = reused && !cancelled_ && hec != beast::error::timeout && heads == 0;
+        if (hec == beast::error::timeout) {
+          co_return Status(StatusCode::DEADLINE_EXCEEDED,
+                           req_.endpoint.authority() + " sent no response within " +
+                               std::to_string(req_.first_byte_timeout_ms) + " ms");
+        }
+        co_return failure("reading the response head", hec);
       }
-      co_return failure("reading the response head", hec);
+      unsigned code = interim->get().result_int();
+      if (code < 100 || code >= 200) break;
+      if (code == 101 || heads >= MAX_INTERIM_RESPONSES) {
+        co_return unavailable(req_.endpoint.authority() + " answered " + std::to_string(code) +
+                              (code == 101 ? " (switching protocols)" : " too many times") +
+                              " instead of a final response");
+      }
     }
+    bhttp::response_parser<bhttp::buffer_body>& parser = *interim;
     Headers headers;
     headers.reserve(static_cast<size_t>(std::distance(parser.get().begin(), parser.get().end())));
     for (const auto& f : parser.get()) {
@@ -309,8 +326,18 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
       }
       if (bec) co_return failure("reading the response body", bec);
     }
-    *reusable = parser.get().keep_alive();
+    // Bytes already read past this answer belong to no request: a connection holding them
+    // would hand them to the next one as its answer (another user's, perhaps).
+    *reusable = parser.get().keep_alive() && conn.buffer.size() == 0;
     co_return Status::ok();
+  }
+
+  // Whether an idle connection has nothing unread: bytes that arrived while it waited answer
+  // no request of ours (an upstream that sent more than one answer), so it is not reused.
+  static bool quiet(Conn& conn) {
+    boost::system::error_code ec;
+    size_t unread = conn.tcp().socket().available(ec);
+    return !ec && unread == 0 && conn.buffer.size() == 0;
   }
 
   Status failure(const char* during, const boost::system::error_code& ec) const {
@@ -352,6 +379,7 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
 
     std::string key = pool_key_of(req_.endpoint);
     std::unique_ptr<Conn> pooled = client_.take_idle(slot_, key);
+    if (pooled && !quiet(*pooled)) pooled.reset();
     Status result;
     for (int attempt = 0; attempt < 2; ++attempt) {
       bool reused = pooled != nullptr;

@@ -449,9 +449,32 @@ class ServerImpl final : public Server {
 
   // Writes the events of an async handler's Responder; returns whether the connection can
   // carry another request.
-  asio::awaitable<bool> pump(const std::shared_ptr<Connection>& conn, ResponderState& state,
+  asio::awaitable<bool> pump(const std::shared_ptr<Connection>& conn,
+                             const std::shared_ptr<ResponderState>& shared_state,
                              const Request& req, bool keep_alive, int* status, uint64_t* bytes) {
     auto& stream = conn->stream;
+    ResponderState& state = *shared_state;
+    // A client that goes away while the answer is prepared is noticed now, not at the next
+    // write (minutes away behind a slow upstream, with the caller's concurrency slot and
+    // token reservation held meanwhile): its socket is watched, and its end cancels the work
+    // and wakes this pump. The bytes of a pipelined next request end the watch, unread.
+    stream.socket().async_wait(
+        tcp::socket::wait_read, [conn, weak = std::weak_ptr<ResponderState>(shared_state)](
+                                    const boost::system::error_code& ec) {
+          if (ec) return;  // the answer is done (cancelled below) or the socket closed
+          boost::system::error_code unread_ec;
+          size_t unread = conn->stream.socket().available(unread_ec);
+          if (!unread_ec && unread > 0) return;  // a next request, not the end
+          if (auto s = weak.lock()) s->cancel();
+          conn->doorbell.cancel();
+        });
+    struct StopWatching {
+      beast::tcp_stream& stream;
+      ~StopWatching() {
+        boost::system::error_code ignored;
+        stream.socket().cancel(ignored);
+      }
+    } stop_watching{stream};
     // The posted wake-up holds the connection: it may run after this frame is gone, or ring
     // during a later answer, which then looks for events, finds none and waits again.
     state.set_waker(
@@ -471,6 +494,10 @@ class ServerImpl final : public Server {
     for (;;) {
       std::vector<Event> events = state.take();
       if (events.empty()) {
+        if (state.cancelled()) {  // the client went away
+          if (*status == 0) *status = 499;
+          co_return false;
+        }
         conn->doorbell.expires_at(asio::steady_timer::time_point::max());
         co_await conn->doorbell.async_wait(USE_NOTHROW);
         continue;
@@ -672,7 +699,7 @@ class ServerImpl final : public Server {
         req.params = std::move(m.params);
         auto state = std::make_shared<ResponderState>();
         call_async_handler(*m.route, req, std::make_shared<ResponderHandle>(state));
-        carry_on = co_await pump(conn, *state, req, keep_alive, &status, &bytes);
+        carry_on = co_await pump(conn, state, req, keep_alive, &status, &bytes);
       }
       complete(&req, req.request_id, status, bytes, elapsed());
       if (!carry_on) break;

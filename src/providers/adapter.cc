@@ -42,8 +42,10 @@ class UsageScan {
   bool is_object() const { return is_object_; }
   // As read_usage(): set only when present as an integer in a top-level "usage" object.
   void read(int64_t* prompt, int64_t* completion) const {
-    if (prompt_ && prompt != nullptr) *prompt = *prompt_;
-    if (completion_ && completion != nullptr) *completion = *completion_;
+    if (prompt_ && prompt != nullptr && plausible_token_count(*prompt_)) *prompt = *prompt_;
+    if (completion_ && completion != nullptr && plausible_token_count(*completion_)) {
+      *completion = *completion_;
+    }
   }
 
   bool on_document_begin(boost::system::error_code&) { return true; }

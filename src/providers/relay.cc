@@ -101,6 +101,13 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
         buffer_ = std::move(answer).value();
       }
     }
+    if (status.is_ok() && committed_ && sse_ && !sse_->saw_done() && upstream_status_ >= 200 &&
+        upstream_status_ < 300) {
+      // An OpenAI stream ends with data: [DONE]; without it the answer was cut short, even if
+      // the connection ended cleanly.
+      upstream_fault = true;
+      status = unavailable("the upstream ended the stream without data: [DONE]");
+    }
     double seconds = static_cast<double>(ctx_.clock.monotonic_ms() - attempt_start_ms_) / 1000.0;
     provider_->release(!upstream_fault, seconds);
     if (upstream_fault) {
@@ -320,34 +327,58 @@ void start_relay(RelayRequest request, const RelayContext& context, http::Respon
   relay->begin();
 }
 
+bool plausible_token_count(int64_t n) {
+  return n >= 0 && n <= MAX_REPORTED_TOKENS;
+}
+
 void read_usage(const boost::json::object& response, int64_t* prompt, int64_t* completion) {
   const auto* usage = response.if_contains("usage");
   if (usage == nullptr || !usage->is_object()) return;
   const auto& u = usage->as_object();
-  if (const auto* p = u.if_contains("prompt_tokens"); p && p->is_int64() && prompt) {
+  if (const auto* p = u.if_contains("prompt_tokens");
+      p && p->is_int64() && prompt && plausible_token_count(p->as_int64())) {
     *prompt = p->as_int64();
   }
-  if (const auto* c = u.if_contains("completion_tokens"); c && c->is_int64() && completion) {
+  if (const auto* c = u.if_contains("completion_tokens");
+      c && c->is_int64() && completion && plausible_token_count(c->as_int64())) {
     *completion = c->as_int64();
   }
 }
 
 void SseUsageParser::feed(std::string_view chunk, std::string* forward) {
+  // A separator ending before the bytes already held was found by an earlier call: search
+  // from where one could start that ends in the new bytes (linear, not quadratic, in an
+  // event that arrives in many pieces).
+  size_t from = pending_.size() >= 3 ? pending_.size() - 3 : 0;
   pending_.append(chunk);
   size_t start = 0;
   while (true) {
-    size_t end = pending_.find("\n\n", start);
-    size_t crlf = pending_.find("\r\n\r\n", start);
+    size_t end = pending_.find("\n\n", from);
+    size_t crlf = pending_.find("\r\n\r\n", from);
     size_t sep = 2;
     if (crlf != std::string::npos && (end == std::string::npos || crlf < end)) {
       end = crlf;
       sep = 4;
     }
     if (end == std::string::npos) break;
-    event(std::string_view(pending_).substr(start, end + sep - start), forward);
+    std::string_view text = std::string_view(pending_).substr(start, end + sep - start);
+    if (oversized_) {
+      forward->append(text);  // the end of an event too long to read: passed on as it is
+      oversized_ = false;
+    } else {
+      event(text, forward);
+    }
     start = end + sep;
+    from = start;
   }
   pending_.erase(0, start);
+  if (pending_.size() > MAX_SSE_EVENT_BYTES) {
+    // An event this long holds no usage worth reading: passed on as it comes, but for the
+    // last bytes, which may begin its separator.
+    forward->append(pending_, 0, pending_.size() - 3);
+    pending_.erase(0, pending_.size() - 3);
+    oversized_ = true;
+  }
 }
 
 std::string SseUsageParser::take_rest() {

@@ -51,9 +51,12 @@ struct RelayContext {
 // Starts the relay; the answer goes to `responder` from the client's threads.
 void start_relay(RelayRequest request, const RelayContext& context, http::ResponderPtr responder);
 
+// An SSE event longer than this is passed on without being read (no usage is that long).
+inline constexpr size_t MAX_SSE_EVENT_BYTES = size_t{1} << 20;
+
 // Scans a chunk of an SSE stream. Complete events are appended to *forward (minus
 // usage-only chunks when `keep_usage_chunk` is false) and usage found in them is stored.
-// Incomplete tails stay in the parser for the next chunk.
+// Incomplete tails stay in the parser for the next chunk, up to MAX_SSE_EVENT_BYTES.
 class SseUsageParser {
  public:
   explicit SseUsageParser(bool keep_usage_chunk) : keep_usage_chunk_(keep_usage_chunk) {}
@@ -71,11 +74,17 @@ class SseUsageParser {
   int64_t prompt_tokens_ = 0;
   int64_t completion_tokens_ = 0;
   bool saw_done_ = false;
+  bool oversized_ = false;  // the pending event outgrew MAX_SSE_EVENT_BYTES: passed on unread
 };
 
+// The most tokens an upstream may report for one count (2^40); a larger or negative count is
+// taken as not reported, so that it can neither overflow a sum nor make a request free.
+inline constexpr int64_t MAX_REPORTED_TOKENS = int64_t{1} << 40;
+bool plausible_token_count(int64_t n);
+
 // Reads usage.prompt_tokens and usage.completion_tokens from an OpenAI response object
-// (left as they are when absent; either pointer may be null). Embeddings count prompt
-// tokens only.
+// (left as they are when absent or implausible; either pointer may be null). Embeddings count
+// prompt tokens only.
 void read_usage(const boost::json::object& response, int64_t* prompt, int64_t* completion);
 
 }  // namespace socle::providers

@@ -267,6 +267,44 @@ TEST_F(GatewayTest, AStreamThatBreaksEndsWithAnErrorEvent) {
   EXPECT_EQ(r.body.find("[DONE]"), std::string::npos);
 }
 
+// An upstream that sends a second, unasked-for response on a kept-alive connection: the
+// connection is not reused, so the stray answer reaches no later request (another user's).
+TEST_F(GatewayTest, AnUpstreamsStrayResponseAnswersNoOtherRequest) {
+  set_mode(*a_, "extra_response");
+  set_mode(*b_, "extra_response");
+  for (int i = 0; i < 8; ++i) {
+    HttpReply r = gw_->post("/v1/chat/completions", gw_->chat("chat"));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("Hello from"), std::string::npos) << i << ": " << r.body;
+    EXPECT_EQ(r.body.find("stray"), std::string::npos) << i << ": " << r.body;
+  }
+}
+
+// Interim responses (100 Continue) are skipped: the client gets the final answer, and the
+// next request on the connection gets its own.
+TEST_F(GatewayTest, AnInterimResponseIsNotTheAnswer) {
+  set_mode(*a_, "continue_first");
+  set_mode(*b_, "continue_first");
+  for (int i = 0; i < 4; ++i) {
+    HttpReply r = gw_->post("/v1/chat/completions", gw_->chat("chat"));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.body.find("Hello from"), std::string::npos) << r.body;
+  }
+}
+
+// A stream that ends cleanly but without data: [DONE] was cut short: the client gets an
+// error event, not a stream that looks complete.
+TEST_F(GatewayTest, AStreamWithoutDoneEndsWithAnErrorEvent) {
+  set_mode(*a_, "no_done");
+  set_mode(*b_, "no_done");
+  HttpReply r = gw_->post("/v1/chat/completions", gw_->chat("chat", true));
+  ASSERT_EQ(r.status, 200) << "the stream had started";
+  EXPECT_NE(r.body.find("\"content\":\" from\""), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("data: {\"error\":"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find("without data: [DONE]"), std::string::npos) << r.body;
+  EXPECT_EQ(r.body.find("data: [DONE]\n\n"), std::string::npos) << r.body;
+}
+
 TEST_F(GatewayTest, BadRequestsAreRefusedBeforeAnyUpstream) {
   auto code = [](const HttpReply& r) {
     return std::string(parse(r.body).as_object()["error"].as_object()["code"].as_string());

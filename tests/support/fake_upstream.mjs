@@ -8,7 +8,9 @@
 // GET /__last_chat (the last chat request's body).
 // Modes: ok, slow_first_byte (wait delay_ms before the head), drop_mid_stream (two chunks,
 // then the socket is destroyed), error_500, error_429 (Retry-After: 7), malformed_json,
-// hang_up (close the socket without an answer), unhealthy (GET /v1/models answers 503).
+// hang_up (close the socket without an answer), unhealthy (GET /v1/models answers 503),
+// extra_response (a second, unasked-for response after each answer, on the same socket),
+// continue_first (100 Continue before each answer), no_done (streams end without [DONE]).
 import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
@@ -64,6 +66,11 @@ async function chat(req, res, body, completions) {
       ? { index: 0, text: words.join(""), finish_reason: "stop" }
       : { index: 0, message: { role: "assistant", content: words.join("") }, finish_reason: "stop" };
     send(res, 200, { id: "cmpl-1", object, created: 1, model: body.model, choices: [choice], usage });
+    if (mode === "extra_response") {
+      const stray = JSON.stringify({ id: "stray", object, created: 1, model: body.model,
+        choices: [{ index: 0, message: { role: "assistant", content: "a stray answer" }, finish_reason: "stop" }] });
+      res.socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(stray)}\r\n\r\n${stray}`);
+    }
     return;
   }
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
@@ -86,7 +93,7 @@ async function chat(req, res, body, completions) {
   if (body.stream_options && body.stream_options.include_usage) {
     event({ id: "c1", object: chunkObject, created: 1, model: body.model, choices: [], usage });
   }
-  res.end("data: [DONE]\n\n");
+  res.end(mode === "no_done" ? "" : "data: [DONE]\n\n");
 }
 
 async function handle(req, res) {
@@ -149,6 +156,7 @@ async function handle(req, res) {
     return;
   }
   if (mode === "slow_first_byte") await sleep(delayMs);
+  if (mode === "continue_first") res.writeContinue();
   if (mode === "error_500") {
     send(res, 500, { error: { message: `${name} is broken`, type: "server_error" } });
     return;
