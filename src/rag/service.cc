@@ -19,11 +19,24 @@ namespace socle::rag {
 
 // One collection's open indexes. The dense index exists once the first vectors fixed its
 // dimension (recorded in dense.dim beside it).
+// A collection's indexes, held by shared_ptr: a search or an ingestion in progress keeps
+// them alive after forget_collection drops them from the map.
 struct Rag::Indexes {
   std::mutex mu;  // one writer at a time; searches read the indexes' own locks
   std::unique_ptr<LexicalIndex> lexical;
-  std::unique_ptr<DenseIndex> dense;
   std::string dir;
+  // Made by the first document embedded (a writer, under mu) while searches may run: they
+  // take the pointer under dense_mu.
+  std::shared_ptr<DenseIndex> dense;
+  std::mutex dense_mu;
+  std::shared_ptr<DenseIndex> dense_for_search() {
+    std::lock_guard lock(dense_mu);
+    return dense;
+  }
+  void set_dense(std::shared_ptr<DenseIndex> d) {
+    std::lock_guard lock(dense_mu);
+    dense = std::move(d);
+  }
 };
 
 namespace {
@@ -219,11 +232,16 @@ void Rag::run() {
   }
 }
 
-Result<Rag::Indexes*> Rag::indexes_for(const store::Collection& collection) {
+Result<std::shared_ptr<Rag::Indexes>> Rag::indexes_for(const store::Collection& collection) {
   std::lock_guard lock(indexes_mu_);
   auto it = indexes_.find(collection.id);
-  if (it != indexes_.end()) return it->second.get();
-  auto ix = std::make_unique<Indexes>();
+  if (it != indexes_.end()) return it->second;
+  // A deleted collection's indexes are not made again (its folder would come back): an
+  // ingestion or search that began before the deletion ends here.
+  if (forgotten_.contains(collection.id)) {
+    return not_found("no collection " + std::to_string(collection.id));
+  }
+  auto ix = std::make_shared<Indexes>();
   ix->dir = collection_dir(data_dir_, collection.id);
   std::error_code ec;
   std::filesystem::create_directories(ix->dir, ec);
@@ -233,11 +251,12 @@ Result<Rag::Indexes*> Rag::indexes_for(const store::Collection& collection) {
     DenseOptions o;
     o.dim = std::stoll(*dim);
     o.exact_max = options_.dense_exact_threshold;
-    SOCLE_ASSIGN_OR_RETURN(ix->dense, DenseIndex::open(ix->dir + "/dense", o));
+    SOCLE_ASSIGN_OR_RETURN(std::unique_ptr<DenseIndex> dense,
+                           DenseIndex::open(ix->dir + "/dense", o));
+    ix->set_dense(std::move(dense));
   }
-  Indexes* raw = ix.get();
-  indexes_.emplace(collection.id, std::move(ix));
-  return raw;
+  indexes_.emplace(collection.id, ix);
+  return ix;
 }
 
 Status Rag::ingest(store::Id document_id) {
@@ -279,6 +298,12 @@ Status Rag::ingest(store::Id document_id) {
   Result<Measure> measure = chunk_measure(col);
   if (!measure.is_ok()) return fail(store_, d, measure.status().message());
   std::vector<Chunk> pieces = chunk_by_page(*parsed, settings, *measure);
+  if (static_cast<int64_t>(pieces.size()) > options_.max_chunks) {
+    return fail(store_, d,
+                "the document makes " + std::to_string(pieces.size()) + " chunks; at most " +
+                    std::to_string(options_.max_chunks) +
+                    " are indexed per document: split it, or raise the collection's chunk_size");
+  }
   std::vector<store::Chunk> rows;
   rows.reserve(pieces.size());
   for (auto& p : pieces) {
@@ -289,7 +314,9 @@ Status Rag::ingest(store::Id document_id) {
     c.heading_path = std::move(p.heading_path);
     rows.push_back(std::move(c));
   }
-  SOCLE_ASSIGN_OR_RETURN(Indexes * ix, indexes_for(col));
+  Result<std::shared_ptr<Indexes>> found = indexes_for(col);
+  if (found.status_or_ok().code() == StatusCode::NOT_FOUND) return Status::ok();  // deleted
+  SOCLE_ASSIGN_OR_RETURN(std::shared_ptr<Indexes> ix, std::move(found));
   std::lock_guard ilock(ix->mu);
   // A resumed document may have chunks from an earlier attempt in the indexes: drop them.
   SOCLE_ASSIGN_OR_RETURN(std::vector<store::Chunk> old, store_.documents().chunks(SYSTEM, d.id));
@@ -326,7 +353,9 @@ Status Rag::ingest(store::Id document_id) {
         o.dim = static_cast<int64_t>(dim);
         o.exact_max = options_.dense_exact_threshold;
         SOCLE_RETURN_IF_ERROR(write_file_atomic(ix->dir + "/dense.dim", std::to_string(dim)));
-        SOCLE_ASSIGN_OR_RETURN(ix->dense, DenseIndex::open(ix->dir + "/dense", o));
+        SOCLE_ASSIGN_OR_RETURN(std::unique_ptr<DenseIndex> dense,
+                               DenseIndex::open(ix->dir + "/dense", o));
+        ix->set_dense(std::move(dense));
       }
       std::vector<float> flat;
       flat.reserve(ids.size() * dim);
@@ -364,7 +393,7 @@ Status Rag::ingest(store::Id document_id) {
 Status Rag::forget_document(store::Id collection_id, const std::vector<store::Id>& chunk_ids) {
   Result<store::Collection> col = store_.collections().get(SYSTEM, collection_id);
   if (!col.is_ok()) return Status::ok();
-  SOCLE_ASSIGN_OR_RETURN(Indexes * ix, indexes_for(*col));
+  SOCLE_ASSIGN_OR_RETURN(std::shared_ptr<Indexes> ix, indexes_for(*col));
   std::lock_guard ilock(ix->mu);
   SOCLE_RETURN_IF_ERROR(ix->lexical->remove(chunk_ids));
   if (ix->dense) {
@@ -375,15 +404,18 @@ Status Rag::forget_document(store::Id collection_id, const std::vector<store::Id
 }
 
 void Rag::forget_collection(store::Id collection_id) {
-  std::unique_ptr<Indexes> gone;
+  std::shared_ptr<Indexes> gone;
   {
     std::lock_guard lock(indexes_mu_);
+    forgotten_.insert(collection_id);
     auto it = indexes_.find(collection_id);
     if (it == indexes_.end()) return;
     gone = std::move(it->second);
     indexes_.erase(it);
   }
-  std::lock_guard ilock(gone->mu);  // let a writer in progress finish
+  // Let a writer in progress finish; searches still running keep the indexes alive (their
+  // files, removed by the caller, stay readable through the open handles) until they end.
+  std::lock_guard ilock(gone->mu);
 }
 
 Result<std::vector<SearchHit>> Rag::search(const store::Actor& actor, const SearchRequest& r) {
@@ -407,20 +439,21 @@ Result<std::vector<SearchHit>> Rag::search(const store::Actor& actor, const Sear
   std::unordered_map<std::string, std::vector<float>> query_vectors;
   std::vector<Hit> dense_hits, lexical_hits;
   for (const auto& c : cols) {
-    SOCLE_ASSIGN_OR_RETURN(Indexes * ix, indexes_for(c));
+    SOCLE_ASSIGN_OR_RETURN(std::shared_ptr<Indexes> ix, indexes_for(c));
     if (want_lexical) {
       SOCLE_ASSIGN_OR_RETURN(std::vector<Hit> h, ix->lexical->search(r.query, pool));
       lexical_hits.insert(lexical_hits.end(), h.begin(), h.end());
     }
-    if (want_dense && !c.embedding_model.empty() && ix->dense) {
+    std::shared_ptr<DenseIndex> dense = ix->dense_for_search();
+    if (want_dense && !c.embedding_model.empty() && dense) {
       auto qv = query_vectors.find(c.embedding_model);
       if (qv == query_vectors.end()) {
         SOCLE_ASSIGN_OR_RETURN(auto v,
                                embedder_.embed_on_behalf(who, c.embedding_model, {r.query}));
         qv = query_vectors.emplace(c.embedding_model, std::move(v[0])).first;
       }
-      if (static_cast<int64_t>(qv->second.size()) == ix->dense->dim()) {
-        SOCLE_ASSIGN_OR_RETURN(std::vector<Hit> h, ix->dense->search(qv->second, pool));
+      if (static_cast<int64_t>(qv->second.size()) == dense->dim()) {
+        SOCLE_ASSIGN_OR_RETURN(std::vector<Hit> h, dense->search(qv->second, pool));
         dense_hits.insert(dense_hits.end(), h.begin(), h.end());
       }
     }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -105,6 +106,7 @@ struct RagOptions {
   int64_t embed_batch = 32;                // texts per embedding request
   int64_t dense_exact_threshold = 20'000;  // vectors; HNSW above
   int64_t max_pages = 2000;
+  int64_t max_chunks = 100'000;  // per document: more fails it, with the count
   int64_t max_bytes = int64_t{100} << 20;
   int search_threads = 4;  // searches waiting on embeddings at once
 };
@@ -154,7 +156,7 @@ class Rag {
  private:
   void run();
   Status ingest(store::Id document_id);
-  Result<Indexes*> indexes_for(const store::Collection& collection);
+  Result<std::shared_ptr<Indexes>> indexes_for(const store::Collection& collection);
 
   Result<std::vector<SearchHit>> rerank(const store::Actor& actor, const SearchRequest& request,
                                         std::vector<SearchHit> candidates);
@@ -179,7 +181,8 @@ class Rag {
   std::vector<std::thread> search_threads_;
 
   std::mutex indexes_mu_;
-  std::map<store::Id, std::unique_ptr<Indexes>> indexes_;  // guarded by indexes_mu_
+  std::map<store::Id, std::shared_ptr<Indexes>> indexes_;  // guarded by indexes_mu_
+  std::set<store::Id> forgotten_;  // deleted collections, never opened again; indexes_mu_
 };
 
 }  // namespace socle::rag

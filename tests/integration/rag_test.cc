@@ -664,6 +664,41 @@ TEST_F(RagTest, EmbeddingsMadeForAUserAreInTheirUsage) {
   EXPECT_EQ(rerank_records[0].as_object()["model"], "tei-rerank");
 }
 
+// A collection deleted while searches on it wait for the query's embedding: the searches end
+// (with their hits or 404), the server lives on (under the sanitizers, a use of the freed
+// indexes would abort it), and the folder does not come back.
+TEST_F(RagTest, YDeletingACollectionDuringItsSearches) {
+  int64_t col = parse(call(bob_key_, "POST", "/v1/collections",
+                           R"({"name":"éphémère","embedding_model":"bow-embed"})", 201))["id"]
+                    .as_int64();
+  wait_ready(bob_key_, upload(bob_key_, col, "a.txt", "text/plain", "Le castor bâtit un barrage."));
+  ASSERT_EQ(
+      http_request(upstream_->port(), "POST", "/__mode", {{"Content-Type", "application/json"}},
+                   R"({"mode":"slow_first_byte","delay_ms":600})")
+          .status,
+      200);
+  std::vector<std::thread> searches;
+  std::vector<int> statuses(4);
+  for (size_t i = 0; i < statuses.size(); ++i) {
+    searches.emplace_back([&, i] {
+      const char* method = i % 2 == 0 ? "semantic" : "hybrid";
+      statuses[i] =
+          request(bob_key_, "POST", "/v1/search", search_body("castor barrage", method, col))
+              .status;
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  call(bob_key_, "DELETE", "/v1/collections/" + std::to_string(col), "", 200);
+  for (auto& t : searches)
+    t.join();
+  http_request(upstream_->port(), "POST", "/__mode", {{"Content-Type", "application/json"}},
+               R"({"mode":"ok"})");
+  for (int status : statuses)
+    EXPECT_TRUE(status == 200 || status == 404) << status;
+  EXPECT_EQ(request(bob_key_, "GET", "/v1/me").status, 200) << "the server is alive";
+  EXPECT_FALSE(std::filesystem::exists(dir_->path() + "/data/collections/" + std::to_string(col)));
+}
+
 // Last: it restarts the server.
 TEST_F(RagTest, ZKillDuringIngestionThenRestartFinishesEveryDocument) {
   // Slow embeddings keep documents in the middle of ingestion when the server dies.

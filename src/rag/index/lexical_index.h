@@ -48,10 +48,14 @@ class LexicalIndex {
 
   Result<int64_t> size() const;
 
+  // The most distinct words a query searches for (the first ones): FTS5's OR over n terms
+  // costs about n^2, and a query is a question, not a document.
+  static constexpr size_t MAX_QUERY_TERMS = 1024;
+
   // The FTS5 MATCH expression for `query`: its folded words (tokenizer steps 1 to 5), each
-  // quoted, joined by OR; FTS5 stems each one as it tokenizes the expression. Empty when no
-  // word is left. (Passing the stems themselves would stem them twice: "donne", the stem of
-  // "donnees", stems to "don".)
+  // quoted, joined by OR, at most MAX_QUERY_TERMS distinct ones; FTS5 stems each one as it
+  // tokenizes the expression. Empty when no word is left. (Passing the stems themselves would stem
+  // them twice: "donne", the stem of "donnees", stems to "don".)
   static std::string match_expression(std::string_view query);
 
  private:

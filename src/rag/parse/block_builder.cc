@@ -109,6 +109,16 @@ std::string normalize_code(std::string_view raw) {
   return out;
 }
 
+std::string label(std::string text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t cut = max - 3;  // room for "…" (3 bytes)
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80)
+    --cut;  // not inside a character
+  text.resize(cut);
+  text += "\xE2\x80\xA6";
+  return text;
+}
+
 void BlockBuilder::add_heading(int level, std::string_view text, int page) {
   std::string normalized = normalize_space(text);
   if (normalized.empty()) return;
@@ -116,7 +126,9 @@ void BlockBuilder::add_heading(int level, std::string_view text, int page) {
   while (!open_.empty() && open_.back().level >= level)
     open_.pop_back();
   push(BlockKind::HEADING, normalized, page, level);
-  open_.push_back({level, std::move(normalized)});
+  // The heading's block keeps its whole text; the path that every block under it carries
+  // keeps a label.
+  open_.push_back({level, label(std::move(normalized))});
 }
 
 void BlockBuilder::add(BlockKind kind, std::string_view text, int page) {

@@ -20,6 +20,14 @@ std::string normalize_lines(std::string_view text);
 // newline are removed, trailing spaces of each line and leading and trailing empty lines go.
 std::string normalize_code(std::string_view text);
 
+// The most bytes of a label repeated on many blocks or lines (a heading in each block's
+// heading path, a CSV column name or a JSON key path on each row): a longer one is cut,
+// at a character boundary, with "…", so that a small upload cannot grow into gigabytes of
+// chunks (a 20 KB heading over 10,000 sections did).
+inline constexpr size_t MAX_LABEL_BYTES = 200;
+// `text` cut to `max` bytes (at least 4) as above; `text` is valid UTF-8.
+std::string label(std::string text, size_t max = MAX_LABEL_BYTES);
+
 class BlockBuilder {
  public:
   // Adds a heading; `level` is clamped to 1..6. It closes the open headings of its level and

@@ -108,7 +108,7 @@ Result<ParsedDocument> parse_csv(std::string_view bytes) {
     if (blank) continue;  // empty lines, and the ";;;;" rows spreadsheets leave at the end
     if (!header_read) {
       for (const std::string& f : record)
-        names.push_back(normalize_space(f));
+        names.push_back(label(normalize_space(f)));
       header_read = true;
       continue;
     }

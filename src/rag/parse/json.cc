@@ -23,7 +23,7 @@ void flatten(const boost::json::value& v, const std::string& path, std::string& 
     if (text.empty()) return;
     if (!out.empty()) out += '\n';
     if (!path.empty()) {
-      out += path;
+      out += label(path, 4 * MAX_LABEL_BYTES);  // its keys are labels; its depth is bounded
       out += ": ";
     }
     out += text;
@@ -31,7 +31,7 @@ void flatten(const boost::json::value& v, const std::string& path, std::string& 
   switch (v.kind()) {
     case boost::json::kind::object:
       for (const auto& member : v.get_object()) {
-        std::string key(member.key());
+        std::string key = label(std::string(member.key()));
         flatten(member.value(), path.empty() ? key : path + "." + key, out);
       }
       break;
@@ -75,7 +75,7 @@ Result<ParsedDocument> parse_json(std::string_view bytes) {
   std::string lines;
   if (root.is_object()) {
     for (const auto& member : root.get_object()) {
-      flatten(member.value(), std::string(member.key()), lines);
+      flatten(member.value(), label(std::string(member.key())), lines);
       builder.add_lines(lines);
       lines.clear();
     }

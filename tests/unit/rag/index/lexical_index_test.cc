@@ -158,6 +158,16 @@ TEST(LexicalIndex, MatchExpressionQuotesFoldedWordsJoinedByOr) {
   // FTS5 operators in the query are words like any other.
   EXPECT_EQ(LexicalIndex::match_expression("NOT budget AND \"x\" OR yeux*"),
             "\"not\" OR \"budget\" OR \"and\" OR \"x\" OR \"yeux\"");  // "or" is a stop word
+  // A query of 5,000 distinct words searches for the first MAX_QUERY_TERMS.
+  std::string many;
+  for (int i = 0; i < 5000; ++i)
+    many += "mot" + std::to_string(i) + " ";
+  std::string expr = LexicalIndex::match_expression(many);
+  size_t terms = 1;
+  for (size_t at = expr.find(" OR "); at != std::string::npos; at = expr.find(" OR ", at + 1))
+    ++terms;
+  EXPECT_EQ(terms, LexicalIndex::MAX_QUERY_TERMS);
+  EXPECT_EQ(expr.substr(0, 6), "\"mot0\"");
 }
 
 // The tokenizer as FTS5 sees it, on a bare connection: its offsets let highlight() mark the

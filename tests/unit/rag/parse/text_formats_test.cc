@@ -1,6 +1,7 @@
 // Markdown, plain text, CSV and JSON.
 #include <gtest/gtest.h>
 
+#include "rag/parse/block_builder.h"
 #include "unit/rag/parse/fixtures.h"
 
 namespace socle::rag {
@@ -161,6 +162,34 @@ TEST(JsonTest, FlattenedPerTopLevelMember) {
                            "paragraph: texte: deux lignes",
                            "paragraph: prix: 1.5",
                        }));
+}
+
+// Labels repeated on every block or row are cut to MAX_LABEL_BYTES at a character boundary,
+// with "…": a heading in the path of the blocks under it (its own block keeps it whole), a CSV
+// column name, a JSON key.
+TEST(Labels, LongRepeatedLabelsAreCut) {
+  std::string long_title;
+  for (int i = 0; i < 300; ++i)
+    long_title += "é";  // 600 bytes: the cut falls between the two bytes of a character
+  const std::string cut = std::string(label(long_title));
+  EXPECT_LE(cut.size(), MAX_LABEL_BYTES);
+  EXPECT_EQ(cut.substr(cut.size() - 3), "\xE2\x80\xA6");
+  EXPECT_EQ(cut.substr(0, cut.size() - 3), long_title.substr(0, cut.size() - 3));
+  EXPECT_EQ((cut.size() - 3) % 2, 0u) << "whole characters only";
+  EXPECT_EQ(label("court"), "court");
+
+  ParsedDocument md = parse_ok("# " + long_title + "\n\n## a\n\ntexte\n", "x.md", "text/markdown");
+  ASSERT_EQ(md.blocks.size(), 3u);
+  EXPECT_EQ(md.blocks[0].text, long_title) << "the heading's own block is whole";
+  EXPECT_EQ(md.blocks[2].heading_path, (std::vector<std::string>{cut, "a"}));
+
+  ParsedDocument csv = parse_ok(long_title + ";b\n1;2\n", "x.csv", "text/csv");
+  ASSERT_EQ(csv.blocks.size(), 1u);
+  EXPECT_EQ(csv.blocks[0].text, cut + ": 1 | b: 2");
+
+  ParsedDocument json = parse_ok("{\"" + long_title + "\": [1, 2]}", "x.json", "application/json");
+  ASSERT_EQ(json.blocks.size(), 1u);
+  EXPECT_EQ(json.blocks[0].text, cut + "[0]: 1\n" + cut + "[1]: 2");
 }
 
 TEST(JsonTest, FlattenedPerTopLevelElement) {
