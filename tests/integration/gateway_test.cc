@@ -2,8 +2,12 @@
 // (tests/support/fake_upstream.mjs, plain Node) behind the real socle binary. Routing,
 // streaming relay, usage, failover before the first byte, timeouts, the circuit breaker,
 // health checks and TLS to an upstream signed by a test CA.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <boost/json/parse.hpp>
@@ -117,7 +121,9 @@ class GatewayTest : public ::testing::Test {
         std::to_string(a_->port()) + "\"\n" +
         "\n[[models]]\nname = \"rerank\"\nkind = \"rerank\"\n" + provider_toml(a_->port()) +
         "\n[[models]]\nname = \"whisper\"\nkind = \"transcription\"\n" +
-        provider_toml(a_->port(), "model = \"whisper-large-v3\"\n");
+        provider_toml(a_->port(), "model = \"whisper-large-v3\"\n") +
+        "\n[[models]]\nname = \"patient\"\nkind = \"chat\"\n" +
+        provider_toml(a_->port(), "first_byte_timeout_ms = 20000\n");
     gw_ = new Gateway(toml, {{"TEST_UPSTREAM_KEY", "sk-upstream-secret"}});
   }
   static void TearDownTestSuite() {
@@ -149,7 +155,7 @@ TEST_F(GatewayTest, ListsModelsWithSocleFields) {
   HttpReply r = gw_->get("/v1/models");
   ASSERT_EQ(r.status, 200) << r.body;
   auto data = parse(r.body).as_object()["data"].as_array();
-  ASSERT_EQ(data.size(), 6u);
+  ASSERT_EQ(data.size(), 7u);
   auto chat = data[0].as_object();
   EXPECT_EQ(chat["id"], "chat");
   EXPECT_EQ(chat["object"], "model");
@@ -303,6 +309,35 @@ TEST_F(GatewayTest, AStreamWithoutDoneEndsWithAnErrorEvent) {
   EXPECT_NE(r.body.find("data: {\"error\":"), std::string::npos) << r.body;
   EXPECT_NE(r.body.find("without data: [DONE]"), std::string::npos) << r.body;
   EXPECT_EQ(r.body.find("data: [DONE]\n\n"), std::string::npos) << r.body;
+}
+
+// A client that disconnects while the upstream has not answered yet: the relay is cancelled
+// at once (the provider's request in flight ends), not when the upstream answers or times out.
+TEST_F(GatewayTest, AClientThatLeavesBeforeTheFirstByteCancelsAtOnce) {
+  set_mode(*a_, "slow_first_byte", 8000);
+  std::string body = gw_->chat("patient");
+  std::string request =
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + gw_->key() +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body;
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(gw_->server().port()));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+  auto in_flight = [&] { return gw_->provider_state("patient", 0)["in_flight"].as_int64(); };
+  for (int i = 0; i < 100 && in_flight() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(in_flight(), 1) << "the request reached the upstream";
+  ::close(fd);
+  auto left = std::chrono::steady_clock::now();
+  while (in_flight() != 0 && std::chrono::steady_clock::now() - left < std::chrono::seconds(4))
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  EXPECT_EQ(in_flight(), 0) << "still waiting for the upstream's answer, 8 s away";
+  set_mode(*a_, "ok");
 }
 
 TEST_F(GatewayTest, BadRequestsAreRefusedBeforeAnyUpstream) {
