@@ -404,10 +404,14 @@ Status Rag::forget_document(store::Id collection_id, const std::vector<store::Id
 }
 
 void Rag::forget_collection(store::Id collection_id) {
+  close_indexes(collection_id, true);
+}
+
+void Rag::close_indexes(store::Id collection_id, bool deleted) {
   std::shared_ptr<Indexes> gone;
   {
     std::lock_guard lock(indexes_mu_);
-    forgotten_.insert(collection_id);
+    if (deleted) forgotten_.insert(collection_id);
     auto it = indexes_.find(collection_id);
     if (it == indexes_.end()) return;
     gone = std::move(it->second);
@@ -566,7 +570,7 @@ Result<std::vector<SearchHit>> Rag::rerank(const store::Actor& actor, const Sear
 Status Rag::rebuild_all() {
   SOCLE_ASSIGN_OR_RETURN(std::vector<store::Collection> cols, store_.collections().list(SYSTEM));
   for (const auto& col : cols) {
-    forget_collection(col.id);
+    close_indexes(col.id, false);  // closed to be made again, not deleted
     std::string dir = collection_dir(data_dir_, col.id);
     std::error_code ec;
     std::filesystem::remove(dir + "/lexical.db", ec);

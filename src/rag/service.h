@@ -157,6 +157,9 @@ class Rag {
   void run();
   Status ingest(store::Id document_id);
   Result<std::shared_ptr<Indexes>> indexes_for(const store::Collection& collection);
+  // Drops a collection's indexes from the map (writers in progress finish first); `deleted`:
+  // never open them again.
+  void close_indexes(store::Id collection_id, bool deleted);
 
   Result<std::vector<SearchHit>> rerank(const store::Actor& actor, const SearchRequest& request,
                                         std::vector<SearchHit> candidates);
