@@ -26,7 +26,7 @@ bool Provider::available() const {
   std::lock_guard lock(mu_);
   if (!healthy_ || in_flight_ >= spec_.max_in_flight) return false;
   BreakerState b = breaker_state_locked();
-  return b == BreakerState::CLOSED || (b == BreakerState::HALF_OPEN && !trial_in_flight_);
+  return b == BreakerState::CLOSED || (b == BreakerState::HALF_OPEN && in_flight_ == 0);
 }
 
 bool Provider::try_acquire() {
@@ -34,19 +34,20 @@ bool Provider::try_acquire() {
   if (!healthy_ || in_flight_ >= spec_.max_in_flight) return false;
   BreakerState b = breaker_state_locked();
   if (b == BreakerState::OPEN) return false;
-  if (b == BreakerState::HALF_OPEN) {
-    if (trial_in_flight_) return false;
-    trial_in_flight_ = true;
-  }
+  if (b == BreakerState::HALF_OPEN && in_flight_ > 0) return false;  // one trial, alone
   ++in_flight_;
   ++requests_;
   return true;
 }
 
+void Provider::release_unjudged() {
+  std::lock_guard lock(mu_);
+  --in_flight_;
+}
+
 void Provider::release(bool success, double latency_s) {
   std::lock_guard lock(mu_);
   --in_flight_;
-  trial_in_flight_ = false;
   if (success) {
     consecutive_failures_ = 0;
     double ms = latency_s * 1000.0;

@@ -41,11 +41,16 @@ class Provider {
 
   // Whether a request could be sent now (no side effect).
   bool available() const;
-  // Reserves a slot if available; a half-open breaker admits a single trial request.
+  // Reserves a slot if available. A half-open breaker admits a single trial request, when
+  // nothing else is in flight: requests sent before it opened, ending later, would otherwise
+  // be taken for the trial's outcome (or let a second trial through).
   bool try_acquire();
   // Ends a reserved request. A failure is an upstream fault (connection, timeout, 5xx, 429),
   // not a client error relayed as is.
   void release(bool success, double latency_s);
+  // Ends a reserved request that says nothing of the upstream's health (the client cancelled
+  // it): neither a success that would close the breaker nor a failure.
+  void release_unjudged();
 
   void set_health(bool healthy, std::string error);
 
@@ -68,7 +73,6 @@ class Provider {
   int64_t errors_ = 0;
   int64_t consecutive_failures_ = 0;
   int64_t open_until_ms_ = 0;  // breaker open until this monotonic time
-  bool trial_in_flight_ = false;
   double latency_ewma_ms_ = 0;
 };
 

@@ -109,7 +109,11 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
       status = unavailable("the upstream ended the stream without data: [DONE]");
     }
     double seconds = static_cast<double>(ctx_.clock.monotonic_ms() - attempt_start_ms_) / 1000.0;
-    provider_->release(!upstream_fault, seconds);
+    if (status.code() == StatusCode::CANCELLED) {
+      provider_->release_unjudged();  // the client left: no word on the upstream's health
+    } else {
+      provider_->release(!upstream_fault, seconds);
+    }
     if (upstream_fault) {
       log::warn("provider attempt failed",
                 {{"provider", provider_->spec().name},
