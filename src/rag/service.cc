@@ -43,6 +43,15 @@ namespace {
 
 const store::Actor SYSTEM = store::Actor::system();
 
+// Metadata values equal as JSON values: numbers by value (1 matches 1.0, as a JavaScript
+// client writes 2.0 as 2), integers exactly, anything else by its text.
+bool same_json(const boost::json::value& a, const boost::json::value& b) {
+  auto integer = [](const boost::json::value& v) { return v.is_int64() || v.is_uint64(); };
+  if (integer(a) && integer(b)) return a == b;
+  if (a.is_number() && b.is_number()) return a.to_number<double>() == b.to_number<double>();
+  return json::dump(a) == json::dump(b);
+}
+
 // What the lexical index and the embedding model see of a chunk: its heading path first,
 // so that a section's title counts for every chunk under it.
 std::string indexed_text(const store::Chunk& c) {
@@ -507,6 +516,11 @@ Result<std::vector<SearchHit>> Rag::search(const store::Actor& actor, const Sear
   std::unordered_map<store::Id, double> score_of(ranked.begin(), ranked.end());
   std::unordered_map<store::Id, store::Document> docs;
   std::vector<SearchHit> out;
+  std::vector<boost::json::value> wanted;
+  for (const auto& [key, text] : r.metadata) {
+    Result<boost::json::value> v = json::parse(text);
+    wanted.push_back(v.is_ok() ? std::move(v).value() : boost::json::value());
+  }
   for (auto& c : chunks) {
     auto d = docs.find(c.document_id);
     if (d == docs.end()) {
@@ -518,10 +532,9 @@ Result<std::vector<SearchHit>> Rag::search(const store::Actor& actor, const Sear
     if (!r.metadata.empty()) {
       Result<boost::json::value> meta = json::parse(d->second.metadata);
       bool match = meta.is_ok() && meta->is_object();
-      for (const auto& [key, want] : r.metadata) {
-        if (!match) break;
-        const boost::json::value* v = meta->as_object().if_contains(key);
-        match = v != nullptr && json::dump(*v) == want;
+      for (size_t i = 0; i < r.metadata.size() && match; ++i) {
+        const boost::json::value* v = meta->as_object().if_contains(r.metadata[i].first);
+        match = v != nullptr && same_json(*v, wanted[i]);
       }
       if (!match) continue;
     }

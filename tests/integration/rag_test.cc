@@ -291,6 +291,25 @@ TEST_F(RagTest, LexicalSemanticAndHybridSearchFindTheRightChunks) {
   search(alice_key_, R"({"prompt":"x","collections":[1],"method":"fuzzy"})", 400);
 }
 
+// Metadata numbers match by value: a filter written 2 finds 2.0 (JavaScript writes 2.0 as 2).
+TEST_F(RagTest, MetadataFiltersCompareNumbersByValue) {
+  int64_t col =
+      parse(call(alice_key_, "POST", "/v1/collections", R"({"name":"versions"})", 201))["id"]
+          .as_int64();
+  wait_ready(alice_key_, upload(alice_key_, col, "v.txt", "text/plain", "La version du barème.",
+                                R"({"version":2.0,"annee":2026})"));
+  auto hits_with = [&](const std::string& filters) {
+    return search(alice_key_, R"({"prompt":"barème","collections":[)" + std::to_string(col) +
+                                  R"(],"method":"lexical","filters":)" + filters + "}")
+        .size();
+  };
+  EXPECT_EQ(hits_with(R"({"version":2})"), 1u);
+  EXPECT_EQ(hits_with(R"({"version":2.0})"), 1u);
+  EXPECT_EQ(hits_with(R"({"annee":2026.0})"), 1u);
+  EXPECT_EQ(hits_with(R"({"version":2.5})"), 0u);
+  EXPECT_EQ(hits_with(R"({"version":"2"})"), 0u) << "a string is not a number";
+}
+
 TEST_F(RagTest, ChatWithDocumentsCitesItsSources) {
   HttpReply r = request(
       alice_key_, "POST", "/v1/chat/completions",

@@ -107,7 +107,10 @@ Result<Db> Db::open(const std::string& path) {
   sqlite3_busy_timeout(raw, BUSY_TIMEOUT_MS);
   sqlite3_extended_result_codes(raw, 1);
   SOCLE_RETURN_IF_ERROR(
-      db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+      db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"
+              // Deleted content is overwritten with zeros, not left in free pages: erasure
+              // (a deleted user's email, a deleted document's chunks) reaches the file.
+              " PRAGMA secure_delete=ON;"));
   return db;
 }
 

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <optional>
 #include <string>
@@ -39,6 +41,12 @@ TEST_F(StoreTest, ANewerSchemaIsRefused) {
   auto s = open_sqlite_store(path_, clock_);
   ASSERT_FALSE(s.is_ok());
   EXPECT_NE(s.status().message().find("version 999"), std::string::npos);
+}
+
+// A file's bytes.
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
 // The count of a query's first column on `db`.
@@ -117,6 +125,22 @@ TEST_F(StoreTest, DeletedIdsAreNotGivenAgain) {
   auto o2 = store_->orgs().create(sys_, "other2");
   ASSERT_TRUE(o2.is_ok());
   EXPECT_GT(o2->id, o->id);
+}
+
+// Erasure reaches the file: a deleted row's text is overwritten, not left in a free page.
+TEST_F(StoreTest, DeletedTextIsNotLeftInTheFile) {
+  const std::string secret = "zz-erase-me-7f3a@example.fr";
+  auto carol = store_->users().create(sys_, {org_.id, role_.id, "carol", secret});
+  ASSERT_TRUE(carol.is_ok());
+  ASSERT_TRUE(store_->users().remove(sys_, carol->id).is_ok());
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  std::string bytes = read_bytes(path_);
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_EQ(bytes.find(secret), std::string::npos) << "the deleted email is still in " << path_;
 }
 
 TEST_F(StoreTest, UniqueNamesAndForeignKeys) {
