@@ -211,14 +211,27 @@ Result<http::Response> patch_user(Services& s, const http::Request& req,
   return json_response(200, o);
 }
 
-// Erases what the user owns (user_erasure.h), then its row: keys, memberships and limit rules
-// go with it; its usage records and audit entries stay.
+// Disables the user (its keys stop at once: nothing new is made while its data goes), erases
+// what it owns (user_erasure.h), then its row: keys, memberships and limit rules go with it;
+// its usage records and audit entries stay. A failed erasure leaves the user disabled.
 Result<http::Response> delete_user(Services& s, const http::Request& req,
                                    const tenancy::Principal& p) {
   SOCLE_ASSIGN_OR_RETURN(Id id, path_id(req.param("id"), "user"));
+  if (id == p.user_id) {
+    // Refused before anything is erased (the store would refuse the row's deletion last).
+    return Status{StatusCode::FAILED_PRECONDITION, "you cannot delete yourself"};
+  }
   SOCLE_RETURN_IF_ERROR(check_may_manage(s, p, id));
   store::Actor a = manager(p);
   SOCLE_ASSIGN_OR_RETURN(store::User user, s.store.users().get(a, id));
+  if (!user.disabled) {
+    SOCLE_RETURN_IF_ERROR(apply_audited(
+        s, a, [&] { return s.store.users().set_disabled(a, id, true); },
+        [&] {
+          return tenancy::audit_event("user.disable", "user", id,
+                                      {{"via", "api"}, {"reason", "deletion"}});
+        }));
+  }
   SOCLE_ASSIGN_OR_RETURN(ErasedData erased, erase_user_data(s, user));
   SOCLE_RETURN_IF_ERROR(apply_audited(
       s, a, [&] { return s.store.users().remove(a, id); },

@@ -73,12 +73,13 @@ Status erase_documents(Services& s, const store::User& user, ErasedData& erased)
                          s.store.documents().owned_by(sys, user.id));
   for (const store::Document& d : documents) {
     SOCLE_ASSIGN_OR_RETURN(std::vector<store::Chunk> chunks, s.store.documents().chunks(sys, d.id));
-    SOCLE_RETURN_IF_ERROR(s.store.documents().remove(sys, d.id));
     std::vector<store::Id> chunk_ids;
     chunk_ids.reserve(chunks.size());
     for (const store::Chunk& c : chunks)
       chunk_ids.push_back(c.id);
+    // Index entries first: while the row stays, erasing again finds its chunks.
     if (s.rag != nullptr) SOCLE_RETURN_IF_ERROR(s.rag->forget_document(d.collection_id, chunk_ids));
+    SOCLE_RETURN_IF_ERROR(s.store.documents().remove(sys, d.id));
     std::error_code ec;
     std::filesystem::remove(rag::document_file(s.config.data_dir, d.collection_id, d.id), ec);
     ++erased.documents;

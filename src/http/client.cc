@@ -337,7 +337,14 @@ class CallState final : public ClientCall, public std::enable_shared_from_this<C
   static bool quiet(Conn& conn) {
     boost::system::error_code ec;
     size_t unread = conn.tcp().socket().available(ec);
-    return !ec && unread == 0 && conn.buffer.size() == 0;
+    if (ec || unread != 0 || conn.buffer.size() != 0) return false;
+    // A TLS stream may hold bytes read from the socket: decrypted ones, and records not yet
+    // decrypted in the read BIO.
+    if (auto* tls = std::get_if<std::unique_ptr<TlsStream>>(&conn.stream)) {
+      SSL* ssl = (*tls)->native_handle();
+      if (SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0) return false;
+    }
+    return true;
   }
 
   Status failure(const char* during, const boost::system::error_code& ec) const {

@@ -101,6 +101,7 @@ class Relay final : public http::ClientHandler, public std::enable_shared_from_t
         buffer_ = std::move(answer).value();
       }
     }
+    if (sse_) sse_->close();
     if (status.is_ok() && committed_ && sse_ && !sse_->saw_done() && upstream_status_ >= 200 &&
         upstream_status_ < 300) {
       // An OpenAI stream ends with data: [DONE]; without it the answer was cut short, even if
@@ -391,7 +392,17 @@ std::string SseUsageParser::take_rest() {
   return rest;
 }
 
+void SseUsageParser::close() {
+  // A last event without its blank line ("data: [DONE]" and the end) still counts.
+  if (!oversized_ && !pending_.empty()) inspect(pending_);
+}
+
 void SseUsageParser::event(std::string_view text, std::string* forward) {
+  if (inspect(text) && !keep_usage_chunk_) return;
+  forward->append(text);
+}
+
+bool SseUsageParser::inspect(std::string_view text) {
   // An OpenAI stream event is one "data: <json>" line.
   std::string_view data;
   size_t pos = text.find("data:");
@@ -416,11 +427,10 @@ void SseUsageParser::event(std::string_view text, std::string* forward) {
         completion_tokens_ = c;
       }
       const auto* choices = o.if_contains("choices");
-      bool usage_only = choices != nullptr && choices->is_array() && choices->as_array().empty();
-      if (usage_only && !keep_usage_chunk_) return;
+      return choices != nullptr && choices->is_array() && choices->as_array().empty();
     }
   }
-  forward->append(text);
+  return false;
 }
 
 }  // namespace socle::providers

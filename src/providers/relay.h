@@ -61,6 +61,9 @@ class SseUsageParser {
  public:
   explicit SseUsageParser(bool keep_usage_chunk) : keep_usage_chunk_(keep_usage_chunk) {}
   void feed(std::string_view chunk, std::string* forward);
+  // The stream ended: a last event without its blank line is read too (its [DONE], its
+  // usage); take_rest() still passes it on.
+  void close();
   // What is left when the stream ends (an event without its blank line).
   std::string take_rest();
   int64_t prompt_tokens() const { return prompt_tokens_; }
@@ -69,6 +72,8 @@ class SseUsageParser {
 
  private:
   void event(std::string_view text, std::string* forward);
+  // Reads an event's [DONE] or usage; true for a usage-only chunk.
+  bool inspect(std::string_view text);
   bool keep_usage_chunk_;
   std::string pending_;
   int64_t prompt_tokens_ = 0;

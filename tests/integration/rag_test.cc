@@ -472,6 +472,14 @@ TEST_F(RagTest, DeletingAUserErasesItsDataEverywhere) {
     EXPECT_EQ(d.at("files"), 1) << boost::json::serialize(o);
   }
   EXPECT_TRUE(found) << boost::json::serialize(audit);
+  // No one deletes themselves, and the refusal comes before any erasure: the administrator's
+  // collection is still there.
+  int64_t admins =
+      parse(call(admin_, "POST", "/v1/collections", R"({"name":"admin"})", 201))["id"].as_int64();
+  HttpReply self =
+      request(admin_, "DELETE", "/v1/admin/users/" + std::to_string(me["id"].as_int64()));
+  EXPECT_EQ(self.status, 409) << self.body;
+  EXPECT_EQ(request(admin_, "GET", "/v1/collections/" + std::to_string(admins)).status, 200);
   // The next user does not get dora's id back.
   std::string next_key;
   EXPECT_GT(make_user("emile", me["organisation"].as_object()["id"].as_int64(), &next_key), dora);

@@ -374,6 +374,29 @@ DROP TABLE documents;
 ALTER TABLE documents_v9 RENAME TO documents;
 CREATE INDEX documents_collection ON documents(collection_id, id);
 CREATE INDEX documents_status ON documents(status, id);
+
+-- The copies started each counter at the largest id kept; an id deleted before this
+-- migration may still be named elsewhere (usage records, audit entries, keys, documents):
+-- the counters start past those too.
+INSERT INTO sqlite_sequence (name, seq)
+  SELECT t.name, 0 FROM (SELECT 'organisations' AS name UNION ALL SELECT 'roles'
+    UNION ALL SELECT 'users' UNION ALL SELECT 'api_keys' UNION ALL SELECT 'groups'
+    UNION ALL SELECT 'limit_rules' UNION ALL SELECT 'collections' UNION ALL SELECT 'documents') t
+  WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence s WHERE s.name = t.name);
+UPDATE sqlite_sequence SET seq = MAX(seq,
+    (SELECT COALESCE(MAX(user_id), 0) FROM usage_records),
+    (SELECT COALESCE(MAX(actor_user_id), 0) FROM audit_entries),
+    (SELECT COALESCE(MAX(owner_id), 0) FROM documents),
+    (SELECT COALESCE(MAX(owner_id), 0) FROM files),
+    (SELECT COALESCE(MAX(owner_id), 0) FROM fine_tuning_jobs))
+  WHERE name = 'users';
+UPDATE sqlite_sequence SET seq = MAX(seq,
+    (SELECT COALESCE(MAX(org_id), 0) FROM usage_records),
+    (SELECT COALESCE(MAX(org_id), 0) FROM collections),
+    (SELECT COALESCE(MAX(org_id), 0) FROM fine_tuning_jobs))
+  WHERE name = 'organisations';
+UPDATE sqlite_sequence SET seq = MAX(seq, (SELECT COALESCE(MAX(key_id), 0) FROM usage_records))
+  WHERE name = 'api_keys';
 )sql",
        true},
   };

@@ -46,6 +46,22 @@ TEST(SseUsageParser, PassesEventsOnWholeHoweverTheyAreCut) {
   }
 }
 
+// A stream whose last event lacks its blank line ends with it all the same: its [DONE] and
+// usage count once the stream is closed, and the bytes are passed on.
+TEST(SseUsageParser, ALastEventWithoutItsBlankLineCounts) {
+  SseUsageParser parser(true);
+  std::string forward;
+  parser.feed(
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1}}\n\n"
+      "data: [DONE]",
+      &forward);
+  EXPECT_FALSE(parser.saw_done()) << "not before the stream ends";
+  parser.close();
+  EXPECT_TRUE(parser.saw_done());
+  EXPECT_EQ(parser.prompt_tokens(), 3);
+  EXPECT_EQ(parser.take_rest(), "data: [DONE]");
+}
+
 // An event longer than MAX_SSE_EVENT_BYTES is passed on as it comes, in pieces, without being
 // held whole; the events after it are read again.
 TEST(SseUsageParser, AnEventTooLongToReadIsPassedOnAsItComes) {

@@ -76,7 +76,12 @@ TEST_F(StoreTest, UpgradedTablesNeverGiveAnIdTwice) {
                  "INSERT INTO documents (id, collection_id, owner_id, name, content_type, bytes,"
                  " sha256, status, created_at, updated_at)"
                  " VALUES (1, 1, 2, 'd', 'text/plain', 1, '', 'ready', 0, 0);"
-                 "DELETE FROM users WHERE id = 3;")
+                 "DELETE FROM users WHERE id = 3;"
+                 // User 5, deleted long ago, still named by a usage record (with key 9).
+                 "INSERT INTO usage_records (time, request_id, user_id, key_id, org_id, model,"
+                 " provider, endpoint, status, prompt_tokens, completion_tokens, latency_ms,"
+                 " first_token_ms, energy_kwh, co2_g)"
+                 " VALUES (0, 'r', 5, 9, 1, 'm', 'p', 'e', 200, 1, 1, 0, 0, 0, 0);")
             .is_ok());
     // Before: the deleted user's id 3 would go to the next user.
     ASSERT_EQ(count(*db, "SELECT COALESCE(MAX(id), 0) + 1 FROM users"), 3);
@@ -105,11 +110,17 @@ TEST_F(StoreTest, UpgradedTablesNeverGiveAnIdTwice) {
   ASSERT_TRUE(db->exec("INSERT INTO users (org_id, role_id, name, created_at)"
                        " VALUES (1, 1, 'u4', 0)")
                   .is_ok());
-  EXPECT_EQ(count(*db, "SELECT MAX(id) FROM users"), 3);
-  ASSERT_TRUE(db->exec("DELETE FROM users WHERE id = 3; INSERT INTO users (org_id, role_id, name,"
+  // Past every id still named: the usage record's user 5.
+  EXPECT_EQ(count(*db, "SELECT MAX(id) FROM users"), 6);
+  ASSERT_TRUE(db->exec("DELETE FROM users WHERE id = 6; INSERT INTO users (org_id, role_id, name,"
                        " created_at) VALUES (1, 1, 'u5', 0)")
                   .is_ok());
-  EXPECT_EQ(count(*db, "SELECT MAX(id) FROM users"), 4);
+  EXPECT_EQ(count(*db, "SELECT MAX(id) FROM users"), 7) << "a deleted newest id is not given again";
+  // Keys start past the usage record's key 9.
+  ASSERT_TRUE(db->exec("INSERT INTO api_keys (user_id, name, hash, prefix, created_at)"
+                       " VALUES (7, 'k2', x'01', 'sk-efgh', 0)")
+                  .is_ok());
+  EXPECT_EQ(count(*db, "SELECT MAX(id) FROM api_keys"), 10);
 }
 
 // Through the store: a user, organisation, group, collection or key deleted last does not
