@@ -2,6 +2,8 @@
 // users and groups) and administrators (everyone's). A user manager cannot hand out more
 // than it holds: it may give a user only a role whose permissions it has itself.
 #include <boost/json/array.hpp>
+#include <optional>
+#include <string>
 
 #include "api/auth.h"
 #include "api/params.h"
@@ -24,6 +26,15 @@ store::Actor manager(const tenancy::Principal& p) {
   return p.actor_for(tenancy::PERM_MANAGE_USERS);
 }
 
+// The first permission of `role` that `p`, a user manager who is no administrator, lacks
+// (admin counts as lacked); none when it holds them all.
+std::optional<std::string> permission_lacked(const tenancy::Principal& p, const store::Role& role) {
+  for (const auto& perm : role.permissions) {
+    if (perm == tenancy::PERM_ADMIN || !p.has(perm)) return perm;
+  }
+  return std::nullopt;
+}
+
 // The role `role_id` if `p` may give it: administrators give any role; user managers only
 // roles whose permissions they hold themselves.
 Status check_role_grant(Services& s, const tenancy::Principal& p, Id role_id) {
@@ -34,12 +45,10 @@ Status check_role_grant(Services& s, const tenancy::Principal& p, Id role_id) {
   }
   SOCLE_ASSIGN_OR_RETURN(store::Role role, std::move(found));
   if (p.has(tenancy::PERM_ADMIN)) return Status::ok();
-  for (const auto& perm : role.permissions) {
-    if (perm == tenancy::PERM_ADMIN || !p.has(perm)) {
-      return Status{StatusCode::PERMISSION_DENIED,
-                    "the role '" + role.name + "' carries '" + perm +
-                        "', which you do not have: only an administrator can give it"};
-    }
+  if (auto perm = permission_lacked(p, role)) {
+    return Status{StatusCode::PERMISSION_DENIED,
+                  "the role '" + role.name + "' carries '" + *perm +
+                      "', which you do not have: only an administrator can give it"};
   }
   return Status::ok();
 }
@@ -61,13 +70,11 @@ Status check_may_manage(Services& s, const tenancy::Principal& p, Id user_id) {
   if (p.has(tenancy::PERM_ADMIN)) return Status::ok();
   SOCLE_ASSIGN_OR_RETURN(store::Role role,
                          s.store.roles().get(store::Actor::system(), user.role_id));
-  for (const auto& perm : role.permissions) {
-    if (perm == tenancy::PERM_ADMIN || !p.has(perm)) {
-      return Status{StatusCode::PERMISSION_DENIED,
-                    "user " + std::to_string(user_id) + " has the role '" + role.name +
-                        "', which carries '" + perm +
-                        "' that you do not have: only an administrator can manage this user"};
-    }
+  if (auto perm = permission_lacked(p, role)) {
+    return Status{StatusCode::PERMISSION_DENIED,
+                  "user " + std::to_string(user_id) + " has the role '" + role.name +
+                      "', which carries '" + *perm +
+                      "' that you do not have: only an administrator can manage this user"};
   }
   return Status::ok();
 }

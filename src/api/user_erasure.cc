@@ -43,9 +43,9 @@ Status erase_fine_tuning(Services& s, const store::Actor& owner, ErasedData& era
     if (made.is_ok() && s.fine_tuning != nullptr) s.fine_tuning->cancelled(job.id);
     // Requests already running keep their copy of the adapter; nothing new gets it.
     if (!job.fine_tuned_model.empty()) s.registry.adapters().remove(job.fine_tuned_model);
-    remove_folder(job.result_dir, "fine-tuning job", job.id);
-    if (s.fine_tuning != nullptr)
-      remove_folder(s.fine_tuning->job_dir(job.id), "fine-tuning job", job.id);
+    // The worker's folder for the job (result_dir once it was validated, the same path).
+    remove_folder(s.fine_tuning != nullptr ? s.fine_tuning->job_dir(job.id) : job.result_dir,
+                  "fine-tuning job", job.id);
     ++erased.fine_tuning_jobs;
   }
   return Status::ok();

@@ -35,9 +35,14 @@ class JsonRecognizer {
   // Reads one byte. false (and the state unchanged) when no document starts with what was
   // read and this byte.
   bool push(uint8_t byte);
+  // Reads every byte of `bytes`, or (false) none of them.
   bool push(std::string_view bytes) {
+    JsonRecognizer before = *this;
     for (char c : bytes) {
-      if (!push(static_cast<uint8_t>(c))) return false;
+      if (!step(static_cast<uint8_t>(c))) {
+        *this = before;
+        return false;
+      }
     }
     return true;
   }
@@ -58,7 +63,7 @@ class JsonRecognizer {
     AFTER_VALUE,      // after a value inside a container: ',' or the closing bracket
     STRING,           // inside a string
     ESCAPE,           // after a backslash
-    HEX,              // inside \uXXXX (aux: digits still to read)
+    HEX,              // inside a \u escape (aux: hex digits still to read)
     UTF8,             // inside a multi-byte character (aux: continuation bytes left)
     MINUS,            // after a number's '-'
     ZERO,             // a number's integer part is 0

@@ -262,6 +262,7 @@ TEST(JsonRecognizer, ARefusedByteLeavesTheStateAsItWas) {
   ASSERT_EQ(bytes_read(r, "[12"), 3u);
   EXPECT_FALSE(r.push('x'));
   EXPECT_FALSE(r.push('}'));
+  EXPECT_FALSE(r.push(std::string_view("45x"))) << "bytes a token holds: all or none";
   EXPECT_EQ(bytes_read(r, "3.5e-2]"), 7u);
   EXPECT_TRUE(r.complete());
 }
