@@ -208,6 +208,13 @@ void FineTuningWorker::cancelled(store::Id job_id) {
   cancelled_.insert(job_id);
 }
 
+void FineTuningWorker::cancel_and_wait(store::Id job_id) {
+  std::unique_lock lock(mu_);
+  cancelled_.insert(job_id);
+  std::erase(queue_, job_id);
+  left_.wait(lock, [&] { return !active_.contains(job_id); });
+}
+
 bool FineTuningWorker::should_stop(store::Id job_id) {
   std::lock_guard lock(mu_);
   return stopping_ || cancelled_.contains(job_id);
@@ -222,8 +229,14 @@ void FineTuningWorker::loop() {
       if (stopping_) return;
       id = queue_.front();
       queue_.pop_front();
+      active_.insert(id);
     }
     run(id);
+    {
+      std::lock_guard lock(mu_);
+      active_.erase(id);
+    }
+    left_.notify_all();
   }
 }
 

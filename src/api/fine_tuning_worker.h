@@ -43,6 +43,10 @@ class FineTuningWorker {
   void enqueue(store::Id job_id);
   // The job was cancelled in the store: stop it before its next step if it is running.
   void cancelled(store::Id job_id);
+  // The same, then waits until no thread works on the job (at most the step it is in, and the
+  // files that step writes): after it, nothing of this worker's writes the job's folder again.
+  // For erasure, which deletes that folder next.
+  void cancel_and_wait(store::Id job_id);
 
   // The folder of a job's files: <data>/fine_tuning/ftjob-<id>.
   std::string job_dir(store::Id job_id) const;
@@ -67,6 +71,8 @@ class FineTuningWorker {
   std::condition_variable wake_;
   std::deque<store::Id> queue_;    // guarded by mu_
   std::set<store::Id> cancelled_;  // guarded by mu_
+  std::set<store::Id> active_;     // jobs a thread is running; guarded by mu_
+  std::condition_variable left_;   // a thread has left a job
   bool stopping_ = false;          // guarded by mu_
   std::vector<std::thread> threads_;
 };
