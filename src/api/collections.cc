@@ -3,11 +3,11 @@
 // itself (no administrator bypass: documents are their owners'); a collection the caller
 // may not read answers exactly as a missing one.
 #include <boost/json/array.hpp>
-#include <filesystem>
 
 #include "api/auth.h"
 #include "api/params.h"
 #include "api/rag_views.h"
+#include "base/file.h"
 #include "base/json.h"
 #include "base/log.h"
 #include "rag/paths.h"
@@ -218,9 +218,8 @@ Result<http::Response> delete_collection(Services& s, const http::Request& req,
   // The rows are gone: the indexes and files go after them (a crash in between leaves a
   // directory that no row names, removed at the next start).
   if (s.rag != nullptr) s.rag->forget_collection(id);
-  std::error_code ec;
-  std::filesystem::remove_all(rag::collection_dir(s.config.data_dir, id), ec);
-  if (ec) log::warn("collection files not removed", {{"id", id}, {"error", ec.message()}});
+  if (Status removed = remove_tree(rag::collection_dir(s.config.data_dir, id)); !removed.is_ok())
+    log::warn("collection files not removed", {{"id", id}, {"error", removed.message()}});
   return json_response(
       200, boost::json::object{{"id", id}, {"object", "collection"}, {"deleted", true}});
 }

@@ -140,6 +140,18 @@ Result<http::Response> upload(Services& s, const http::Request& req, const tenan
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
   Status written = ec ? internal_error("cannot create " + path + ": " + ec.message())
                       : write_file_atomic(path, file->data, 0600);
+  // The collection (or the document) may have been deleted since the row was made, its folder
+  // removed before the file was written into it, or while it was: then the file, and the
+  // folders made for it, go (a deletion after this check removes the file itself).
+  if (Result<store::Document> still = s.store.documents().get(a, made.id);
+      !still.is_ok() && still.status().code() == StatusCode::NOT_FOUND) {
+    std::filesystem::remove(path, ec);
+    std::filesystem::path files = std::filesystem::path(path).parent_path();
+    std::filesystem::remove(files, ec);                // only if empty
+    std::filesystem::remove(files.parent_path(), ec);  // the same
+    return Status{StatusCode::NOT_FOUND, "collection " + std::to_string(collection_id) +
+                                             " was deleted during the upload"};
+  }
   if (!written.is_ok()) {
     (void)s.store.documents().remove(a, made.id);
     return written;

@@ -8,6 +8,7 @@
 
 #include "api/files.h"
 #include "api/fine_tuning_worker.h"
+#include "base/file.h"
 #include "base/log.h"
 #include "rag/paths.h"
 #include "rag/service.h"
@@ -19,9 +20,8 @@ constexpr int64_t ALL = std::numeric_limits<int64_t>::max();
 
 void remove_folder(const std::string& path, const char* what, store::Id id) {
   if (path.empty()) return;
-  std::error_code ec;
-  std::filesystem::remove_all(path, ec);
-  if (ec) log::warn("folder not removed", {{"what", what}, {"id", id}, {"error", ec.message()}});
+  if (Status removed = remove_tree(path); !removed.is_ok())
+    log::warn("folder not removed", {{"what", what}, {"id", id}, {"error", removed.message()}});
 }
 
 Status erase_fine_tuning(Services& s, const store::Actor& owner, ErasedData& erased) {

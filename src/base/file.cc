@@ -77,4 +77,19 @@ Status make_dirs(const std::string& path) {
   return Status::ok();
 }
 
+Status remove_tree(const std::string& path) {
+  // std::filesystem::remove_all stops at the first entry that vanished under it (ENOENT) and
+  // at a folder that got a new entry (ENOTEMPTY).
+  constexpr int ATTEMPTS = 16;
+  std::error_code ec;
+  for (int i = 0; i < ATTEMPTS; ++i) {
+    std::filesystem::remove_all(path, ec);
+    std::error_code missing;
+    if (!std::filesystem::exists(std::filesystem::symlink_status(path, missing))) {
+      return Status::ok();
+    }
+  }
+  return internal_error("cannot remove " + path + ": " + ec.message());
+}
+
 }  // namespace socle

@@ -18,4 +18,9 @@ Result<std::string> read_file(const std::string& path);
 // Creates `path` and its parents if needed, with mode 0700 for new directories.
 Status make_dirs(const std::string& path);
 
+// Removes `path` and everything under it; a missing path is not an error. Entries that others
+// add or remove meanwhile (an upload writing into a folder being deleted) do not stop it: it
+// goes over the tree again, a few times, until the path is gone.
+Status remove_tree(const std::string& path);
+
 }  // namespace socle

@@ -235,7 +235,12 @@ void Rag::run() {
       busy_ = true;
     }
     Status s = ingest(id);
-    if (!s.is_ok()) {
+    if (s.is_ok()) continue;
+    // A document deleted while it was ingested (or its collection) is not an error.
+    if (Result<store::Document> now = store_.documents().get(SYSTEM, id);
+        !now.is_ok() && now.status().code() == StatusCode::NOT_FOUND) {
+      log::debug("document deleted during its ingestion", {{"document_id", id}});
+    } else {
       log::error("document ingestion error", {{"document_id", id}, {"error", s.message()}});
     }
   }
