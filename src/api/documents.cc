@@ -149,8 +149,8 @@ Result<http::Response> upload(Services& s, const http::Request& req, const tenan
     std::filesystem::path files = std::filesystem::path(path).parent_path();
     std::filesystem::remove(files, ec);                // only if empty
     std::filesystem::remove(files.parent_path(), ec);  // the same
-    return Status{StatusCode::NOT_FOUND, "collection " + std::to_string(collection_id) +
-                                             " was deleted during the upload"};
+    return Status{StatusCode::NOT_FOUND,
+                  "collection " + std::to_string(collection_id) + " was deleted during the upload"};
   }
   if (!written.is_ok()) {
     (void)s.store.documents().remove(a, made.id);
