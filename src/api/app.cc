@@ -7,6 +7,7 @@
 #include "api/embedder.h"
 #include "api/fine_tuning_worker.h"
 #include "api/metrics.h"
+#include "api/requests_in_flight.h"
 #include "api/services.h"
 #include "api/usage_log.h"
 #include "base/log.h"
@@ -44,6 +45,9 @@ Status split_listen(const std::string& listen, std::string* host, uint16_t* port
 
 namespace {
 
+// How long a stopping server waits for the requests it dropped to record their usage.
+constexpr int64_t IN_FLIGHT_WAIT_MS = 10'000;
+
 // The server's loops: the configured count, else one per core and at least 2.
 int io_threads_of(const Config& c) {
   return c.io_threads > 0 ? static_cast<int>(c.io_threads)
@@ -52,10 +56,13 @@ int io_threads_of(const Config& c) {
 
 }  // namespace
 
-// Members in construction order; destroyed in reverse. The limiter and the usage sinks come
-// before the I/O pool: relays that its loops still hold at shutdown settle their admissions
-// and record their usage into them when the pool is destroyed. The server and the client
-// run on the pool and go before it, once it has stopped (~Parts).
+// Members in construction order; destroyed in reverse. The limiter, the usage sinks and the
+// count of requests in flight come before the registry and the I/O pool: a relay that the
+// pool's loops still hold at shutdown, or a local model's sequence that its runner cancels as
+// the registry goes, settles its admission and records its usage into them (the usage writer
+// has stopped by then: a record that late is counted as dropped, never written to a sink that
+// is gone). The server and the client run on the pool and go before it, once it has stopped
+// (~Parts); the usage writer's thread reads the registry only until App::run stops it.
 struct App::Parts {
   Parts(const Config& c, store::Store& s, tenancy::AuditLog& a, const Clock& k,
         std::vector<providers::ModelSpec> specs, const tenancy::UsageWriterSettings& writer)
@@ -63,7 +70,6 @@ struct App::Parts {
         store(s),
         clock(k),
         keys(s, k),
-        registry(std::move(specs), {c.gateway_breaker_failures, c.gateway_breaker_cooldown_ms}, k),
         limiter(k),
         usage_writer(
             s.usage(),
@@ -74,6 +80,7 @@ struct App::Parts {
             writer),
         usage_log(metrics),
         usage({&usage_log, &usage_writer}),
+        registry(std::move(specs), {c.gateway_breaker_failures, c.gateway_breaker_cooldown_ms}, k),
         io(io_threads_of(c)),
         client(http::HttpClient::create({}, &io)),
         embedder(registry, *client, c.gateway_max_attempts, &usage, &k),
@@ -82,6 +89,7 @@ struct App::Parts {
         fine_tuning(services) {
     services.rag = &rag;
     services.fine_tuning = &fine_tuning;
+    services.in_flight = &in_flight;
   }
   ~Parts() {
     // Nothing runs on the loops any more while the server and the client go away.
@@ -94,12 +102,13 @@ struct App::Parts {
   store::Store& store;
   const Clock& clock;
   tenancy::KeyCache keys;
-  providers::Registry registry;
   tenancy::Limiter limiter;
   tenancy::UsageWriter usage_writer;
   HttpMetrics metrics;
   UsageLog usage_log;
   tenancy::UsageFanout usage;
+  RequestsInFlight in_flight;  // admitted requests whose usage is not recorded yet
+  providers::Registry registry;
   http::IoPool io;  // the server's connections and their relays
   std::unique_ptr<http::HttpClient> client;
   // After the client, which its embedding calls use.
@@ -192,7 +201,13 @@ void App::run(bool handle_signals) {
                             {"models", static_cast<uint64_t>(p.registry.models().size())}});
     p.server->run(handle_signals);
   }
-  // Nothing accepted is lost: what is still queued reaches the store before the process ends.
+  // Nothing accepted is lost: the requests the server dropped at the end of its grace period
+  // record their usage as they see their client gone (within milliseconds: a local model
+  // finishes its step first), then what is still queued reaches the store.
+  if (int64_t left = p.in_flight.wait_none(IN_FLIGHT_WAIT_MS); left > 0) {
+    log::warn("requests still unrecorded at shutdown: their usage is lost",
+              {{"requests", left}, {"waited_ms", IN_FLIGHT_WAIT_MS}});
+  }
   p.fine_tuning.stop();
   p.rag.stop();
   p.usage_writer.stop();

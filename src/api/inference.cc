@@ -144,13 +144,14 @@ void start(Services& s, const InferenceRoute& route, const std::string& request_
       admit_or_refuse(s, p, model->spec().name, r.endpoint, request_id, r.arrived_ms, tokens, out);
   if (!admitted) return;
   r.response_headers = std::move(admitted->headers);
-  if (admitted->ticket) {
-    // Settled with the upstream's counts; an answer that reported none keeps the reservation.
-    r.on_record = [ticket = admitted->ticket, tokens](const tenancy::UsageRecord& u) {
-      int64_t used = u.prompt_tokens + u.completion_tokens;
-      ticket->settle(used == 0 && u.status < 400 ? tokens : used);
-    };
-  }
+  // Settled with the upstream's counts; an answer that reported none keeps the reservation.
+  // The request stays in flight as long as the relay that records it.
+  r.on_record = [ticket = admitted->ticket, tokens,
+                 in_flight = admitted->in_flight](const tenancy::UsageRecord& u) {
+    if (!ticket) return;
+    int64_t used = u.prompt_tokens + u.completion_tokens;
+    ticket->settle(used == 0 && u.status < 400 ? tokens : used);
+  };
   providers::RelayContext ctx{s.client, s.usage, s.clock, s.config.gateway_max_attempts};
   providers::start_relay(std::move(r), ctx, std::move(out));
 }

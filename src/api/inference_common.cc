@@ -2,6 +2,7 @@
 
 #include "api/errors.h"
 #include "api/metrics.h"
+#include "api/requests_in_flight.h"
 #include "base/check.h"
 
 namespace socle::api {
@@ -76,6 +77,7 @@ std::optional<Admitted> admit_or_refuse(Services& s, const tenancy::Principal& p
   }
   Admitted a;
   a.headers = std::move(v.headers);
+  if (s.in_flight != nullptr) a.in_flight = s.in_flight->hold();
   if (v.ticket.holds_counters())
     a.ticket = std::make_shared<tenancy::Admission>(std::move(v.ticket));
   return a;

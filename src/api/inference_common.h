@@ -27,6 +27,9 @@ struct Admitted {
   http::Headers headers;  // the rate-limit state, for every answer
   // Settle it with the tokens used; null when no limit counts this request.
   std::shared_ptr<tenancy::Admission> ticket;
+  // Counts the request in Services::in_flight until it goes: keep it where the usage is
+  // recorded (null without Services::in_flight).
+  std::shared_ptr<void> in_flight;
 };
 
 // Admits a request for `tokens` on `model` against the caller's limits. Refused: answers 403

@@ -25,6 +25,7 @@
 namespace socle::api {
 
 class FineTuningWorker;
+class RequestsInFlight;
 
 struct Services {
   const Config& config;
@@ -43,6 +44,8 @@ struct Services {
   rag::Rag* rag = nullptr;
   // The fine-tuning queue; nullptr where a server runs without it (some tests).
   FineTuningWorker* fine_tuning = nullptr;
+  // Admitted inference requests not yet recorded; nullptr where no one waits for them (tests).
+  RequestsInFlight* in_flight = nullptr;
   // Open client connections; set once the server exists.
   std::function<size_t()> open_connections = [] { return size_t{0}; };
   // The usage writer's counters, for /metrics; set with the writer.

@@ -48,6 +48,8 @@ constexpr size_t MAX_QUEUED_STREAM_BYTES = 8u << 20;
 constexpr size_t MAX_REQUEST_ID_CHARS = 64;
 // Room for a response's status line and headers, so that writing them does not reallocate.
 constexpr size_t RESPONSE_HEAD_RESERVE = 256;
+// After the grace period, how long the dropped connections have to wind down and close.
+constexpr int64_t DROP_WAIT_MS = 2000;
 // How long a rejected connection (over max_connections) gets to receive its 503.
 constexpr auto REJECT_WRITE_TIMEOUT = std::chrono::seconds(2);
 
@@ -312,13 +314,7 @@ class ServerImpl final : public Server {
     boost::system::error_code ignored;
     acceptor_.close(ignored);
     if (signals_) signals_->cancel(ignored);
-    std::vector<std::shared_ptr<Connection>> conns;
-    {
-      std::lock_guard lock(conns_mu_);
-      for (auto& w : conns_) {
-        if (auto c = w.lock()) conns.push_back(std::move(c));
-      }
-    }
+    std::vector<std::shared_ptr<Connection>> conns = live_connections();
     log::info("draining", {{"open_connections", static_cast<uint64_t>(conns.size())},
                            {"grace_ms", options_.shutdown_grace_ms}});
     // Idle keep-alive connections are waiting for a request that should not come: wake them.
@@ -336,8 +332,39 @@ class ServerImpl final : public Server {
       if (ec) return;
       log::warn("shutdown grace period over, dropping the remaining connections",
                 {{"open_connections", static_cast<uint64_t>(open_.load())}});
+      drop_remaining();
+    });
+  }
+
+  // Shuts the remaining connections' sockets down: their handlers see the client gone and
+  // cancel their work, which records what it used (a relay, a generation), and the
+  // connections close. run() returns when the last one has, or DROP_WAIT_MS later.
+  // Runs on control_.
+  void drop_remaining() {
+    for (auto& c : live_connections()) {
+      asio::post(c->stream.get_executor(), [c] {
+        boost::system::error_code ignored;
+        // Reads see the end (the pump's watch cancels the answer), writes fail. Not
+        // cancel(): the watch would end aborted, without cancelling the answer.
+        c->stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+      });
+    }
+    grace_timer_.expires_after(ms(DROP_WAIT_MS));
+    grace_timer_.async_wait([this](const boost::system::error_code& ec) {
+      if (ec) return;
+      log::warn("connections still open after being dropped",
+                {{"open_connections", static_cast<uint64_t>(open_.load())}});
       finish();
     });
+  }
+
+  std::vector<std::shared_ptr<Connection>> live_connections() {
+    std::vector<std::shared_ptr<Connection>> conns;
+    std::lock_guard lock(conns_mu_);
+    for (auto& w : conns_) {
+      if (auto c = w.lock()) conns.push_back(std::move(c));
+    }
+    return conns;
   }
 
   // Runs on control_, when a connection ends.

@@ -818,6 +818,39 @@ describe('socle serving its own models', () => {
       (await series('socle_engine_sequences{model="llama3",state="running"}')) === 0);
   });
 
+  test('a stream dropped at shutdown is still counted, with the tokens it generated', async () => {
+    // Its own server, stopped with a stream under way that outlasts a grace period of 100 ms.
+    const stopping = new SocleServer({ name: 'stopping', dir });
+    const start = () => stopping.start({
+      args: ['--model', folders.llama], env: { SOCLE_HTTP_SHUTDOWN_GRACE_MS: '100' },
+    });
+    await start();
+    const body = { model: 'llama3', prompt: 'Bonjour', max_tokens: 400, temperature: 0.8, seed: 7, logit_bias: { 2: -100 } };
+    let stopped = null;
+    let streamed = 0;
+    await streamCompletion(stopping, body, {
+      onChunk: async (out) => {
+        streamed = out.chunks;
+        if (out.chunks === 3) stopped = stopping.stop({ keepDir: true });
+      },
+    }).catch(() => {}); // the connection is dropped: how the stream ends does not matter here
+    assert.ok(stopped, 'the stream reached its third chunk');
+    const exit = await stopped;
+    assert.equal(exit.code, 0, stopping.log());
+    assert.doesNotMatch(stopping.log(), /unrecorded|usage writer stopped/);
+    await start();
+    try {
+      const usage = await stopping.fetchJson('GET', '/v1/admin/usage');
+      assert.equal(usage.status, 200, usage.text);
+      assert.equal(usage.json.data.length, 1, usage.text);
+      const [row] = usage.json.data;
+      assert.equal(row.status, 499, usage.text);
+      assert.ok(row.completion_tokens >= streamed && row.completion_tokens < 400, usage.text);
+    } finally {
+      assert.equal((await stopping.stop({ keepDir: true })).code, 0, stopping.log());
+    }
+  });
+
   test('socle as the upstream of another socle relays a chat', async () => {
     const created = await server.fetchJson('POST', '/v1/me/keys', { name: 'relay' });
     assert.equal(created.status, 201, created.text);

@@ -340,6 +340,48 @@ TEST_F(GatewayTest, AClientThatLeavesBeforeTheFirstByteCancelsAtOnce) {
   set_mode(*a_, "ok");
 }
 
+// A stream still running when the shutdown grace ends is dropped, and its usage record still
+// reaches the store: the relays the I/O loops hold record it as they go, before the usage
+// writer's last flush (before, the writer stopped first and dropped the record).
+TEST(GatewayShutdownTest, AStreamDroppedAtTheEndOfTheGraceIsStillCounted) {
+  std::unique_ptr<ServerProcess> up = start_upstream("slow");
+  set_mode(*up, "slow_stream", 2000);
+  TempDir dir;
+  std::ofstream(dir.path() + "/socle.toml")
+      << "[http]\nshutdown_grace_ms = 100\n\n[[models]]\nname = \"chat\"\nkind = \"chat\"\n" +
+             provider_toml(up->port(), "model = \"up\"\n");
+  const std::vector<std::string> args{"--config", dir.path() + "/socle.toml"};
+  auto server = std::make_unique<ServerProcess>(dir.path() + "/data",
+                                                std::map<std::string, std::string>{}, args);
+  const std::string key = trim(read_text_file(dir.path() + "/data/admin-key"));
+  std::string body =
+      R"({"model":"chat","stream":true,"messages":[{"role":"user","content":"hi"}]})";
+  Connection client(server->port());
+  ASSERT_TRUE(client.send_raw(
+      "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + key +
+      "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+      "\r\n\r\n" + body));
+  for (int i = 0; i < 100 && stats(*up)["requests"].as_int64() == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(stats(*up)["requests"].as_int64(), 1) << "the stream reached the upstream";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // its first event relayed
+  server->signal(SIGTERM);
+  EXPECT_EQ(server->wait(10'000), 0) << server->stderr_text();
+  EXPECT_EQ(server->stderr_text().find("usage writer stopped"), std::string::npos)
+      << server->stderr_text();
+  const std::string first_log = server->stderr_text();
+
+  server = std::make_unique<ServerProcess>(dir.path() + "/data",
+                                           std::map<std::string, std::string>{}, args);
+  HttpReply usage =
+      http_request(server->port(), "GET", "/v1/admin/usage", {{"Authorization", "Bearer " + key}});
+  ASSERT_EQ(usage.status, 200) << usage.body;
+  auto rows = parse(usage.body).as_object()["data"].as_array();
+  ASSERT_EQ(rows.size(), 1u) << usage.body << first_log;
+  EXPECT_EQ(rows[0].as_object()["model"], "chat") << usage.body;
+  EXPECT_EQ(server->stop(), 0) << server->stderr_text();
+}
+
 TEST_F(GatewayTest, BadRequestsAreRefusedBeforeAnyUpstream) {
   auto code = [](const HttpReply& r) {
     return std::string(parse(r.body).as_object()["error"].as_object()["code"].as_string());

@@ -10,7 +10,8 @@
 // then the socket is destroyed), error_500, error_429 (Retry-After: 7), malformed_json,
 // hang_up (close the socket without an answer), unhealthy (GET /v1/models answers 503),
 // extra_response (a second, unasked-for response after each answer, on the same socket),
-// continue_first (100 Continue before each answer), no_done (streams end without [DONE]).
+// continue_first (100 Continue before each answer), no_done (streams end without [DONE]),
+// slow_stream (delay_ms between a stream's events).
 import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
@@ -86,7 +87,7 @@ async function chat(req, res, body, completions) {
       res.socket.destroy();
       return;
     }
-    await sleep(5);
+    await sleep(mode === "slow_stream" ? delayMs : 5);
   }
   const last = completions ? { index: 0, text: "", finish_reason: "stop" } : { index: 0, delta: {}, finish_reason: "stop" };
   event({ id: "c1", object: chunkObject, created: 1, model: body.model, choices: [last] });
