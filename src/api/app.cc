@@ -18,6 +18,7 @@
 #include "tenancy/change_watcher.h"
 #include "tenancy/key_cache.h"
 #include "tenancy/limits.h"
+#include "tenancy/retention.h"
 
 namespace socle::api {
 
@@ -192,6 +193,9 @@ void App::run(bool handle_signals) {
       s = tenancy::load_limit_rules(p.store, p.limiter);
       if (!s.is_ok()) log::error("limit rules reload failed", {{"error", s.message()}});
     });
+    tenancy::RetentionJob retention(p.store, p.services.audit, p.clock,
+                                    {p.config.retention_usage_days, p.config.retention_audit_days},
+                                    p.config.retention_interval_s * 1000);
     std::optional<providers::HealthChecker> health;
     if (!p.registry.models().empty())
       health.emplace(p.registry, *p.client, p.config.gateway_health_interval_ms);

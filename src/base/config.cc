@@ -298,6 +298,17 @@ const std::vector<OptionSpec>& config_options() {
       int_option("usage.flush_ms", "SOCLE_USAGE_FLUSH_MS",
                  "Usage records are written to the store in batches at least this often.",
                  &Config::usage_flush_ms, 10),
+      int_option("retention.usage_days", "SOCLE_RETENTION_USAGE_DAYS",
+                 "Usage records older than this many days are deleted (audited as "
+                 "usage.prune); 0 keeps them.",
+                 &Config::retention_usage_days, 0),
+      int_option("retention.audit_days", "SOCLE_RETENTION_AUDIT_DAYS",
+                 "Audit entries older than this many days are deleted, the log still "
+                 "verifying (audit.prune); 0 keeps them.",
+                 &Config::retention_audit_days, 0),
+      int_option("retention.interval_s", "SOCLE_RETENTION_INTERVAL_S",
+                 "How often the retention job runs (also once at start).",
+                 &Config::retention_interval_s, 1),
       int_option("usage.queue_capacity", "SOCLE_USAGE_QUEUE_CAPACITY",
                  "Usage records waiting to be written; beyond it new ones are dropped and "
                  "counted (socle_usage_records_dropped_total).",

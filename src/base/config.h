@@ -50,6 +50,11 @@ struct Config {
   double energy_pue = 1.2;
   double energy_grid_gco2_per_kwh = 56;  // mainland France, yearly average
 
+  // Retention (tenancy/retention.h): 0 keeps everything.
+  int64_t retention_usage_days = 0;
+  int64_t retention_audit_days = 0;
+  int64_t retention_interval_s = 3600;  // how often the retention job runs
+
   // Fine-tuning jobs (docs/fine-tuning.md).
   int64_t fine_tuning_concurrent_jobs = 1;     // jobs trained at once on this node
   int64_t fine_tuning_memory_mb = 8192;        // a job whose estimate exceeds this fails

@@ -81,9 +81,14 @@ Status verify(const AuditFlags& f, bool* intact) {
   SOCLE_ASSIGN_OR_RETURN(tenancy::AuditVerifyReport r, log.verify(external));
   *intact = r.ok();
   if (r.ok()) {
-    std::printf("audit log intact: %lld entries (seq 1 to %lld), %lld checkpoints checked\n",
-                static_cast<long long>(r.entries), static_cast<long long>(r.head_seq),
-                static_cast<long long>(r.checkpoints));
+    std::printf("audit log intact: %lld entries (seq %lld to %lld), %lld checkpoints checked",
+                static_cast<long long>(r.entries), static_cast<long long>(r.pruned_through + 1),
+                static_cast<long long>(r.head_seq), static_cast<long long>(r.checkpoints));
+    if (r.pruned_through > 0) {
+      std::printf("; seq 1 to %lld deleted by retention (audit.prune)",
+                  static_cast<long long>(r.pruned_through));
+    }
+    std::printf("\n");
   } else {
     std::printf("audit log damaged at seq %lld: %s\n", static_cast<long long>(r.problem->seq),
                 r.problem->what.c_str());

@@ -115,8 +115,45 @@ void AuditChainChecker::fail(int64_t seq, std::string what) {
   if (!report_.problem) report_.problem = AuditProblem{seq, std::move(what)};
 }
 
+bool AuditChainChecker::start_after_pruning(const store::AuditEntry& e) {
+  const int64_t anchor = e.seq - 1;
+  // Checkpoints of pruned entries name nothing left to compare with.
+  while (next_checkpoint_ < checkpoints_.size() && checkpoints_[next_checkpoint_].seq < anchor)
+    ++next_checkpoint_;
+  bool anchored = false;
+  while (next_checkpoint_ < checkpoints_.size() && checkpoints_[next_checkpoint_].seq == anchor) {
+    const auto& cp = checkpoints_[next_checkpoint_++];
+    ++report_.checkpoints;
+    if (cp.mac.size() != AUDIT_MAC_BYTES ||
+        CRYPTO_memcmp(cp.mac.data(), audit_checkpoint_mac(key_, cp).data(), AUDIT_MAC_BYTES) != 0) {
+      fail(cp.seq, "the checkpoint at seq " + std::to_string(cp.seq) +
+                       " has a bad signature: it was edited or forged");
+      return false;
+    }
+    if (anchored && cp.head_mac != prev_mac_) {
+      fail(cp.seq, "two checkpoints at seq " + std::to_string(cp.seq) + " disagree");
+      return false;
+    }
+    anchored = true;
+    prev_mac_ = cp.head_mac;
+  }
+  if (!anchored) {
+    fail(1, "entries 1 to " + std::to_string(anchor) + " are missing: the log starts at seq " +
+                std::to_string(e.seq) + " with no signed checkpoint at seq " +
+                std::to_string(anchor) + " (entries deleted from its start)");
+    return false;
+  }
+  prev_seq_ = anchor;
+  report_.pruned_through = anchor;
+  return true;
+}
+
 bool AuditChainChecker::add(const store::AuditEntry& e) {
   if (report_.problem) return false;
+  if (!started_) {
+    started_ = true;
+    if (e.seq > 1 && !start_after_pruning(e)) return false;
+  }
   int64_t expected = prev_seq_ + 1;
   // Checkpoints at earlier seqs were checked at their entries; one left over names a seq below
   // 1, which no entry can have.
@@ -143,6 +180,13 @@ bool AuditChainChecker::add(const store::AuditEntry& e) {
     return false;
   }
   if (!check_checkpoints_at(e)) return false;
+  if (report_.pruned_through > 0 && e.action == AUDIT_PRUNE_ACTION) {
+    Result<boost::json::value> details = json::parse(e.details);
+    const boost::json::object* o = details.is_ok() ? details->if_object() : nullptr;
+    const boost::json::value* up_to = o != nullptr ? o->if_contains("up_to_seq") : nullptr;
+    if (up_to != nullptr && up_to->is_int64() && up_to->as_int64() == report_.pruned_through)
+      prune_recorded_ = true;
+  }
   prev_mac_ = e.mac;
   prev_seq_ = e.seq;
   return true;
@@ -169,6 +213,13 @@ bool AuditChainChecker::check_checkpoints_at(const store::AuditEntry& e) {
 }
 
 AuditVerifyReport AuditChainChecker::finish() {
+  if (!report_.problem && report_.pruned_through > 0 && !prune_recorded_) {
+    // A signed checkpoint is not enough: one is signed every AUDIT_CHECKPOINT_EVERY entries,
+    // so whoever deletes entries up to one of them would otherwise pass for retention.
+    fail(1, "entries 1 to " + std::to_string(report_.pruned_through) + " are missing and no " +
+                std::string(AUDIT_PRUNE_ACTION) +
+                " entry records their deletion by retention (entries deleted from its start)");
+  }
   if (!report_.problem && next_checkpoint_ < checkpoints_.size()) {
     // The latest checkpoint first: it tells how much is missing.
     const auto& cp = checkpoints_.back();
@@ -249,6 +300,35 @@ Result<store::AuditCheckpoint> AuditLog::checkpoint() {
   });
   SOCLE_RETURN_IF_ERROR(s);
   return cp;
+}
+
+Result<int64_t> AuditLog::prune_before(const store::Actor& actor, int64_t time) {
+  store::Actor sys = store::Actor::system();
+  int64_t removed = 0;
+  Status s = store_.transaction([&]() -> Status {
+    SOCLE_ASSIGN_OR_RETURN(std::optional<store::AuditEntry> head, store_.audit().last(sys));
+    if (!head) return Status::ok();
+    SOCLE_ASSIGN_OR_RETURN(int64_t last_old, store_.audit().last_seq_before(sys, time));
+    // The newest entry stays: the prune entry chains to it.
+    int64_t through = std::min(last_old, head->seq - 1);
+    store::AuditQuery q;
+    q.after_seq = through - 1;
+    q.limit = 1;
+    SOCLE_ASSIGN_OR_RETURN(std::vector<store::AuditEntry> anchor, store_.audit().list(sys, q));
+    // Nothing old enough, or already pruned through there.
+    if (through < 1 || anchor.empty() || anchor.front().seq != through) return Status::ok();
+    store::AuditCheckpoint cp{through, anchor.front().mac, clock_.unix_seconds(), {}};
+    cp.mac = audit_checkpoint_mac(key_, cp);
+    SOCLE_RETURN_IF_ERROR(store_.audit().add_checkpoint(sys, cp));
+    SOCLE_ASSIGN_OR_RETURN(removed, store_.audit().remove_through(sys, through));
+    AuditEvent pruned{std::string(AUDIT_PRUNE_ACTION),
+                      "audit_log",
+                      std::to_string(through),
+                      {{"up_to_seq", through}, {"entries", removed}, {"older_than", time}}};
+    return append(actor, pruned).status_or_ok();
+  });
+  SOCLE_RETURN_IF_ERROR(s);
+  return removed;
 }
 
 Result<AuditVerifyReport> AuditLog::verify(const std::vector<store::AuditCheckpoint>& external) {

@@ -8,6 +8,11 @@
 // deleted or inserted one, a reordering, a chain recomputed without the key, and a truncated
 // tail up to the latest checkpoint it is given (stored, or exported earlier and kept apart).
 //
+// Retention (prune_before) deletes the oldest entries up to some seq P: it signs a checkpoint
+// at P first, which anchors the chain that is left, and appends an `audit.prune` entry naming
+// P. A log that starts after seq 1 verifies only with both: a checkpoint at the seq before its
+// first entry, and a later entry (under the key) saying that the entries up to it were pruned.
+//
 // Recording a change is one line inside the transaction that makes it:
 //
 //   store.transaction([&]() -> Status {
@@ -59,10 +64,15 @@ struct AuditProblem {
   std::string what;
 };
 
+// The action of the entry that records a retention pruning; details.up_to_seq names the last
+// seq deleted.
+inline constexpr std::string_view AUDIT_PRUNE_ACTION = "audit.prune";
+
 struct AuditVerifyReport {
-  int64_t entries = 0;      // entries checked, up to and including the bad one
-  int64_t head_seq = 0;     // the last seq read
-  int64_t checkpoints = 0;  // checkpoints checked
+  int64_t entries = 0;         // entries checked, up to and including the bad one
+  int64_t head_seq = 0;        // the last seq read
+  int64_t checkpoints = 0;     // checkpoints checked
+  int64_t pruned_through = 0;  // entries 1 to this were deleted by retention (0: none)
   std::optional<AuditProblem> problem;
   bool ok() const { return !problem; }
 };
@@ -80,12 +90,16 @@ class AuditChainChecker {
  private:
   void fail(int64_t seq, std::string what);
   bool check_checkpoints_at(const store::AuditEntry& entry);
+  // The first entry comes after seq 1: the chain starts from the signed checkpoint before it.
+  bool start_after_pruning(const store::AuditEntry& entry);
 
   std::string key_;
   std::vector<store::AuditCheckpoint> checkpoints_;  // sorted by seq
   size_t next_checkpoint_ = 0;
   std::string prev_mac_;
   int64_t prev_seq_ = 0;
+  bool started_ = false;
+  bool prune_recorded_ = false;  // an audit.prune entry names report_.pruned_through
   AuditVerifyReport report_;
 };
 
@@ -110,6 +124,12 @@ class AuditLog {
 
   // Checks every entry and every stored checkpoint, and `external` ones kept elsewhere.
   Result<AuditVerifyReport> verify(const std::vector<store::AuditCheckpoint>& external = {});
+
+  // Retention: deletes the entries older than `time` (Unix seconds), always keeping the
+  // newest, in one transaction that signs a checkpoint at the last one deleted and appends
+  // an `audit.prune` entry (by `actor`) naming it. Returns the number deleted (0: nothing
+  // was old enough, and nothing is written).
+  Result<int64_t> prune_before(const store::Actor& actor, int64_t time);
 
  private:
   store::Store& store_;

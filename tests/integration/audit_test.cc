@@ -15,8 +15,11 @@
 #include <sstream>
 #include <thread>
 
+#include "base/clock.h"
 #include "base/hash.h"
+#include "store/store.h"
 #include "support/server_process.h"
+#include "tenancy/audit_key.h"
 
 namespace socle::testing {
 namespace {
@@ -310,6 +313,71 @@ TEST_F(AuditTamperTest, AMissingKeyIsAnErrorNotASilentNewChain) {
   EXPECT_EQ(run_socle({"audit", "verify", "--data", data}, &out), 1);
   // Writing to the log without its key is refused too.
   EXPECT_EQ(run_socle({"admin", "--data", data, "user", "create", "--name", "u4"}, &out), 1);
+}
+
+// ---- retention ----
+
+// A data directory whose first 120 audit entries and 3 usage records are 400 days old (written
+// through the library with a clock set back), then a server started with retention on: the
+// old ones go at start, the recent ones stay, each deletion is audited, and the log that is
+// left verifies.
+TEST(AuditRetentionTest, TheServerDeletesOldUsageAndAuditEntriesAndTheLogStillVerifies) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  std::filesystem::create_directories(data);
+  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+  {
+    ManualClock old(now_s - int64_t{400} * 86'400);
+    auto store = store::open_sqlite_store(data + "/socle.db", old);
+    ASSERT_TRUE(store.is_ok()) << store.status().message();
+    auto log = tenancy::AuditLog::open(**store, tenancy::audit_key_path(data, {}), old);
+    ASSERT_TRUE(log.is_ok()) << log.status().message();
+    for (int i = 0; i < 120; ++i) {
+      ASSERT_TRUE(
+          (*log)
+              ->append(store::Actor::system(), tenancy::audit_event("key.create", "api_key", i + 1))
+              .is_ok());
+    }
+    std::vector<store::UsageEntry> usage;
+    for (int64_t age_days : {400, 400, 31, 1, 0}) {
+      store::UsageEntry u;
+      u.time = (now_s - age_days * 86'400 - 60) * 1000;
+      u.model = "chat";
+      u.endpoint = "/v1/chat/completions";
+      u.status = 200;
+      usage.push_back(u);
+    }
+    ASSERT_TRUE((*store)->usage().append(store::Actor::system(), usage).is_ok());
+  }
+  ServerProcess server(
+      data, {{"SOCLE_RETENTION_USAGE_DAYS", "30"}, {"SOCLE_RETENTION_AUDIT_DAYS", "365"}});
+  const std::string admin = trim(read_text_file(data + "/admin-key"));
+  boost::json::array pruned;
+  for (int i = 0; i < 200 && pruned.empty(); ++i) {
+    HttpReply r =
+        http_request(server.port(), "GET", "/v1/admin/audit?action=audit.prune", bearer(admin));
+    ASSERT_EQ(r.status, 200) << r.body;
+    pruned = boost::json::parse(r.body).as_object()["data"].as_array();
+    if (pruned.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(pruned.size(), 1u) << server.stderr_text();
+  const boost::json::object& details = pruned[0].as_object().at("details").as_object();
+  EXPECT_EQ(details.at("up_to_seq"), 120);
+  EXPECT_EQ(details.at("entries"), 120);
+  HttpReply u = http_request(server.port(), "GET", "/v1/admin/usage", bearer(admin));
+  ASSERT_EQ(u.status, 200) << u.body;
+  EXPECT_EQ(boost::json::parse(u.body).as_object()["data"].as_array().size(), 2u) << u.body;
+  HttpReply a =
+      http_request(server.port(), "GET", "/v1/admin/audit?action=usage.prune", bearer(admin));
+  auto usage_pruned = boost::json::parse(a.body).as_object()["data"].as_array();
+  ASSERT_EQ(usage_pruned.size(), 1u) << a.body;
+  EXPECT_EQ(usage_pruned[0].as_object().at("details").as_object().at("records"), 3);
+  EXPECT_EQ(server.stop(), 0) << server.stderr_text();
+  std::string out;
+  EXPECT_EQ(run_socle({"audit", "verify", "--data", data}, &out), 0) << out;
+  EXPECT_NE(out.find("seq 1 to 120 deleted by retention"), std::string::npos) << out;
 }
 
 }  // namespace

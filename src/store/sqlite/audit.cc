@@ -1,5 +1,6 @@
-// The audit log's rows. Only INSERT and SELECT: the log is append-only, and what guards it
-// against whoever can write the file is the HMAC chain (tenancy/audit.h), not this code.
+// The audit log's rows. INSERT and SELECT, and DELETE of the oldest entries for retention
+// only: what guards the log against whoever can write the file is the HMAC chain and its
+// checkpoints (tenancy/audit.h), not this code.
 #include <string>
 
 #include "store/sqlite/stores.h"
@@ -103,6 +104,32 @@ Result<std::vector<AuditCheckpoint>> SqliteAuditStore::checkpoints(const Actor& 
     out.push_back({s.column_int(0), s.column_blob(1), s.column_int(2), s.column_blob(3)});
   }
   return out;
+}
+
+Result<int64_t> SqliteAuditStore::last_seq_before(const Actor& actor, int64_t time) {
+  SOCLE_RETURN_IF_ERROR(need_all_tenants(actor));
+  std::lock_guard lock(c_.mu);
+  // The run from the start: an entry older than `time` after a newer one (a clock set back)
+  // stays with it.
+  SOCLE_ASSIGN_OR_RETURN(
+      Stmt s, c_.db.prepare("SELECT COALESCE((SELECT MIN(seq) FROM audit_entries WHERE time >= ?1)"
+                            " - 1, (SELECT MAX(seq) FROM audit_entries), 0)"));
+  s.bind(1, time);
+  SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
+  return row ? s.column_int(0) : 0;
+}
+
+Result<int64_t> SqliteAuditStore::remove_through(const Actor& actor, int64_t seq) {
+  SOCLE_RETURN_IF_ERROR(need_all_tenants(actor));
+  int64_t removed = 0;
+  SOCLE_RETURN_IF_ERROR(write_in_savepoint(c_, [&]() -> Status {
+    SOCLE_ASSIGN_OR_RETURN(Stmt entries, c_.db.prepare("DELETE FROM audit_entries WHERE seq <= ?"));
+    SOCLE_RETURN_IF_ERROR(entries.bind(1, seq).run());
+    removed = c_.db.changes();
+    SOCLE_ASSIGN_OR_RETURN(Stmt cps, c_.db.prepare("DELETE FROM audit_checkpoints WHERE seq < ?"));
+    return cps.bind(1, seq).run();
+  }));
+  return removed;
 }
 
 }  // namespace socle::store::sqlite

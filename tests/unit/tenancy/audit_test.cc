@@ -310,6 +310,81 @@ TEST_F(AuditLogTest, DetectsAForgedCheckpoint) {
   EXPECT_NE(p.what.find("signature"), std::string::npos) << p.what;
 }
 
+// Retention: entries older than the cut go, the rest verifies from the checkpoint signed at
+// the last one deleted, and an audit.prune entry says what went.
+TEST_F(AuditLogTest, PruningKeepsAVerifiableChain) {
+  append_n(150);  // a checkpoint at seq 100, exported and kept elsewhere
+  store::AuditCheckpoint exported = store_->audit().checkpoints(store::Actor::system())->front();
+  ASSERT_EQ(exported.seq, 100);
+  clock_.advance_ms(int64_t{10} * 86'400'000);
+  append_n(10);  // seq 151 to 160, ten days later
+  const int64_t cut = clock_.unix_seconds() - 86'400;
+  auto removed = log_->prune_before(store::Actor::system(), cut);
+  ASSERT_TRUE(removed.is_ok()) << removed.status().message();
+  EXPECT_EQ(*removed, 150);
+  auto entries = *store_->audit().list(store::Actor::system(), {});
+  ASSERT_EQ(entries.size(), 11u);
+  EXPECT_EQ(entries.front().seq, 151);
+  EXPECT_EQ(entries.back().action, AUDIT_PRUNE_ACTION);
+  EXPECT_EQ(entries.back().details,
+            R"({"up_to_seq":150,"entries":150,"older_than":)" + std::to_string(cut) + "}");
+  auto r = log_->verify();
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE(r->ok()) << r->problem->what;
+  EXPECT_EQ(r->pruned_through, 150);
+  EXPECT_EQ(r->entries, 11);
+  // Nothing older is left: a second run deletes nothing and writes nothing.
+  EXPECT_EQ(*log_->prune_before(store::Actor::system(), cut), 0);
+  EXPECT_EQ(store_->audit().list(store::Actor::system(), {})->size(), 11u);
+  // The stored checkpoints before the anchor went with their entries.
+  EXPECT_EQ(store_->audit().checkpoints(store::Actor::system())->front().seq, 150);
+  // Pruning again later, with everything old: the newest entry (the first prune's) stays.
+  clock_.advance_ms(int64_t{30} * 86'400'000);
+  EXPECT_EQ(*log_->prune_before(store::Actor::system(), clock_.unix_seconds()), 10);
+  // A checkpoint exported before the pruning names deleted entries: not a problem.
+  r = log_->verify({exported});
+  ASSERT_TRUE(r.is_ok());
+  EXPECT_TRUE(r->ok()) << r->problem->what;
+  EXPECT_EQ(r->pruned_through, 160);
+}
+
+TEST_F(AuditLogTest, EntriesDeletedFromTheStartWithoutARecordedPruningAreDetected) {
+  append_n(150);
+  // Up to the automatic checkpoint at 100: the chain from 101 is intact and anchored, but
+  // no audit.prune entry says these went.
+  tamper("DELETE FROM audit_entries WHERE seq <= 100");
+  AuditProblem p = problem();
+  EXPECT_EQ(p.seq, 1);
+  EXPECT_NE(p.what.find("no audit.prune entry"), std::string::npos) << p.what;
+  // Without even a checkpoint to start from.
+  tamper("DELETE FROM audit_entries WHERE seq <= 110");
+  p = problem();
+  EXPECT_EQ(p.seq, 1);
+  EXPECT_NE(p.what.find("no signed checkpoint at seq 110"), std::string::npos) << p.what;
+}
+
+TEST_F(AuditLogTest, DeletingMoreThanTheRetentionPrunedIsDetected) {
+  append_n(50);
+  clock_.advance_ms(int64_t{10} * 86'400'000);
+  append_n(160);  // seq 51 to 210: a checkpoint at 100 and 200
+  ASSERT_EQ(*log_->prune_before(store::Actor::system(), clock_.unix_seconds() - 60), 50);
+  ASSERT_TRUE(log_->verify()->ok());
+  // The prune entry names 50; whoever deletes on up to the checkpoint at 100 is caught.
+  tamper("DELETE FROM audit_entries WHERE seq <= 100");
+  EXPECT_EQ(problem().seq, 1);
+}
+
+TEST_F(AuditLogTest, AForgedPruneAnchorIsDetected) {
+  append_n(50);
+  clock_.advance_ms(int64_t{10} * 86'400'000);
+  append_n(5);
+  ASSERT_EQ(*log_->prune_before(store::Actor::system(), clock_.unix_seconds() - 60), 50);
+  tamper("UPDATE audit_checkpoints SET time = time + 1 WHERE seq = 50");
+  AuditProblem p = problem();
+  EXPECT_EQ(p.seq, 50);
+  EXPECT_NE(p.what.find("signature"), std::string::npos) << p.what;
+}
+
 TEST_F(AuditLogTest, TheWrongKeyFailsAtTheFirstEntry) {
   append_n(2);
   AuditLog wrong(*store_, OTHER_KEY, clock_);
