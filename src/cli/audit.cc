@@ -82,7 +82,7 @@ Status verify(const AuditFlags& f, bool* intact) {
   *intact = r.ok();
   if (r.ok()) {
     std::printf("audit log intact: %lld entries (seq %lld to %lld), %lld checkpoints checked",
-                static_cast<long long>(r.entries), static_cast<long long>(r.pruned_through + 1),
+                static_cast<long long>(r.entries), static_cast<long long>(r.pruned_through) + 1,
                 static_cast<long long>(r.head_seq), static_cast<long long>(r.checkpoints));
     if (r.pruned_through > 0) {
       std::printf("; seq 1 to %lld deleted by retention (audit.prune)",
