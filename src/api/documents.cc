@@ -141,11 +141,18 @@ Result<http::Response> upload(Services& s, const http::Request& req, const tenan
   Status written = ec ? internal_error("cannot create " + path + ": " + ec.message())
                       : write_file_atomic(path, file->data, 0600);
   // The collection (or the document) may have been deleted since the row was made, its folder
-  // removed before the file was written into it, or while it was: then the file, and the
-  // folders made for it, go (a deletion after this check removes the file itself).
-  if (Result<store::Document> still = s.store.documents().get(a, made.id);
+  // removed before the file was written into it, or while it was: then the file goes, and the
+  // folders made for it if the collection went (a deletion after this check removes the file
+  // itself). Looked up as the server: the uploader losing access meanwhile deletes nothing.
+  const store::Actor sys = store::Actor::system();
+  if (Result<store::Document> still = s.store.documents().get(sys, made.id);
       !still.is_ok() && still.status().code() == StatusCode::NOT_FOUND) {
     std::filesystem::remove(path, ec);
+    Result<store::Collection> collection = s.store.collections().get(sys, collection_id);
+    if (collection.is_ok() || collection.status().code() != StatusCode::NOT_FOUND) {
+      return Status{StatusCode::NOT_FOUND,
+                    "document " + std::to_string(made.id) + " was deleted during its upload"};
+    }
     std::filesystem::path files = std::filesystem::path(path).parent_path();
     std::filesystem::remove(files, ec);                // only if empty
     std::filesystem::remove(files.parent_path(), ec);  // the same

@@ -365,6 +365,7 @@ void FineTuningWorker::run(store::Id job_id) {
 
 Status FineTuningWorker::train(store::FineTuneJob job) {
   const store::Actor sys = store::Actor::system();
+  if (should_stop(job.id)) return Status::ok();
   FineTuneFailure failure;
   Result<FineTuneAnalysis> analysed =
       analyse_fine_tune(s_, store::Actor::user(job.owner_id, job.org_id), job, &failure);
@@ -377,6 +378,7 @@ Status FineTuningWorker::train(store::FineTuneJob job) {
   const train::FineTunePlan& plan = a.plan;
   const std::string dir = job_dir(job.id);
 
+  if (should_stop(job.id)) return Status::ok();
   // Hashing the weights reads every byte of them: once per job, kept on the job.
   if (job.provenance.empty()) {
     SOCLE_ASSIGN_OR_RETURN(boost::json::object prov, provenance_json(job, a));

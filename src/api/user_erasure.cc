@@ -43,6 +43,9 @@ Status erase_fine_tuning(Services& s, const store::Actor& owner, ErasedData& era
     // Whatever the store said, the worker may be in a step of the job: the folder goes once it
     // has left the job (a step under way would otherwise write a checkpoint into it again).
     if (s.fine_tuning != nullptr) s.fine_tuning->cancel_and_wait(job.id);
+    // The job may have succeeded meanwhile (before the cancel), its model now served.
+    if (Result<store::FineTuneJob> now = s.store.fine_tuning().get(sys, job.id); now.is_ok())
+      job = std::move(now).value();
     // Requests already running keep their copy of the adapter; nothing new gets it.
     if (!job.fine_tuned_model.empty()) s.registry.adapters().remove(job.fine_tuned_model);
     // The worker's folder for the job (result_dir once it was validated, the same path).

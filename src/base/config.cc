@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <filesystem>
+#include <limits>
 #include <string_view>
 
 #include "base/log.h"
@@ -13,13 +14,18 @@
 namespace socle {
 namespace {
 
-Status parse_int(const std::string& text, int64_t min, int64_t* out) {
+// A century of retention, a year between its runs: beyond, the cut-off times overflow.
+constexpr int64_t MAX_RETENTION_DAYS = 36'500;
+constexpr int64_t MAX_RETENTION_INTERVAL_S = 31'536'000;
+
+Status parse_int(const std::string& text, int64_t min, int64_t max, int64_t* out) {
   int64_t v = 0;
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || ptr != text.data() + text.size()) {
     return invalid_argument("'" + text + "' is not an integer");
   }
   if (v < min) return invalid_argument(text + " is below the minimum " + std::to_string(min));
+  if (v > max) return invalid_argument(text + " is above the maximum " + std::to_string(max));
   *out = v;
   return Status::ok();
 }
@@ -50,14 +56,16 @@ OptionSpec string_option(const char* key, const char* env, const char* flag, con
 }
 
 OptionSpec int_option(const char* key, const char* env, const char* help, int64_t Config::*field,
-                      int64_t min) {
+                      int64_t min, int64_t max = std::numeric_limits<int64_t>::max()) {
   return {key,
           env,
           nullptr,
           "integer",
           help,
           [field](const Config& c) { return std::to_string(c.*field); },
-          [field, min](Config& c, const std::string& v) { return parse_int(v, min, &(c.*field)); }};
+          [field, min, max](Config& c, const std::string& v) {
+            return parse_int(v, min, max, &(c.*field));
+          }};
 }
 
 Status parse_double(const std::string& text, double min, double* out) {
@@ -301,14 +309,14 @@ const std::vector<OptionSpec>& config_options() {
       int_option("retention.usage_days", "SOCLE_RETENTION_USAGE_DAYS",
                  "Usage records older than this many days are deleted (audited as "
                  "usage.prune); 0 keeps them.",
-                 &Config::retention_usage_days, 0),
+                 &Config::retention_usage_days, 0, MAX_RETENTION_DAYS),
       int_option("retention.audit_days", "SOCLE_RETENTION_AUDIT_DAYS",
                  "Audit entries older than this many days are deleted, the log still "
                  "verifying (audit.prune); 0 keeps them.",
-                 &Config::retention_audit_days, 0),
+                 &Config::retention_audit_days, 0, MAX_RETENTION_DAYS),
       int_option("retention.interval_s", "SOCLE_RETENTION_INTERVAL_S",
                  "How often the retention job runs (also once at start).",
-                 &Config::retention_interval_s, 1),
+                 &Config::retention_interval_s, 1, MAX_RETENTION_INTERVAL_S),
       int_option("usage.queue_capacity", "SOCLE_USAGE_QUEUE_CAPACITY",
                  "Usage records waiting to be written; beyond it new ones are dropped and "
                  "counted (socle_usage_records_dropped_total).",

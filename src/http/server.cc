@@ -330,6 +330,11 @@ class ServerImpl final : public Server {
     grace_timer_.expires_after(ms(options_.shutdown_grace_ms));
     grace_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
+      // The last connection may have closed as the timer fired (its cancel came too late).
+      if (open_.load() == 0) {
+        finish();
+        return;
+      }
       log::warn("shutdown grace period over, dropping the remaining connections",
                 {{"open_connections", static_cast<uint64_t>(open_.load())}});
       drop_remaining();
@@ -352,8 +357,10 @@ class ServerImpl final : public Server {
     grace_timer_.expires_after(ms(DROP_WAIT_MS));
     grace_timer_.async_wait([this](const boost::system::error_code& ec) {
       if (ec) return;
-      log::warn("connections still open after being dropped",
-                {{"open_connections", static_cast<uint64_t>(open_.load())}});
+      if (open_.load() != 0) {
+        log::warn("connections still open after being dropped",
+                  {{"open_connections", static_cast<uint64_t>(open_.load())}});
+      }
       finish();
     });
   }

@@ -140,11 +140,9 @@ class AuditStore {
   virtual Status add_checkpoint(const Actor& actor, const AuditCheckpoint& checkpoint) = 0;
   // Checkpoints in seq order.
   virtual Result<std::vector<AuditCheckpoint>> checkpoints(const Actor& actor) = 0;
-  // Retention (tenancy::AuditLog::prune_before, administrators only): the last seq of the
-  // entries older than `time` from the start of the log (0 if the first is not), and the
-  // deletion of the entries up to `seq` with the checkpoints before it (the one at `seq`
-  // anchors what is left). Returns the entries deleted.
-  virtual Result<int64_t> last_seq_before(const Actor& actor, int64_t time) = 0;
+  // Retention (tenancy::AuditLog::prune_before, administrators only): deletes the entries up
+  // to `seq` with the checkpoints before it (the one at `seq` anchors what is left). Returns
+  // the entries deleted.
   virtual Result<int64_t> remove_through(const Actor& actor, int64_t seq) = 0;
 };
 

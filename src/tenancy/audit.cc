@@ -304,20 +304,47 @@ Result<store::AuditCheckpoint> AuditLog::checkpoint() {
 
 Result<int64_t> AuditLog::prune_before(const store::Actor& actor, int64_t time) {
   store::Actor sys = store::Actor::system();
+  // The whole log is verified first, and the cut taken from verified entries: the times are
+  // under the MAC, so no one without the key can make retention delete what is not old, or
+  // delete entries of theirs and have retention sign over the gap.
+  int64_t head_seq = 0;
+  int64_t run_last = 0;  // the last of the entries older than `time` from the start
+  bool in_run = true;
+  std::string run_last_mac;
+  std::string before_head_mac;  // the MAC of the entry before the newest
+  std::string head_mac;
+  SOCLE_ASSIGN_OR_RETURN(AuditVerifyReport report, check_all({}, [&](const store::AuditEntry& e) {
+                           before_head_mac = head_mac;
+                           head_mac = e.mac;
+                           head_seq = e.seq;
+                           in_run = in_run && e.time < time;
+                           if (in_run) {
+                             run_last = e.seq;
+                             run_last_mac = e.mac;
+                           }
+                         }));
+  if (!report.ok()) {
+    return Status{StatusCode::FAILED_PRECONDITION,
+                  "the audit log fails verification at seq " + std::to_string(report.problem->seq) +
+                      " (" + report.problem->what +
+                      "): retention deletes nothing from a damaged log; see socle audit verify"};
+  }
+  // The newest entry stays: the prune entry chains to it.
+  const int64_t through = std::min(run_last, head_seq - 1);
+  if (through < 1) return int64_t{0};
+  const std::string& through_mac = through == run_last ? run_last_mac : before_head_mac;
   int64_t removed = 0;
   Status s = store_.transaction([&]() -> Status {
-    SOCLE_ASSIGN_OR_RETURN(std::optional<store::AuditEntry> head, store_.audit().last(sys));
-    if (!head) return Status::ok();
-    SOCLE_ASSIGN_OR_RETURN(int64_t last_old, store_.audit().last_seq_before(sys, time));
-    // The newest entry stays: the prune entry chains to it.
-    int64_t through = std::min(last_old, head->seq - 1);
     store::AuditQuery q;
     q.after_seq = through - 1;
     q.limit = 1;
     SOCLE_ASSIGN_OR_RETURN(std::vector<store::AuditEntry> anchor, store_.audit().list(sys, q));
-    // Nothing old enough, or already pruned through there.
-    if (through < 1 || anchor.empty() || anchor.front().seq != through) return Status::ok();
-    store::AuditCheckpoint cp{through, anchor.front().mac, clock_.unix_seconds(), {}};
+    if (anchor.empty() || anchor.front().seq != through || anchor.front().mac != through_mac) {
+      return Status{StatusCode::FAILED_PRECONDITION,
+                    "audit entry " + std::to_string(through) +
+                        " changed while retention verified the log; nothing deleted"};
+    }
+    store::AuditCheckpoint cp{through, through_mac, clock_.unix_seconds(), {}};
     cp.mac = audit_checkpoint_mac(key_, cp);
     SOCLE_RETURN_IF_ERROR(store_.audit().add_checkpoint(sys, cp));
     SOCLE_ASSIGN_OR_RETURN(removed, store_.audit().remove_through(sys, through));
@@ -332,6 +359,12 @@ Result<int64_t> AuditLog::prune_before(const store::Actor& actor, int64_t time) 
 }
 
 Result<AuditVerifyReport> AuditLog::verify(const std::vector<store::AuditCheckpoint>& external) {
+  return check_all(external, {});
+}
+
+Result<AuditVerifyReport> AuditLog::check_all(
+    const std::vector<store::AuditCheckpoint>& external,
+    const std::function<void(const store::AuditEntry&)>& accepted) {
   store::Actor sys = store::Actor::system();
   SOCLE_ASSIGN_OR_RETURN(std::vector<store::AuditCheckpoint> cps, store_.audit().checkpoints(sys));
   cps.insert(cps.end(), external.begin(), external.end());
@@ -344,6 +377,7 @@ Result<AuditVerifyReport> AuditLog::verify(const std::vector<store::AuditCheckpo
     SOCLE_ASSIGN_OR_RETURN(std::vector<store::AuditEntry> page, store_.audit().list(sys, q));
     for (const auto& e : page) {
       if (!checker.add(e)) return checker.finish();
+      if (accepted) accepted(e);
     }
     if (static_cast<int64_t>(page.size()) < q.limit) break;
     q.after_seq = page.back().seq;

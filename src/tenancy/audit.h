@@ -23,6 +23,7 @@
 
 #include <boost/json/object.hpp>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -125,13 +126,19 @@ class AuditLog {
   // Checks every entry and every stored checkpoint, and `external` ones kept elsewhere.
   Result<AuditVerifyReport> verify(const std::vector<store::AuditCheckpoint>& external = {});
 
-  // Retention: deletes the entries older than `time` (Unix seconds), always keeping the
-  // newest, in one transaction that signs a checkpoint at the last one deleted and appends
-  // an `audit.prune` entry (by `actor`) naming it. Returns the number deleted (0: nothing
-  // was old enough, and nothing is written).
+  // Retention: verifies the whole log (FAILED_PRECONDITION, deleting nothing, if it is
+  // damaged), then deletes the entries older than `time` (Unix seconds) from its start,
+  // always keeping the newest, in one transaction that signs a checkpoint at the last one
+  // deleted and appends an `audit.prune` entry (by `actor`) naming it. Returns the number
+  // deleted (0: nothing was old enough, and nothing is written).
   Result<int64_t> prune_before(const store::Actor& actor, int64_t time);
 
  private:
+  // verify(), calling `accepted` with each entry found good, in seq order.
+  Result<AuditVerifyReport> check_all(
+      const std::vector<store::AuditCheckpoint>& external,
+      const std::function<void(const store::AuditEntry&)>& accepted);
+
   store::Store& store_;
   std::string key_;
   const Clock& clock_;

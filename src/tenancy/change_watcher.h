@@ -3,12 +3,11 @@
 // poll interval. The request path never waits on it.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <mutex>
-#include <thread>
+#include <optional>
 
+#include "base/periodic_thread.h"
 #include "store/store.h"
 
 namespace socle::tenancy {
@@ -17,20 +16,15 @@ class ChangeWatcher {
  public:
   // `on_change` runs on the watcher's thread.
   ChangeWatcher(store::Store& store, int64_t poll_ms, std::function<void()> on_change);
-  ~ChangeWatcher();
-  ChangeWatcher(const ChangeWatcher&) = delete;
-  ChangeWatcher& operator=(const ChangeWatcher&) = delete;
 
  private:
-  void loop();
+  void poll();
 
   store::Store& store_;
-  int64_t poll_ms_;
   std::function<void()> on_change_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
-  std::thread thread_;
+  int64_t last_ = -1;                     // the counter at the last poll; on the thread only
+  bool reported_failure_ = false;         // on the thread only
+  std::optional<PeriodicThread> thread_;  // last: it runs on the members above
 };
 
 }  // namespace socle::tenancy

@@ -1,7 +1,5 @@
 #include "tenancy/retention.h"
 
-#include <chrono>
-
 #include "base/log.h"
 
 namespace socle::tenancy {
@@ -40,33 +38,18 @@ Result<RetentionReport> apply_retention(store::Store& store, AuditLog& audit, co
 
 RetentionJob::RetentionJob(store::Store& store, AuditLog& audit, const Clock& clock,
                            RetentionSettings settings, int64_t interval_ms)
-    : store_(store), audit_(audit), clock_(clock), settings_(settings), interval_ms_(interval_ms) {
+    : store_(store), audit_(audit), clock_(clock), settings_(settings) {
   if (settings_.usage_days > 0 || settings_.audit_days > 0)
-    thread_ = std::thread([this] { loop(); });
+    thread_.emplace(interval_ms, [this] { run(); });
 }
 
-RetentionJob::~RetentionJob() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
-
-void RetentionJob::loop() {
-  std::unique_lock lock(mu_);
-  while (!stop_) {
-    lock.unlock();
-    Result<RetentionReport> r = apply_retention(store_, audit_, clock_, settings_);
-    if (!r.is_ok()) {
-      log::error("retention failed", {{"error", r.status().message()}});
-    } else if (r->usage_records > 0 || r->audit_entries > 0) {
-      log::info("retention", {{"usage_records_deleted", r->usage_records},
-                              {"audit_entries_deleted", r->audit_entries}});
-    }
-    lock.lock();
-    cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stop_; });
+void RetentionJob::run() {
+  Result<RetentionReport> r = apply_retention(store_, audit_, clock_, settings_);
+  if (!r.is_ok()) {
+    log::error("retention failed", {{"error", r.status().message()}});
+  } else if (r->usage_records > 0 || r->audit_entries > 0) {
+    log::info("retention", {{"usage_records_deleted", r->usage_records},
+                            {"audit_entries_deleted", r->audit_entries}});
   }
 }
 

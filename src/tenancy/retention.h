@@ -5,12 +5,11 @@
 // a decision for the data controller, not for socle).
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <thread>
+#include <optional>
 
 #include "base/clock.h"
+#include "base/periodic_thread.h"
 #include "base/status.h"
 #include "store/store.h"
 #include "tenancy/audit.h"
@@ -39,22 +38,15 @@ class RetentionJob {
  public:
   RetentionJob(store::Store& store, AuditLog& audit, const Clock& clock, RetentionSettings settings,
                int64_t interval_ms);
-  ~RetentionJob();
-  RetentionJob(const RetentionJob&) = delete;
-  RetentionJob& operator=(const RetentionJob&) = delete;
 
  private:
-  void loop();
+  void run();
 
   store::Store& store_;
   AuditLog& audit_;
   const Clock& clock_;
   RetentionSettings settings_;
-  int64_t interval_ms_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
-  std::thread thread_;
+  std::optional<PeriodicThread> thread_;  // last: it runs on the members above
 };
 
 }  // namespace socle::tenancy

@@ -106,19 +106,6 @@ Result<std::vector<AuditCheckpoint>> SqliteAuditStore::checkpoints(const Actor& 
   return out;
 }
 
-Result<int64_t> SqliteAuditStore::last_seq_before(const Actor& actor, int64_t time) {
-  SOCLE_RETURN_IF_ERROR(need_all_tenants(actor));
-  std::lock_guard lock(c_.mu);
-  // The run from the start: an entry older than `time` after a newer one (a clock set back)
-  // stays with it.
-  SOCLE_ASSIGN_OR_RETURN(
-      Stmt s, c_.db.prepare("SELECT COALESCE((SELECT MIN(seq) FROM audit_entries WHERE time >= ?1)"
-                            " - 1, (SELECT MAX(seq) FROM audit_entries), 0)"));
-  s.bind(1, time);
-  SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
-  return row ? s.column_int(0) : 0;
-}
-
 Result<int64_t> SqliteAuditStore::remove_through(const Actor& actor, int64_t seq) {
   SOCLE_RETURN_IF_ERROR(need_all_tenants(actor));
   int64_t removed = 0;

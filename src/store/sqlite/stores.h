@@ -72,7 +72,6 @@ class SqliteAuditStore final : public AuditStore {
   Result<std::vector<AuditEntry>> list(const Actor& actor, const AuditQuery& query) override;
   Status add_checkpoint(const Actor& actor, const AuditCheckpoint& checkpoint) override;
   Result<std::vector<AuditCheckpoint>> checkpoints(const Actor& actor) override;
-  Result<int64_t> last_seq_before(const Actor& actor, int64_t time) override;
   Result<int64_t> remove_through(const Actor& actor, int64_t seq) override;
 
  private:

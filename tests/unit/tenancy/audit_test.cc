@@ -374,6 +374,30 @@ TEST_F(AuditLogTest, DeletingMoreThanTheRetentionPrunedIsDetected) {
   EXPECT_EQ(problem().seq, 1);
 }
 
+// Retention never launders tampering: entries deleted and the times of older ones set back
+// (so that retention would delete past the gap and sign over it), or the head cut at an
+// automatic checkpoint: it refuses, deletes nothing, and verify still names the damage.
+TEST_F(AuditLogTest, RetentionDeletesNothingFromADamagedLog) {
+  append_n(120);
+  clock_.advance_ms(int64_t{10} * 86'400'000);
+  append_n(2);
+  const int64_t cut = clock_.unix_seconds() - 60;
+  tamper(
+      "DELETE FROM audit_entries WHERE seq = 7; UPDATE audit_entries SET time = 0 WHERE seq <= 10");
+  auto refused = log_->prune_before(store::Actor::system(), cut);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(refused.status().code(), StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(refused.status().message().find("seq 1"), std::string::npos)
+      << refused.status().message();
+  EXPECT_EQ(store_->audit().list(store::Actor::system(), {})->size(), 121u) << "nothing deleted";
+  EXPECT_EQ(problem().seq, 1);
+  // Cut at the automatic checkpoint at 100, with no audit.prune entry: refused as well.
+  tamper("DELETE FROM audit_entries WHERE seq <= 100");
+  refused = log_->prune_before(store::Actor::system(), cut);
+  ASSERT_FALSE(refused.is_ok());
+  EXPECT_EQ(store_->audit().list(store::Actor::system(), {})->size(), 22u);
+}
+
 TEST_F(AuditLogTest, AForgedPruneAnchorIsDetected) {
   append_n(50);
   clock_.advance_ms(int64_t{10} * 86'400'000);
