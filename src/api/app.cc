@@ -95,6 +95,9 @@ struct App::Parts {
   ~Parts() {
     // Nothing runs on the loops any more while the server and the client go away.
     io.stop();
+    // Sequences still running (App::run's wait ran out) end now, recording into the services
+    // while every member is there; the runners stay, stopped, for the loops' last cancels.
+    registry.stop_local_models();
   }
   Parts(const Parts&) = delete;
   Parts& operator=(const Parts&) = delete;

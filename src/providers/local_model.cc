@@ -207,7 +207,12 @@ Result<std::unique_ptr<LocalModel>> LocalModel::load(const ModelSpec& spec) {
 }
 
 LocalModel::~LocalModel() {
+  stop();
   runner_.reset();
+}
+
+void LocalModel::stop() {
+  if (runner_) runner_->stop();
   if (worker_.joinable()) {
     {
       std::lock_guard lock(mu_);

@@ -36,6 +36,9 @@ class LocalModel {
   // missing or wrong.
   static Result<std::unique_ptr<LocalModel>> load(const ModelSpec& spec);
   ~LocalModel();
+  // Stops the runner (its sequences end CANCELLED) and the encoder thread, ahead of the
+  // destructor; later calls do nothing.
+  void stop();
   LocalModel(const LocalModel&) = delete;
   LocalModel& operator=(const LocalModel&) = delete;
 

@@ -105,6 +105,12 @@ Model* Registry::find(std::string_view name) const {
   return it == by_name_.end() ? nullptr : it->second;
 }
 
+void Registry::stop_local_models() {
+  for (auto& m : models_) {
+    if (m->local_) m->local_->stop();
+  }
+}
+
 Status Registry::load_local_models() {
   for (auto& m : models_) {
     if (!m->spec_.local || m->local_) continue;

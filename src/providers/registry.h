@@ -59,6 +59,9 @@ class Registry {
   // a base that is not a llama-family decoder, a folder that is not a PEFT adapter socle
   // can apply, or an adapter made for another model's shapes.
   Status load_local_models();
+  // Stops every local model's threads (LocalModel::stop): at shutdown, before what their
+  // cancelled sequences record into goes.
+  void stop_local_models();
 
   // The base-plus-adapter models (fine-tuned, or loaded by an administrator from the config).
   AdapterCatalog& adapters() { return adapters_; }

@@ -112,12 +112,16 @@ Runner::Runner(const LlamaModel& model, RunnerOptions options, int64_t n_blocks)
 }
 
 Runner::~Runner() {
+  stop();
+}
+
+void Runner::stop() {
   {
     std::lock_guard lock(mu_);
     stop_ = true;
   }
   wake_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 Result<uint64_t> Runner::submit(SequenceRequest request, std::shared_ptr<SequenceSink> sink) {

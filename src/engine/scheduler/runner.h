@@ -122,6 +122,10 @@ class Runner {
   static Result<std::unique_ptr<Runner>> start(const LlamaModel& model, RunnerOptions options);
   // Cancels every sequence (their sinks get CANCELLED) and joins the thread.
   ~Runner();
+  // The same, ahead of the destructor (at shutdown, while what the sinks record into still
+  // exists). Later calls do nothing; submit() and cancel() still accept work, which nothing
+  // runs.
+  void stop();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 

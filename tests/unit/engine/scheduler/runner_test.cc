@@ -267,6 +267,26 @@ TEST(Runner, StopTokensSinksAndCancellationEndSequences) {
   EXPECT_EQ(st.cancelled, 1);
 }
 
+// stop() ahead of the destructor (at shutdown): a running sequence ends CANCELLED, and a
+// later cancel() of it, from a connection that goes afterwards, does nothing.
+TEST(Runner, StopEndsRunningSequencesAndLaterCancelsAreHarmless) {
+  Fixture f = load();
+  auto runner = Runner::start(f.model, small_options(64, f.model));
+  ASSERT_TRUE(runner.is_ok());
+  SequenceRequest r;
+  r.prompt = testing::tensor_i32(f.ref, "input_ids.1");
+  r.max_tokens = 200;
+  r.sampling.temperature = 0;
+  auto sink = std::make_shared<Collector>();
+  auto id = (*runner)->submit(r, sink);
+  ASSERT_TRUE(id.is_ok());
+  (*runner)->stop();
+  ASSERT_TRUE(sink->wait());
+  EXPECT_EQ(sink->reason(), FinishReason::CANCELLED);
+  (*runner)->cancel(*id);
+  (*runner)->stop();
+}
+
 TEST(Runner, RefusesWhatItCannotRun) {
   Fixture f = load();
   auto runner = Runner::start(f.model, small_options(8, f.model));  // 32 positions
