@@ -58,12 +58,13 @@ int io_threads_of(const Config& c) {
 }  // namespace
 
 // Members in construction order; destroyed in reverse. The limiter, the usage sinks and the
-// count of requests in flight come before the registry and the I/O pool: a relay that the
-// pool's loops still hold at shutdown, or a local model's sequence that its runner cancels as
-// the registry goes, settles its admission and records its usage into them (the usage writer
-// has stopped by then: a record that late is counted as dropped, never written to a sink that
-// is gone). The server and the client run on the pool and go before it, once it has stopped
-// (~Parts); the usage writer's thread reads the registry only until App::run stops it.
+// count of requests in flight come before the registry and the I/O pool: what the pool's
+// loops or a local model's queues still hold at shutdown settles its admission and releases
+// its count into them as it goes, and ~Parts stops the runners (their sequences recording
+// through the services) before any member goes. A record that late finds the usage writer
+// stopped and is counted as dropped, never written to a sink that is gone. The server and the
+// client run on the pool and go before it, once it has stopped (~Parts); the usage writer's
+// thread reads the registry only until App::run stops it.
 struct App::Parts {
   Parts(const Config& c, store::Store& s, tenancy::AuditLog& a, const Clock& k,
         std::vector<providers::ModelSpec> specs, const tenancy::UsageWriterSettings& writer)
