@@ -160,7 +160,7 @@ Result<http::Response> upload(Services& s, const http::Request& req, const tenan
                   "collection " + std::to_string(collection_id) + " was deleted during the upload"};
   }
   if (!written.is_ok()) {
-    (void)s.store.documents().remove(a, made.id);
+    (void)s.store.documents().remove(sys, made.id);  // the uploader may have lost access
     return written;
   }
   s.rag->enqueue(made.id);

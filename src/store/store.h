@@ -144,6 +144,10 @@ class AuditStore {
   // to `seq` with the checkpoints before it (the one at `seq` anchors what is left). Returns
   // the entries deleted.
   virtual Result<int64_t> remove_through(const Actor& actor, int64_t seq) = 0;
+  // Rows with a seq up to `seq` (or none): what a verification that checked the chain up to
+  // `seq` must have seen, one entry a row (a table rebuilt without its key can hold two rows
+  // with one seq, and paging by seq would read only one).
+  virtual Result<int64_t> count_through(const Actor& actor, int64_t seq) = 0;
 };
 
 // Collections. Readable by the owner, by members of groups it is shared with and, when
@@ -263,6 +267,9 @@ class Store {
   // Runs `body` in one transaction: all of its writes or none. Called inside another
   // transaction on the same thread, it nests (a savepoint) and commits with the outer one.
   virtual Status transaction(const std::function<Status()>& body) = 0;
+  // Runs `body`'s reads on one snapshot of the database (writers elsewhere go on; this
+  // connection's other users wait). Inside a transaction it just runs `body`.
+  virtual Status read_snapshot(const std::function<Status()>& body) = 0;
   // A number that grows with every write; cheap enough to poll several times a second.
   virtual Result<int64_t> change_counter() = 0;
   // OK when the database answers and its schema is at the version this binary expects.

@@ -119,4 +119,14 @@ Result<int64_t> SqliteAuditStore::remove_through(const Actor& actor, int64_t seq
   return removed;
 }
 
+Result<int64_t> SqliteAuditStore::count_through(const Actor& actor, int64_t seq) {
+  SOCLE_RETURN_IF_ERROR(need_all_tenants(actor));
+  std::lock_guard lock(c_.mu);
+  SOCLE_ASSIGN_OR_RETURN(
+      Stmt s, c_.db.prepare("SELECT COUNT(*) FROM audit_entries WHERE seq <= ? OR seq IS NULL"));
+  s.bind(1, seq);
+  SOCLE_ASSIGN_OR_RETURN(bool row, s.step());
+  return row ? s.column_int(0) : 0;
+}
+
 }  // namespace socle::store::sqlite

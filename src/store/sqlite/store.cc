@@ -90,6 +90,16 @@ class SqliteStore final : public Store {
     return s;
   }
 
+  Status read_snapshot(const std::function<Status()>& body) override {
+    std::lock_guard lock(c_->mu);
+    if (sqlite3_get_autocommit(c_->db.handle()) == 0) return body();
+    // A deferred transaction takes its snapshot at its first read and holds it to the end.
+    SOCLE_RETURN_IF_ERROR(c_->db.exec("BEGIN DEFERRED"));
+    Status s = body();
+    Status ended = c_->db.exec(s.is_ok() ? "COMMIT" : "ROLLBACK");
+    return s.is_ok() ? ended : s;
+  }
+
   Result<int64_t> change_counter() override {
     std::lock_guard lock(c_->mu);
     SOCLE_ASSIGN_OR_RETURN(Stmt s, c_->db.prepare("SELECT counter FROM changes WHERE id = 1"));

@@ -73,6 +73,7 @@ class SqliteAuditStore final : public AuditStore {
   Status add_checkpoint(const Actor& actor, const AuditCheckpoint& checkpoint) override;
   Result<std::vector<AuditCheckpoint>> checkpoints(const Actor& actor) override;
   Result<int64_t> remove_through(const Actor& actor, int64_t seq) override;
+  Result<int64_t> count_through(const Actor& actor, int64_t seq) override;
 
  private:
   Connection& c_;

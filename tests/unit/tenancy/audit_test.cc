@@ -248,6 +248,21 @@ TEST_F(AuditLogTest, DetectsADeletedEntry) {
   EXPECT_NE(p.what.find("missing"), std::string::npos) << p.what;
 }
 
+// A table rebuilt without its primary key can hold a forged row beside a genuine one with the
+// same seq; at a page boundary of the verification (1000 entries) paging by seq read only one.
+TEST_F(AuditLogTest, DetectsARowSharingItsSeqWithAnother) {
+  append_n(1001);
+  tamper(
+      "CREATE TABLE copy AS SELECT * FROM audit_entries;"
+      "DROP TABLE audit_entries;"
+      "ALTER TABLE copy RENAME TO audit_entries;"
+      "INSERT INTO audit_entries SELECT seq, time, actor_user_id, 'user.create', target_type, "
+      "target_id, details, mac FROM audit_entries WHERE seq = 1000;");
+  AuditProblem p = problem();
+  EXPECT_NE(p.what.find("1001 entries"), std::string::npos) << p.what;
+  EXPECT_NE(p.what.find("1002 rows"), std::string::npos) << p.what;
+}
+
 TEST_F(AuditLogTest, DetectsReorderedEntries) {
   append_n(5);
   tamper(
