@@ -1,7 +1,8 @@
 #include "providers/health.h"
 
 #include <algorithm>
-#include <chrono>
+#include <condition_variable>
+#include <mutex>
 
 #include "base/log.h"
 
@@ -48,16 +49,7 @@ class CheckHandler final : public http::ClientHandler {
 
 HealthChecker::HealthChecker(Registry& registry, http::HttpClient& client, int64_t interval_ms)
     : registry_(registry), client_(client), interval_ms_(interval_ms) {
-  thread_ = std::thread([this] { loop(); });
-}
-
-HealthChecker::~HealthChecker() {
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  thread_.join();
+  thread_.emplace(interval_ms, [this] { check_all(); });
 }
 
 void HealthChecker::check_all() {
@@ -86,16 +78,6 @@ void HealthChecker::check_all() {
   }
   std::unique_lock lock(mu);
   cv.wait(lock, [&] { return pending == 0; });
-}
-
-void HealthChecker::loop() {
-  std::unique_lock lock(mu_);
-  while (!stop_) {
-    lock.unlock();
-    check_all();
-    lock.lock();
-    cv_.wait_for(lock, std::chrono::milliseconds(interval_ms_), [this] { return stop_; });
-  }
 }
 
 }  // namespace socle::providers

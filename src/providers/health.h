@@ -3,11 +3,10 @@
 // breaker in Provider.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <thread>
+#include <optional>
 
+#include "base/periodic_thread.h"
 #include "http/client.h"
 #include "providers/registry.h"
 
@@ -16,23 +15,15 @@ namespace socle::providers {
 class HealthChecker {
  public:
   HealthChecker(Registry& registry, http::HttpClient& client, int64_t interval_ms);
-  ~HealthChecker();
-  HealthChecker(const HealthChecker&) = delete;
-  HealthChecker& operator=(const HealthChecker&) = delete;
 
   // Checks every provider once, concurrently, and waits for the answers.
   void check_all();
 
  private:
-  void loop();
-
   Registry& registry_;
   http::HttpClient& client_;
   int64_t interval_ms_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;  // guarded by mu_
-  std::thread thread_;
+  std::optional<PeriodicThread> thread_;  // last: it runs on the members above
 };
 
 }  // namespace socle::providers
