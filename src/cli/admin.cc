@@ -1,7 +1,8 @@
 // socle admin: operator commands that work on the data directory's store directly, with or
-// without a server running on it. A running server sees each change within store.poll_ms.
-// Every change is recorded in the audit log in the same transaction (docs/tenancy.md).
-// Output is JSON on stdout; errors go to stderr with exit status 1 (2 for bad usage).
+// without a server running on it (users, keys, and a retention run). A running server sees each
+// change within store.poll_ms. Every change is recorded in the audit log in the same transaction
+// (docs/tenancy.md). Output is JSON on stdout; errors go to stderr with exit status 1 (2 for bad
+// usage).
 #include <CLI/CLI.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
@@ -15,6 +16,7 @@
 #include "tenancy/api_key.h"
 #include "tenancy/audit.h"
 #include "tenancy/permissions.h"
+#include "tenancy/retention.h"
 
 namespace socle::cli {
 namespace {
@@ -32,6 +34,9 @@ struct AdminFlags {
   std::string key_name = "cli";
   int64_t expires_at = 0;
   int64_t key_id = 0;
+  // retention: -1 takes the configuration's retention.usage_days / audit_days
+  int64_t usage_days = -1;
+  int64_t audit_days = -1;
 };
 
 using Action = Status (*)(DataDir&, const AdminFlags&);
@@ -173,6 +178,17 @@ Status key_revoke(DataDir& d, const AdminFlags& f) {
   return Status::ok();
 }
 
+Status retention_run(DataDir& d, const AdminFlags& f) {
+  Result<tenancy::RetentionReport> r = tenancy::apply_retention(
+      *d.store, *d.audit, SystemClock::instance(), {f.usage_days, f.audit_days});
+  SOCLE_RETURN_IF_ERROR(r.status_or_ok());
+  print_json(boost::json::object{{"usage_records_deleted", r->usage_records},
+                                 {"audit_entries_deleted", r->audit_entries},
+                                 {"usage_days", f.usage_days},
+                                 {"audit_days", f.audit_days}});
+  return Status::ok();
+}
+
 int run_admin(const AdminFlags& flags, Action action) {
   ConfigSources sources;
   sources.config_file = flags.config;
@@ -183,8 +199,11 @@ int run_admin(const AdminFlags& flags, Action action) {
     std::fprintf(stderr, "socle admin: %s\n", config.status().message().c_str());
     return EXIT_USAGE;
   }
+  AdminFlags effective = flags;
+  if (effective.usage_days < 0) effective.usage_days = config->retention_usage_days;
+  if (effective.audit_days < 0) effective.audit_days = config->retention_audit_days;
   Result<DataDir> data = open_data_dir(config->data_dir, sources.env);
-  Status s = data.is_ok() ? action(*data, flags) : data.status();
+  Status s = data.is_ok() ? action(*data, effective) : data.status();
   if (!s.is_ok()) {
     std::fprintf(stderr, "socle admin: %s\n", s.message().c_str());
     return s.code() == StatusCode::INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILURE_RUNTIME;
@@ -233,6 +252,20 @@ void add_admin_command(CLI::App& app, int* exit_code) {
   CLI::App* krevoke = key->add_subcommand("revoke", "Revoke a key");
   krevoke->add_option("--id", f->key_id, "key id")->required();
   bind(krevoke, key_revoke);
+
+  CLI::App* retention = admin->add_subcommand(
+      "retention",
+      "Delete usage records and audit entries older than the retention periods now, as the "
+      "server does hourly (0 days keeps them)");
+  retention
+      ->add_option("--usage-days", f->usage_days,
+                   "usage records older than this go (default: retention.usage_days)")
+      ->check(CLI::Range(int64_t{0}, int64_t{36'500}));
+  retention
+      ->add_option("--audit-days", f->audit_days,
+                   "audit entries older than this go (default: retention.audit_days)")
+      ->check(CLI::Range(int64_t{0}, int64_t{36'500}));
+  bind(retention, retention_run);
 }
 
 }  // namespace socle::cli

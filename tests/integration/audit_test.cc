@@ -317,40 +317,46 @@ TEST_F(AuditTamperTest, AMissingKeyIsAnErrorNotASilentNewChain) {
 
 // ---- retention ----
 
-// A data directory whose first 120 audit entries and 3 usage records are 400 days old (written
-// through the library with a clock set back), then a server started with retention on: the
-// old ones go at start, the recent ones stay, each deletion is audited, and the log that is
-// left verifies.
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A data directory whose first 120 audit entries are 400 days old, with 5 usage records 400,
+// 400, 31, 1 and 0 days old (written through the library with a clock set back).
+void make_aged_data_dir(const std::string& data) {
+  std::filesystem::create_directories(data);
+  const int64_t now_s = unix_now();
+  ManualClock old(now_s - int64_t{400} * 86'400);
+  auto store = store::open_sqlite_store(data + "/socle.db", old);
+  ASSERT_TRUE(store.is_ok()) << store.status().message();
+  auto log = tenancy::AuditLog::open(**store, tenancy::audit_key_path(data, {}), old);
+  ASSERT_TRUE(log.is_ok()) << log.status().message();
+  for (int i = 0; i < 120; ++i) {
+    ASSERT_TRUE(
+        (*log)
+            ->append(store::Actor::system(), tenancy::audit_event("key.create", "api_key", i + 1))
+            .is_ok());
+  }
+  std::vector<store::UsageEntry> usage;
+  for (int64_t age_days : {400, 400, 31, 1, 0}) {
+    store::UsageEntry u;
+    u.time = (now_s - age_days * 86'400 - 60) * 1000;
+    u.model = "chat";
+    u.endpoint = "/v1/chat/completions";
+    u.status = 200;
+    usage.push_back(u);
+  }
+  ASSERT_TRUE((*store)->usage().append(store::Actor::system(), usage).is_ok());
+}
+
+// A server started with retention on deletes the old ones at start, keeps the recent ones,
+// audits each deletion, and the log that is left verifies.
 TEST(AuditRetentionTest, TheServerDeletesOldUsageAndAuditEntriesAndTheLogStillVerifies) {
   TempDir dir;
   const std::string data = dir.path() + "/data";
-  std::filesystem::create_directories(data);
-  const int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
-  {
-    ManualClock old(now_s - int64_t{400} * 86'400);
-    auto store = store::open_sqlite_store(data + "/socle.db", old);
-    ASSERT_TRUE(store.is_ok()) << store.status().message();
-    auto log = tenancy::AuditLog::open(**store, tenancy::audit_key_path(data, {}), old);
-    ASSERT_TRUE(log.is_ok()) << log.status().message();
-    for (int i = 0; i < 120; ++i) {
-      ASSERT_TRUE(
-          (*log)
-              ->append(store::Actor::system(), tenancy::audit_event("key.create", "api_key", i + 1))
-              .is_ok());
-    }
-    std::vector<store::UsageEntry> usage;
-    for (int64_t age_days : {400, 400, 31, 1, 0}) {
-      store::UsageEntry u;
-      u.time = (now_s - age_days * 86'400 - 60) * 1000;
-      u.model = "chat";
-      u.endpoint = "/v1/chat/completions";
-      u.status = 200;
-      usage.push_back(u);
-    }
-    ASSERT_TRUE((*store)->usage().append(store::Actor::system(), usage).is_ok());
-  }
+  make_aged_data_dir(data);
   ServerProcess server(
       data, {{"SOCLE_RETENTION_USAGE_DAYS", "30"}, {"SOCLE_RETENTION_AUDIT_DAYS", "365"}});
   const std::string admin = trim(read_text_file(data + "/admin-key"));
@@ -378,6 +384,30 @@ TEST(AuditRetentionTest, TheServerDeletesOldUsageAndAuditEntriesAndTheLogStillVe
   std::string out;
   EXPECT_EQ(run_socle({"audit", "verify", "--data", data}, &out), 0) << out;
   EXPECT_NE(out.find("seq 1 to 120 deleted by retention"), std::string::npos) << out;
+}
+
+// The same run from the CLI, with the periods as flags; out-of-range periods are usage errors.
+TEST(AuditRetentionTest, TheAdminCommandRunsRetentionOnce) {
+  TempDir dir;
+  const std::string data = dir.path() + "/data";
+  make_aged_data_dir(data);
+  std::string out;
+  EXPECT_EQ(run_socle({"admin", "--data", data, "retention", "--usage-days", "36501"}, &out), 2);
+  ASSERT_EQ(
+      run_socle({"admin", "--data", data, "retention", "--usage-days", "2", "--audit-days", "365"},
+                &out),
+      0)
+      << out;
+  boost::json::object r = boost::json::parse(out).as_object();
+  EXPECT_EQ(r["usage_records_deleted"], 3) << out;  // 400, 400 and 31 days old
+  // Reference data at first open (3 entries, now) follow the 120 old ones: 120 go.
+  EXPECT_EQ(r["audit_entries_deleted"], 120) << out;
+  ASSERT_EQ(
+      run_socle({"admin", "--data", data, "retention", "--usage-days", "2", "--audit-days", "365"},
+                &out),
+      0);
+  EXPECT_EQ(boost::json::parse(out).as_object()["usage_records_deleted"], 0) << out;
+  EXPECT_EQ(run_socle({"audit", "verify", "--data", data}, &out), 0) << out;
 }
 
 }  // namespace
