@@ -286,6 +286,7 @@ struct Generation {
                                          : u.latency_s;
     u.attempts = 1;
     s.usage.record(u);
+    admitted.in_flight.reset();  // recorded: a stopping server need not wait for the rest
   }
 };
 
