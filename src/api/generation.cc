@@ -166,9 +166,17 @@ Status read_prompt(const boost::json::object& body, GenerationRequest* r) {
   return Status::ok();
 }
 
+Status check_stop_length(const boost::json::string& s, const std::string& name) {
+  if (s.size() <= MAX_STOP_BYTES) return Status::ok();
+  return bad(name, "is " + std::to_string(s.size()) +
+                       " bytes long; a stop string may have at most " +
+                       std::to_string(MAX_STOP_BYTES));
+}
+
 Status read_stop(const boost::json::object& body, GenerationRequest* r) {
   if (const auto* v = present(body, "stop")) {
     if (v->is_string()) {
+      SOCLE_RETURN_IF_ERROR(check_stop_length(v->get_string(), "stop"));
       if (!v->get_string().empty()) r->stop.emplace_back(v->get_string());
     } else if (v->is_array()) {
       if (v->get_array().size() > MAX_STOP_STRINGS) {
@@ -178,6 +186,7 @@ Status read_stop(const boost::json::object& body, GenerationRequest* r) {
       for (size_t i = 0; i < v->get_array().size(); ++i) {
         const auto& s = v->get_array()[i];
         if (!s.is_string()) return bad("stop[" + std::to_string(i) + "]", "must be a string");
+        SOCLE_RETURN_IF_ERROR(check_stop_length(s.get_string(), "stop[" + std::to_string(i) + "]"));
         if (!s.get_string().empty()) r->stop.emplace_back(s.get_string());
       }
     } else {

@@ -31,6 +31,9 @@ struct ChatMessage {
 
 // The most stop strings and stop token ids a request may give.
 inline constexpr size_t MAX_STOP_STRINGS = 16;
+// Bytes in one stop string: each choice keeps its own copy and matches every one at every
+// token against what it holds back (up to this much), so the cost grows with its square.
+inline constexpr size_t MAX_STOP_BYTES = 512;
 inline constexpr size_t MAX_STOP_TOKEN_IDS = 64;
 // The most choices a request may ask for.
 inline constexpr int32_t MAX_CHOICES = 16;

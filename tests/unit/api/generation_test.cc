@@ -118,6 +118,11 @@ TEST(GenerationRequest, RefusesEachBadFieldByName) {
   EXPECT_EQ(refused_param(chat(R"("stream": "yes")")), "stream");
   EXPECT_EQ(refused_param(chat(R"("stream_options": {"include_usage": true})")), "stream_options");
   EXPECT_EQ(refused_param(chat(R"("stop": [1])")), "stop[0]");
+  // Stop strings of at most MAX_STOP_BYTES (each choice copies and matches them every token).
+  const std::string long_stop(MAX_STOP_BYTES + 1, 'z');
+  EXPECT_EQ(refused_param(chat(R"("stop": ")" + long_stop + "\"")), "stop");
+  EXPECT_EQ(refused_param(chat(R"("stop": ["a", ")" + long_stop + "\"]")), "stop[1]");
+  EXPECT_EQ(refused_param(chat(R"("stop": ")" + std::string(MAX_STOP_BYTES, 'z') + "\"")), "");
   EXPECT_EQ(refused_param(chat(R"("logit_bias": {"abc": 1})")), "logit_bias.abc");
   EXPECT_EQ(refused_param(chat(R"("logit_bias": {"5": 101})")), "logit_bias");
   EXPECT_EQ(refused_param(chat(R"("top_logprobs": 2)")), "top_logprobs");

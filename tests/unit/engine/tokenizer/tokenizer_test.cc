@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/tokenizer/regex.h"
 #include "engine/tokenizer/stream_decoder.h"
 #include "engine/tokenizer/unicode.h"
 #include "engine/tokenizer/word_cache.h"
@@ -153,6 +154,26 @@ std::string utf8proc_nfc(const std::string& s) {
 // NFC takes a shortcut for text below U+0300: it must agree with utf8proc's full path on
 // every such code point, alone, after a letter, and before the combining marks that follow;
 // and past the bound (U+0340 and U+0341 are their own NFC's exceptions) the full path runs.
+// Llama 3's (and Qwen 2 and 3's) split pattern reaches PCRE2's match limit on some 10 million
+// blanks before a letter, which fits in a request body: the blanks become one piece, and
+// every byte is still in exactly one piece (before, the server aborted).
+TEST(Regex, AMatchLimitSplitsByRunsInsteadOfAborting) {
+  auto re = Regex::compile(
+      R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)");
+  ASSERT_TRUE(re.is_ok()) << re.status().message();
+  const std::string subject = "x" + std::string(10'500'000, ' ') + "a b";
+  auto pieces = re->find_all(subject);
+  ASSERT_FALSE(pieces.empty());
+  size_t at = 0;
+  for (auto [b, e] : pieces) {
+    EXPECT_EQ(b, at);
+    at = e;
+  }
+  EXPECT_EQ(at, subject.size());
+  EXPECT_EQ(pieces.back(), (std::pair<size_t, size_t>{subject.size() - 2, subject.size()}))
+      << "after the long run, the pattern splits as usual";
+}
+
 TEST(Unicode, NfcShortcutAgreesWithUtf8proc) {
   std::string all;
   for (char32_t cp = 1; cp < 0x380; ++cp) {
