@@ -263,6 +263,19 @@ void serve_local_rerank(Services& s, const http::Request& req, const tenancy::Pr
       *dest = b->as_bool();
     }
   }
+  // The query alone first: each pair encodes it again, so a query too long for the model is
+  // refused once, not found 2,048 times.
+  Result<std::vector<int32_t>> query_ids = local.tokenizer().encode(query->as_string(), false);
+  if (refuse(query_ids.status_or_ok(), out)) return;
+  if (static_cast<int64_t>(query_ids->size()) >= local.context_length()) {
+    refuse(invalid_argument("the query has " + std::to_string(query_ids->size()) +
+                                " tokens; this model reads at most " +
+                                std::to_string(local.context_length()) +
+                                " for the query and a document together: shorten it",
+                            "query"),
+           out);
+    return;
+  }
   std::vector<std::vector<int32_t>> pairs;
   std::vector<std::string> texts;
   for (size_t i = 0; i < docs->as_array().size(); ++i) {
@@ -276,6 +289,16 @@ void serve_local_rerank(Services& s, const http::Request& req, const tenancy::Pr
     Result<std::vector<int32_t>> ids =
         local.tokenizer().encode_pair(query->as_string(), d.as_string(), true);
     if (refuse(ids.status_or_ok(), out)) return;
+    // At the first pair too long, not after encoding them all.
+    if (static_cast<int64_t>(ids->size()) > local.context_length()) {
+      refuse(
+          invalid_argument("documents[" + std::to_string(i) + "] and the query have " +
+                               std::to_string(ids->size()) + " tokens; this model reads at most " +
+                               std::to_string(local.context_length()) + ": shorten them",
+                           "documents"),
+          out);
+      return;
+    }
     pairs.push_back(std::move(ids).value());
   }
   if (refuse(check_lengths(pairs, local, "documents"), out)) return;

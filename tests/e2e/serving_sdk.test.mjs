@@ -936,6 +936,18 @@ describe('socle serving its own models', () => {
     assert.equal(chatOnCompletionModel.json.error.type, 'invalid_request_error');
     const rerankOnEmbedder = await server.fetchJson('POST', '/v1/rerank', { model: 'bert', query: 'a', documents: ['b'] });
     assert.equal(rerankOnEmbedder.status, 400, rerankOnEmbedder.text);
+    // A query longer than the reranker reads is refused at once, not encoded with each of
+    // 2,048 documents first (a 300 KB query held a thread for minutes).
+    const longQuery = await server.fetchJson('POST', '/v1/rerank', {
+      model: 'bert-reranker', query: 't5 '.repeat(100_000), documents: Array(2048).fill('t6'),
+    });
+    assert.equal(longQuery.status, 400, longQuery.text);
+    assert.equal(longQuery.json.error.param, 'query', longQuery.text);
+    const longPair = await server.fetchJson('POST', '/v1/rerank', {
+      model: 'bert-reranker', query: 't5', documents: ['t6', 't7 '.repeat(1000)],
+    });
+    assert.equal(longPair.status, 400, longPair.text);
+    assert.match(longPair.json.error.message, /documents\[1\]/, longPair.text);
   });
 
   test('`socle serve --model DIR` serves each folder under its name, of the kind its files say', async () => {
