@@ -115,6 +115,16 @@ void AuditChainChecker::fail(int64_t seq, std::string what) {
   if (!report_.problem) report_.problem = AuditProblem{seq, std::move(what)};
 }
 
+bool AuditChainChecker::signature_ok(const store::AuditCheckpoint& cp) {
+  if (cp.mac.size() == AUDIT_MAC_BYTES &&
+      CRYPTO_memcmp(cp.mac.data(), audit_checkpoint_mac(key_, cp).data(), AUDIT_MAC_BYTES) == 0) {
+    return true;
+  }
+  fail(cp.seq, "the checkpoint at seq " + std::to_string(cp.seq) +
+                   " has a bad signature: it was edited or forged");
+  return false;
+}
+
 bool AuditChainChecker::start_after_pruning(const store::AuditEntry& e) {
   const int64_t anchor = e.seq - 1;
   // Checkpoints of pruned entries name nothing left to compare with.
@@ -124,12 +134,7 @@ bool AuditChainChecker::start_after_pruning(const store::AuditEntry& e) {
   while (next_checkpoint_ < checkpoints_.size() && checkpoints_[next_checkpoint_].seq == anchor) {
     const auto& cp = checkpoints_[next_checkpoint_++];
     ++report_.checkpoints;
-    if (cp.mac.size() != AUDIT_MAC_BYTES ||
-        CRYPTO_memcmp(cp.mac.data(), audit_checkpoint_mac(key_, cp).data(), AUDIT_MAC_BYTES) != 0) {
-      fail(cp.seq, "the checkpoint at seq " + std::to_string(cp.seq) +
-                       " has a bad signature: it was edited or forged");
-      return false;
-    }
+    if (!signature_ok(cp)) return false;
     if (anchored && cp.head_mac != prev_mac_) {
       fail(cp.seq, "two checkpoints at seq " + std::to_string(cp.seq) + " disagree");
       return false;
@@ -196,13 +201,7 @@ bool AuditChainChecker::check_checkpoints_at(const store::AuditEntry& e) {
   while (next_checkpoint_ < checkpoints_.size() && checkpoints_[next_checkpoint_].seq == e.seq) {
     const auto& cp = checkpoints_[next_checkpoint_++];
     ++report_.checkpoints;
-    std::string want = audit_checkpoint_mac(key_, cp);
-    if (cp.mac.size() != AUDIT_MAC_BYTES ||
-        CRYPTO_memcmp(cp.mac.data(), want.data(), AUDIT_MAC_BYTES) != 0) {
-      fail(cp.seq, "the checkpoint at seq " + std::to_string(cp.seq) +
-                       " has a bad signature: it was edited or forged");
-      return false;
-    }
+    if (!signature_ok(cp)) return false;
     if (cp.head_mac != e.mac) {
       fail(e.seq, "entry " + std::to_string(e.seq) + " differs from the checkpoint signed at " +
                       std::to_string(cp.time) + ": the log was rewritten from there on");
@@ -223,11 +222,7 @@ AuditVerifyReport AuditChainChecker::finish() {
   if (!report_.problem && next_checkpoint_ < checkpoints_.size()) {
     // The latest checkpoint first: it tells how much is missing.
     const auto& cp = checkpoints_.back();
-    if (cp.mac.size() != AUDIT_MAC_BYTES ||
-        CRYPTO_memcmp(cp.mac.data(), audit_checkpoint_mac(key_, cp).data(), AUDIT_MAC_BYTES) != 0) {
-      fail(cp.seq, "the checkpoint at seq " + std::to_string(cp.seq) +
-                       " has a bad signature: it was edited or forged");
-    } else {
+    if (signature_ok(cp)) {
       fail(prev_seq_ + 1, "entries " + std::to_string(prev_seq_ + 1) + " to " +
                               std::to_string(cp.seq) + " are missing: a checkpoint signed at " +
                               std::to_string(cp.time) + " covers seq " + std::to_string(cp.seq) +

@@ -90,6 +90,8 @@ class AuditChainChecker {
 
  private:
   void fail(int64_t seq, std::string what);
+  // Whether `checkpoint` carries its signature under the key; fails the check otherwise.
+  bool signature_ok(const store::AuditCheckpoint& checkpoint);
   bool check_checkpoints_at(const store::AuditEntry& entry);
   // The first entry comes after seq 1: the chain starts from the signed checkpoint before it.
   bool start_after_pruning(const store::AuditEntry& entry);
