@@ -28,9 +28,4 @@ int64_t RequestsInFlight::wait_none(int64_t timeout_ms) {
   return count_;
 }
 
-int64_t RequestsInFlight::count() {
-  std::lock_guard lock(mu_);
-  return count_;
-}
-
 }  // namespace socle::api

@@ -19,7 +19,6 @@ class RequestsInFlight {
   std::shared_ptr<void> hold();
   // Waits up to `timeout_ms` for no request to be held; returns how many still are.
   int64_t wait_none(int64_t timeout_ms);
-  int64_t count();
 
  private:
   void release();
